@@ -1,0 +1,37 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "caf/fwd.hpp"
+
+#include "messages/interfaces.hpp"
+
+namespace cw::actors {
+
+class process_launcher;
+
+/// What an agent starts with.
+struct agent_config {
+  /// Unique name on its node, e.g. `"agent-3"`.
+  std::string name;
+  /// Receives `started` and `finished` reports.
+  scheduler_actor scheduler;
+  /// Starts the processes; must outlive the agent.
+  std::shared_ptr<process_launcher> launcher;
+  /// How long a cancelled process gets between SIGTERM and SIGKILL.
+  std::chrono::milliseconds grace = std::chrono::seconds(5);
+};
+
+/// Spawns an agent running the `command` provider: one process at a time,
+/// stdout and stderr appended to the task's log file.
+agent_actor spawn_agent(caf::actor_system& sys, agent_config cfg);
+
+/// Returns the log file of task `id` in `log_dir`.
+std::string task_log_path(const std::string& log_dir, task_id id);
+
+/// Returns the environment an agent process gets: an allow-list of the
+/// node's own variables (PATH, HOME, USER, LANG, LC_ALL, TERM, TMPDIR, TZ).
+std::map<std::string, std::string> agent_environment();
+
+} // namespace cw::actors

@@ -1,0 +1,78 @@
+#include "actors/journal/journal_writer.hpp"
+
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "caf/actor_system.hpp"
+#include "caf/stateful_actor.hpp"
+#include "caf/typed_event_based_actor.hpp"
+#include "caf/typed_response_promise.hpp"
+
+#include "persistence/journal.hpp"
+
+namespace cw::actors {
+
+namespace {
+
+struct journal_writer_state {
+  std::shared_ptr<persistence::journal> journal;
+  /// Events of every append since the last commit.
+  std::vector<event> batch;
+  /// One promise per append and the end index of its events in `batch`.
+  std::vector<std::pair<caf::typed_response_promise<uint64_t>, size_t>> waiting;
+  bool flush_scheduled = false;
+
+  static inline const char* name = "cw.journal";
+};
+
+using self_ptr = journal_actor::stateful_pointer<journal_writer_state>;
+
+journal_actor::behavior_type
+journal_writer_impl(self_ptr self, std::shared_ptr<persistence::journal> j) {
+  self->state.journal = std::move(j);
+  return {
+    [self](append_atom, std::vector<event>& events) -> caf::result<uint64_t> {
+      auto& st = self->state;
+      for (auto& ev : events)
+        st.batch.push_back(std::move(ev));
+      auto rp = self->make_response_promise<uint64_t>();
+      st.waiting.emplace_back(rp, st.batch.size());
+      // The flush goes behind every append already in the mailbox: they all
+      // join this batch.
+      if (!st.flush_scheduled) {
+        st.flush_scheduled = true;
+        self->send(self, flush_atom_v);
+      }
+      return rp;
+    },
+    [self](flush_atom) {
+      auto& st = self->state;
+      st.flush_scheduled = false;
+      auto waiting = std::move(st.waiting);
+      st.waiting.clear();
+      auto res = st.journal->append(st.batch);
+      auto count = st.batch.size();
+      st.batch.clear();
+      if (!res) {
+        spdlog::error("journal: commit of {} events failed: {}", count,
+                      self->system().render(res.error()));
+        for (auto& [rp, end] : waiting)
+          rp.deliver(res.error());
+        return;
+      }
+      auto first = *res - count + 1;
+      for (auto& [rp, end] : waiting)
+        rp.deliver(first + end - 1);
+    },
+  };
+}
+
+} // namespace
+
+journal_actor spawn_journal_writer(caf::actor_system& sys,
+                                   std::shared_ptr<persistence::journal> j) {
+  return sys.spawn<caf::detached>(journal_writer_impl, std::move(j));
+}
+
+} // namespace cw::actors

@@ -1,0 +1,327 @@
+#include "actors/scheduler/scheduler.hpp"
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <map>
+#include <unordered_map>
+
+#include <spdlog/spdlog.h>
+
+#include "caf/actor_system.hpp"
+#include "caf/stateful_actor.hpp"
+#include "caf/typed_event_based_actor.hpp"
+#include "caf/typed_response_promise.hpp"
+
+#include "actors/agent/agent.hpp"
+#include "actors/scheduler/task_table.hpp"
+#include "actors/scheduler/validate.hpp"
+#include "messages/errc.hpp"
+#include "persistence/event_codec.hpp"
+
+namespace cw::actors {
+
+namespace {
+
+/// Longest a journal append may take before the scheduler gives up (and
+/// stops: it cannot know whether the decision was recorded).
+constexpr auto journal_timeout = std::chrono::seconds(30);
+
+/// Upper bound for one `await`.
+constexpr auto max_await = std::chrono::minutes(10);
+
+struct agent_slot {
+  agent_actor handle;
+  /// The task the agent runs, 0 when idle.
+  task_id task = 0;
+};
+
+struct waiter {
+  task_id id = 0;
+  caf::typed_response_promise<task_info> promise;
+};
+
+} // namespace
+
+struct scheduler_state {
+  scheduler_config cfg;
+  task_table tasks;
+  std::map<std::string, agent_slot> agents;
+  std::map<caf::actor_addr, std::string> agent_names;
+  std::deque<std::string> idle;
+  // Events applied to `tasks` but not yet sent to the journal.
+  std::vector<event> pending_rows;
+  // Appends sent (issued) and acknowledged (committed); the journal answers
+  // in order, so every ticket up to `committed` is durable.
+  uint64_t issued = 0;
+  uint64_t committed = 0;
+  std::deque<std::pair<uint64_t, std::function<void()>>> after_commit;
+  uint64_t next_waiter = 0;
+  std::unordered_map<uint64_t, waiter> waiters;
+  std::unordered_multimap<task_id, uint64_t> waiters_by_task;
+
+  static inline const char* name = "cw.scheduler";
+};
+
+namespace {
+
+using self_ptr = scheduler_actor::stateful_pointer<scheduler_state>;
+
+int64_t wall_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+    .count();
+}
+
+// -- the durability pipeline --------------------------------------------------
+
+/// Applies a decision to the state and buffers its row for the journal.
+void record(self_ptr self, const task_event& ev) {
+  auto& st = self->state;
+  auto now = wall_ms();
+  st.tasks.apply(ev, now);
+  st.pending_rows.push_back(persistence::encode(ev, now, st.cfg.node_name));
+}
+
+/// Sends the buffered rows to the journal as one append.
+void commit(self_ptr self) {
+  auto& st = self->state;
+  if (st.pending_rows.empty())
+    return;
+  auto ticket = ++st.issued;
+  auto rows = std::move(st.pending_rows);
+  st.pending_rows.clear();
+  self->request(st.cfg.journal, journal_timeout, append_atom_v, std::move(rows))
+    .then(
+      [self, ticket](uint64_t) {
+        auto& st = self->state;
+        st.committed = ticket;
+        while (!st.after_commit.empty()
+               && st.after_commit.front().first <= ticket) {
+          auto fn = std::move(st.after_commit.front().second);
+          st.after_commit.pop_front();
+          fn();
+        }
+      },
+      [self](caf::error& err) {
+        spdlog::critical("scheduler: journal append failed, stopping: {}",
+                         self->system().render(err));
+        self->quit(err);
+      });
+}
+
+/// Runs `fn` once every decision made so far is durable.
+void when_durable(self_ptr self, std::function<void()> fn) {
+  auto& st = self->state;
+  commit(self);
+  if (st.issued == st.committed)
+    fn();
+  else
+    st.after_commit.emplace_back(st.issued, std::move(fn));
+}
+
+/// Answers a request once every decision made so far is durable, so that no
+/// one observes a state the journal might not have.
+template <class T, class F>
+caf::result<T> answer(self_ptr self, F compute) {
+  auto& st = self->state;
+  commit(self);
+  if (st.issued == st.committed)
+    return compute();
+  auto rp = self->make_response_promise<T>();
+  when_durable(self, [rp, compute]() mutable {
+    caf::expected<T> res = compute();
+    if (res)
+      rp.deliver(std::move(*res));
+    else
+      rp.deliver(std::move(res.error()));
+  });
+  return rp;
+}
+
+// -- decisions ----------------------------------------------------------------
+
+caf::expected<task_info> find_task(self_ptr self, task_id id) {
+  if (auto info = self->state.tasks.find(id))
+    return *info;
+  return make_error(errc::no_such_task, "no task with id " + std::to_string(id));
+}
+
+/// Assigns queued tasks to idle agents; each process starts only after its
+/// assignment is durable.
+void dispatch(self_ptr self) {
+  auto& st = self->state;
+  while (!st.idle.empty()) {
+    auto next = st.tasks.next_queued();
+    if (!next)
+      break;
+    auto name = std::move(st.idle.front());
+    st.idle.pop_front();
+    auto& slot = st.agents[name];
+    const auto& info = *st.tasks.find(*next);
+    auto attempt = info.attempts + 1;
+    slot.task = *next;
+    record(self, task_assigned{*next, name, attempt});
+    when_durable(self, [self, id = *next, attempt, spec = info.spec,
+                        handle = slot.handle] {
+      self->send(handle, run_atom_v, id, attempt, spec,
+                 task_log_path(self->state.cfg.log_dir, id));
+    });
+  }
+  commit(self);
+}
+
+void notify_waiters(self_ptr self, task_id id) {
+  auto& st = self->state;
+  auto [first, last] = st.waiters_by_task.equal_range(id);
+  for (auto i = first; i != last; ++i) {
+    auto w = st.waiters.find(i->second);
+    if (w != st.waiters.end()) {
+      w->second.promise.deliver(*st.tasks.find(id));
+      st.waiters.erase(w);
+    }
+  }
+  st.waiters_by_task.erase(id);
+}
+
+/// Ends the running task `id` with `outcome` and frees its agent if it still
+/// exists.
+void finish_task(self_ptr self, task_id id, task_outcome outcome) {
+  auto& st = self->state;
+  auto agent = st.tasks.find(id)->agent;
+  record(self, task_finished{id, std::move(outcome)});
+  if (auto i = st.agents.find(agent); i != st.agents.end() && i->second.task == id) {
+    i->second.task = 0;
+    st.idle.push_back(agent);
+  }
+  when_durable(self, [self, id] { notify_waiters(self, id); });
+  dispatch(self);
+}
+
+bool is_current_attempt(self_ptr self, task_id id, uint32_t attempt) {
+  auto info = self->state.tasks.find(id);
+  return info != nullptr && info->status == task_status::running
+         && info->attempts == attempt;
+}
+
+scheduler_actor::behavior_type scheduler_impl(self_ptr self,
+                                              scheduler_config cfg) {
+  auto& st = self->state;
+  if (cfg.recovered)
+    st.tasks = std::move(*cfg.recovered);
+  cfg.recovered.reset();
+  st.cfg = std::move(cfg);
+  for (auto id : st.tasks.running())
+    record(self, task_requeued{id, "node restarted while the task was running"});
+  commit(self);
+  self->set_down_handler([self](caf::down_msg& dm) {
+    auto& st = self->state;
+    auto i = st.agent_names.find(dm.source);
+    if (i == st.agent_names.end())
+      return;
+    auto name = i->second;
+    st.agent_names.erase(i);
+    auto slot = st.agents[name];
+    st.agents.erase(name);
+    std::erase(st.idle, name);
+    spdlog::warn("scheduler: agent {} went down: {}", name,
+                 self->system().render(dm.reason));
+    if (slot.task != 0 && st.tasks.find(slot.task)->status == task_status::running)
+      finish_task(self, slot.task,
+                  task_outcome{task_status::failed, -1, 0,
+                               "agent_crashed: "
+                                 + self->system().render(dm.reason)});
+  });
+  return {
+    [self](submit_atom, task_spec spec) -> caf::result<task_info> {
+      auto& st = self->state;
+      if (auto err = validate(spec, st.cfg.default_workspace))
+        return err;
+      auto id = st.tasks.next_id();
+      record(self, task_submitted{id, std::move(spec)});
+      auto result = answer<task_info>(self, [self, id] {
+        return find_task(self, id);
+      });
+      dispatch(self);
+      return result;
+    },
+    [self](lookup_atom, task_id id) -> caf::result<task_info> {
+      return answer<task_info>(self, [self, id] { return find_task(self, id); });
+    },
+    [self](list_atom, task_filter filter) -> caf::result<std::vector<task_info>> {
+      return answer<std::vector<task_info>>(self, [self, filter] {
+        return caf::expected<std::vector<task_info>>{
+          self->state.tasks.list(filter)};
+      });
+    },
+    [self](await_atom, task_id id,
+           caf::timespan max_wait) -> caf::result<task_info> {
+      auto& st = self->state;
+      auto info = st.tasks.find(id);
+      if (info == nullptr || is_terminal(info->status))
+        return answer<task_info>(self, [self, id] { return find_task(self, id); });
+      auto wid = ++st.next_waiter;
+      auto rp = self->make_response_promise<task_info>();
+      st.waiters.emplace(wid, waiter{id, rp});
+      st.waiters_by_task.emplace(id, wid);
+      auto wait = std::min(max_wait, caf::timespan{max_await});
+      self->delayed_send(self, wait, expire_atom_v, wid);
+      return rp;
+    },
+    [self](register_atom, const std::string& name, agent_actor agent) {
+      auto& st = self->state;
+      if (st.agents.count(name) != 0) {
+        spdlog::error("scheduler: agent name {} registered twice", name);
+        return;
+      }
+      self->monitor(agent);
+      st.agent_names.emplace(agent.address(), name);
+      st.agents.emplace(name, agent_slot{agent, 0});
+      st.idle.push_back(name);
+      dispatch(self);
+    },
+    [self](started_atom, task_id id, uint32_t attempt, int64_t pid) {
+      if (!is_current_attempt(self, id, attempt))
+        return;
+      record(self, task_started{id, pid});
+      commit(self);
+    },
+    [self](finished_atom, task_id id, uint32_t attempt, task_outcome outcome) {
+      if (!is_current_attempt(self, id, attempt))
+        return;
+      finish_task(self, id, std::move(outcome));
+    },
+    [self](stats_atom) -> caf::result<status_counts> {
+      return answer<status_counts>(self, [self] {
+        return caf::expected<status_counts>{self->state.tasks.counts()};
+      });
+    },
+    [self](expire_atom, uint64_t wid) {
+      auto& st = self->state;
+      auto i = st.waiters.find(wid);
+      if (i == st.waiters.end())
+        return;
+      auto id = i->second.id;
+      auto promise = std::move(i->second.promise);
+      st.waiters.erase(i);
+      auto [first, last] = st.waiters_by_task.equal_range(id);
+      for (auto j = first; j != last; ++j) {
+        if (j->second == wid) {
+          st.waiters_by_task.erase(j);
+          break;
+        }
+      }
+      when_durable(self, [self, id, promise]() mutable {
+        promise.deliver(*self->state.tasks.find(id));
+      });
+    },
+  };
+}
+
+} // namespace
+
+scheduler_actor spawn_scheduler(caf::actor_system& sys, scheduler_config cfg) {
+  return sys.spawn(scheduler_impl, std::move(cfg));
+}
+
+} // namespace cw::actors

@@ -1,0 +1,66 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "messages/events.hpp"
+#include "messages/interfaces.hpp"
+#include "messages/task.hpp"
+
+namespace cw::actors {
+
+/// The scheduler's view of all tasks: a fold over task events plus the queue
+/// of runnable tasks ordered by priority (higher first), then submission.
+/// The same class serves the live scheduler, start-up recovery and replay.
+class task_table {
+public:
+  /// Applies one fact. Events about unknown tasks (other than submissions)
+  /// are ignored and reported by returning false: facts are never rejected.
+  bool apply(const task_event& ev, int64_t time_ms);
+
+  /// Returns the task with id `id`, or null.
+  const task_info* find(task_id id) const;
+
+  /// Returns the queued task that should run next, if any.
+  std::optional<task_id> next_queued() const;
+
+  /// Returns the id the next submitted task gets.
+  task_id next_id() const noexcept {
+    return max_id_ + 1;
+  }
+
+  /// Returns matching tasks, newest first.
+  std::vector<task_info> list(const task_filter& filter) const;
+
+  /// Returns the number of tasks per status name.
+  status_counts counts() const;
+
+  /// Returns the ids of all tasks in state `running`.
+  std::vector<task_id> running() const;
+
+  /// Returns the number of tasks known.
+  size_t size() const noexcept {
+    return tasks_.size();
+  }
+
+  /// Returns the number of tasks waiting for an agent.
+  size_t queued() const noexcept {
+    return queue_.size();
+  }
+
+private:
+  using queue_key = std::pair<int32_t, task_id>; // (-priority, id)
+
+  void enqueue(const task_info& info);
+  void dequeue(const task_info& info);
+
+  std::map<task_id, task_info> tasks_;
+  std::set<queue_key> queue_;
+  task_id max_id_ = 0;
+};
+
+} // namespace cw::actors

@@ -1,0 +1,81 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+
+#include "caf/meta/type_name.hpp"
+
+#include "messages/task.hpp"
+
+namespace cw {
+
+/// One journal row: an immutable fact with its envelope. The payload is the
+/// JSON encoding of a typed event (see persistence/event_codec.hpp).
+struct event {
+  /// Journal order, dense and increasing from 1; 0 until appended.
+  uint64_t seq = 0;
+  /// Wall-clock time of the decision, milliseconds since the epoch.
+  int64_t time_ms = 0;
+  /// Name of the node that decided it.
+  std::string node;
+  /// Event type without version, e.g. `"task.submitted"`.
+  std::string type;
+  /// Schema version of the payload for this type.
+  uint32_t version = 1;
+  /// The entity the fact is about, e.g. `"task/42"`.
+  std::string entity;
+  /// JSON object text.
+  std::string payload;
+  /// Checksum over all other fields; filled in by the journal.
+  uint64_t checksum = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, event& x) {
+  return f(caf::meta::type_name("cw.event"), x.seq, x.time_ms, x.node, x.type,
+           x.version, x.entity, x.payload, x.checksum);
+}
+
+// -- typed task events --------------------------------------------------------
+
+/// A client submitted a task (`task.submitted@1`).
+struct task_submitted {
+  task_id id = 0;
+  task_spec spec;
+};
+
+/// The scheduler assigned a task to an agent and counted an attempt
+/// (`task.assigned@1`). Recorded before the agent starts the process.
+struct task_assigned {
+  task_id id = 0;
+  std::string agent;
+  uint32_t attempt = 0;
+};
+
+/// The agent's process for a task is running (`task.started@1`).
+struct task_started {
+  task_id id = 0;
+  int64_t pid = 0;
+};
+
+/// A task's attempt ended and so did the task (`task.finished@1`).
+struct task_finished {
+  task_id id = 0;
+  task_outcome outcome;
+};
+
+/// A task went back to the queue, e.g. after its node died (`task.requeued@1`).
+struct task_requeued {
+  task_id id = 0;
+  std::string reason;
+};
+
+/// Any typed task event.
+using task_event = std::variant<task_submitted, task_assigned, task_started,
+                                task_finished, task_requeued>;
+
+/// Returns the task a typed event is about.
+task_id subject(const task_event& x);
+
+} // namespace cw

@@ -1,0 +1,66 @@
+#pragma once
+
+// The typed contracts between cw's actors. HTTP handlers use them too.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "caf/replies_to.hpp"
+#include "caf/timespan.hpp"
+#include "caf/typed_actor.hpp"
+
+#include "messages/events.hpp"
+#include "messages/task.hpp"
+#include "messages/type_ids.hpp"
+
+namespace cw {
+
+/// The single writer of the journal.
+/// - `append`: stores the events in one transaction (possibly together with
+///   other appends: group commit) and replies with the seq of the last one,
+///   only after the transaction is durable. Errors: `journal_io`.
+/// - `flush`: internal; commits the pending batch.
+using journal_actor = caf::typed_actor<
+  caf::replies_to<append_atom, std::vector<event>>::with<uint64_t>,
+  caf::reacts_to<flush_atom>>;
+
+/// An agent: owns at most one running process at a time.
+/// - `run(id, attempt, spec, log_path)`: starts the task's process; the agent
+///   answers the scheduler with `started` and later `finished`.
+/// - `cancel(id)`: terminates the task's process group if it runs.
+/// - `started`, `finished`: internal; reports of the process launcher.
+using agent_actor = caf::typed_actor<
+  caf::reacts_to<run_atom, task_id, uint32_t, task_spec, std::string>,
+  caf::reacts_to<cancel_atom, task_id>,
+  caf::reacts_to<started_atom, task_id, uint32_t, int64_t>,
+  caf::reacts_to<finished_atom, task_id, uint32_t, task_outcome>>;
+
+/// Counts per task status, for health and progress displays.
+using status_counts = std::map<std::string, uint64_t>;
+
+/// The scheduler: owns task state and dispatches tasks to agents.
+/// - `submit(spec)`: validates, journals `task.submitted`, replies with the
+///   new task. Errors: `invalid_argument`, `unknown_provider`.
+/// - `lookup(id)`: replies with the task. Errors: `no_such_task`.
+/// - `list(filter)`: replies with matching tasks, newest first.
+/// - `await(id, max_wait)`: replies once the task has ended, or with its
+///   current state after `max_wait`. Errors: `no_such_task`.
+/// - `register(name, agent)`: adds an idle agent.
+/// - `started(id, attempt, pid)`, `finished(id, attempt, outcome)`: reports of
+///   agents about their processes.
+/// - `stats`: replies with the number of tasks per status.
+/// - `expire(waiter)`: internal; answers an `await` whose time is up.
+using scheduler_actor = caf::typed_actor<
+  caf::replies_to<submit_atom, task_spec>::with<task_info>,
+  caf::replies_to<lookup_atom, task_id>::with<task_info>,
+  caf::replies_to<list_atom, task_filter>::with<std::vector<task_info>>,
+  caf::replies_to<await_atom, task_id, caf::timespan>::with<task_info>,
+  caf::reacts_to<register_atom, std::string, agent_actor>,
+  caf::reacts_to<started_atom, task_id, uint32_t, int64_t>,
+  caf::reacts_to<finished_atom, task_id, uint32_t, task_outcome>,
+  caf::replies_to<stats_atom>::with<status_counts>,
+  caf::reacts_to<expire_atom, uint64_t>>;
+
+} // namespace cw

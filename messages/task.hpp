@@ -1,0 +1,129 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "caf/meta/type_name.hpp"
+
+namespace cw {
+
+/// Identifies a task on its node; assigned by the scheduler, starting at 1.
+using task_id = uint64_t;
+
+/// The life-cycle states of a task.
+enum class task_status : uint8_t {
+  /// Waits for dependencies.
+  blocked,
+  /// Waits for an agent.
+  queued,
+  /// Assigned to an agent that runs it.
+  running,
+  /// Ended successfully.
+  completed,
+  /// Ended unsuccessfully.
+  failed,
+  /// Cancelled before it ended.
+  cancelled,
+};
+
+/// Returns the lower-case name of `x`, e.g. `"queued"`.
+std::string to_string(task_status x);
+
+/// Parses a status name; returns false if `str` names none.
+bool from_string(const std::string& str, task_status& x);
+
+/// Returns whether a task in state `x` has ended for good.
+bool is_terminal(task_status x);
+
+/// What to run: the part of a task a client chooses.
+struct task_spec {
+  /// How the agent process is started, e.g. `"command"`.
+  std::string provider = "command";
+  /// Program and arguments for the `command` provider (no shell).
+  std::vector<std::string> argv;
+  /// Prompt for prompt-driven providers.
+  std::string prompt;
+  /// Absolute working directory of the agent process.
+  std::string workspace;
+  /// Higher runs first.
+  int32_t priority = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, task_spec& x) {
+  return f(caf::meta::type_name("cw.task_spec"), x.provider, x.argv, x.prompt,
+           x.workspace, x.priority);
+}
+
+/// How an agent process ended.
+struct task_outcome {
+  /// `completed` or `failed`.
+  task_status status = task_status::failed;
+  /// Exit code of the process, or -1 when it did not exit normally.
+  int32_t exit_code = -1;
+  /// Signal that ended the process, or 0.
+  int32_t signal = 0;
+  /// Why it failed, empty on success.
+  std::string reason;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, task_outcome& x) {
+  return f(caf::meta::type_name("cw.task_outcome"), x.status, x.exit_code,
+           x.signal, x.reason);
+}
+
+/// A task as the scheduler knows it: its spec plus everything that happened.
+struct task_info {
+  task_id id = 0;
+  task_spec spec;
+  task_status status = task_status::queued;
+  /// Number of attempts started so far.
+  uint32_t attempts = 0;
+  /// Name of the agent of the latest attempt, empty before the first.
+  std::string agent;
+  /// Process id of the latest attempt, 0 before it started.
+  int64_t pid = 0;
+  /// Exit code of the latest attempt, -1 unless it exited.
+  int32_t exit_code = -1;
+  /// Signal that ended the latest attempt, or 0.
+  int32_t signal = 0;
+  /// Why the task failed or was requeued, empty otherwise.
+  std::string reason;
+  /// Wall-clock times in milliseconds since the epoch; 0 when not reached.
+  int64_t submitted_ms = 0;
+  int64_t started_ms = 0;
+  int64_t finished_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, task_info& x) {
+  return f(caf::meta::type_name("cw.task_info"), x.id, x.spec, x.status,
+           x.attempts, x.agent, x.pid, x.exit_code, x.signal, x.reason,
+           x.submitted_ms, x.started_ms, x.finished_ms);
+}
+
+/// Selects tasks in a listing; `any_status` lists all.
+struct task_filter {
+  bool any_status = true;
+  task_status status = task_status::queued;
+  /// At most this many tasks, newest first; 0 means no limit.
+  uint32_t limit = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, task_filter& x) {
+  return f(caf::meta::type_name("cw.task_filter"), x.any_status, x.status,
+           x.limit);
+}
+
+/// Limits that validation enforces on a task spec.
+struct task_limits {
+  static constexpr int32_t min_priority = -1000;
+  static constexpr int32_t max_priority = 1000;
+  static constexpr size_t max_argv = 4096;
+  static constexpr size_t max_prompt_bytes = 1 << 20;
+};
+
+} // namespace cw

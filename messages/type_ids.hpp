@@ -1,0 +1,50 @@
+#pragma once
+
+// The single type-ID block of cw: every message type and every atom.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "caf/type_id.hpp"
+
+#include "messages/events.hpp"
+#include "messages/task.hpp"
+
+CAF_BEGIN_TYPE_ID_BLOCK(cw, caf::first_custom_type_id)
+
+  CAF_ADD_TYPE_ID(cw, (cw::task_spec))
+  CAF_ADD_TYPE_ID(cw, (cw::task_outcome))
+  CAF_ADD_TYPE_ID(cw, (cw::task_info))
+  CAF_ADD_TYPE_ID(cw, (cw::task_filter))
+  CAF_ADD_TYPE_ID(cw, (cw::event))
+  CAF_ADD_TYPE_ID(cw, (std::vector<cw::task_info>))
+  CAF_ADD_TYPE_ID(cw, (std::vector<cw::event>))
+
+  /// Submits work (scheduler).
+  CAF_ADD_ATOM(cw, cw, submit_atom, "submit")
+  /// Looks up one entity by id.
+  CAF_ADD_ATOM(cw, cw, lookup_atom, "lookup")
+  /// Lists entities matching a filter.
+  CAF_ADD_ATOM(cw, cw, list_atom, "list")
+  /// Waits until a task ends, with a bound.
+  CAF_ADD_ATOM(cw, cw, await_atom, "await")
+  /// Registers an agent with the scheduler.
+  CAF_ADD_ATOM(cw, cw, register_atom, "register")
+  /// Reports that an agent process started.
+  CAF_ADD_ATOM(cw, cw, started_atom, "started")
+  /// Reports that an agent process ended.
+  CAF_ADD_ATOM(cw, cw, finished_atom, "finished")
+  /// Tells an agent to run a task.
+  CAF_ADD_ATOM(cw, cw, run_atom, "run")
+  /// Cancels a task.
+  CAF_ADD_ATOM(cw, cw, cancel_atom, "cancel")
+  /// Appends events to the journal.
+  CAF_ADD_ATOM(cw, cw, append_atom, "append")
+  /// Asks for counters.
+  CAF_ADD_ATOM(cw, cw, stats_atom, "stats")
+  /// Internal: commit the pending batch (journal), expire waiters (scheduler).
+  CAF_ADD_ATOM(cw, cw, flush_atom, "flush")
+  CAF_ADD_ATOM(cw, cw, expire_atom, "expire")
+
+CAF_END_TYPE_ID_BLOCK(cw)

@@ -1,0 +1,29 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "caf/expected.hpp"
+
+#include "messages/events.hpp"
+#include "messages/task.hpp"
+
+namespace cw::persistence {
+
+/// Returns the envelope of a typed event: type, version, entity and JSON
+/// payload filled in; seq and checksum are left to the journal.
+event encode(const task_event& x, int64_t time_ms, const std::string& node);
+
+/// Returns the typed event stored in `x`, upcasting older versions.
+/// Errors: `journal_corrupt` for unknown types, versions or payloads.
+caf::expected<task_event> decode(const event& x);
+
+/// JSON form of a task spec, shared by events and the HTTP API.
+void to_json(nlohmann::json& j, const task_spec& x);
+
+/// JSON form of a process outcome.
+void to_json(nlohmann::json& j, const task_outcome& x);
+
+} // namespace cw::persistence

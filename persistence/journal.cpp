@@ -1,0 +1,167 @@
+#include "persistence/journal.hpp"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include "messages/errc.hpp"
+#include "persistence/checksum.hpp"
+
+namespace cw::persistence {
+
+namespace {
+
+constexpr const char* create_events_sql = R"sql(
+CREATE TABLE IF NOT EXISTS events (
+  seq      INTEGER PRIMARY KEY,
+  time_ms  INTEGER NOT NULL,
+  node     TEXT    NOT NULL,
+  type     TEXT    NOT NULL,
+  version  INTEGER NOT NULL,
+  entity   TEXT    NOT NULL,
+  payload  TEXT    NOT NULL,
+  checksum INTEGER NOT NULL
+))sql";
+
+caf::error io_error(const std::string& path, const std::string& what) {
+  return make_error(errc::journal_io, path + ": " + what);
+}
+
+} // namespace
+
+bool from_string(const std::string& str, durability& x) {
+  if (str == "full")
+    x = durability::full;
+  else if (str == "normal")
+    x = durability::normal;
+  else
+    return false;
+  return true;
+}
+
+struct journal::impl {
+  std::string path;
+  SQLite::Database db;
+  std::unique_ptr<SQLite::Statement> insert;
+  uint64_t last_seq = 0;
+
+  impl(const std::string& file, int flags) : path(file), db(file, flags) {
+    // nop
+  }
+};
+
+journal::journal(std::unique_ptr<impl> ptr) : impl_(std::move(ptr)) {
+  // nop
+}
+
+journal::~journal() = default;
+
+caf::expected<std::unique_ptr<journal>>
+journal::open(const std::string& path, journal_options opts) {
+  try {
+    auto flags = opts.read_only ? SQLite::OPEN_READONLY
+                                : SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE;
+    auto ptr = std::make_unique<impl>(path, flags);
+    auto& db = ptr->db;
+    db.setBusyTimeout(5000);
+    int version = db.execAndGet("PRAGMA user_version").getInt();
+    if (version > schema_version)
+      return make_error(errc::journal_too_new,
+                        path + " has journal schema version "
+                          + std::to_string(version) + " but this cw reads up to "
+                          + std::to_string(schema_version));
+    if (!opts.read_only) {
+      db.exec("PRAGMA journal_mode=WAL");
+      db.exec(opts.sync == durability::full ? "PRAGMA synchronous=FULL"
+                                            : "PRAGMA synchronous=NORMAL");
+      if (version < schema_version) {
+        SQLite::Transaction tx{db};
+        db.exec(create_events_sql);
+        db.exec("PRAGMA user_version=" + std::to_string(schema_version));
+        tx.commit();
+      }
+      ptr->insert = std::make_unique<SQLite::Statement>(
+        db, "INSERT INTO events (seq, time_ms, node, type, version, entity, "
+            "payload, checksum) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    } else if (version == 0) {
+      return make_error(errc::journal_io, path + " is not a cw journal");
+    }
+    ptr->last_seq = static_cast<uint64_t>(
+      db.execAndGet("SELECT COALESCE(MAX(seq), 0) FROM events").getInt64());
+    return std::unique_ptr<journal>{new journal(std::move(ptr))};
+  } catch (const std::exception& ex) {
+    return io_error(path, ex.what());
+  }
+}
+
+caf::expected<uint64_t> journal::append(std::vector<event>& events) {
+  if (!impl_->insert)
+    return io_error(impl_->path, "opened read-only");
+  auto seq = impl_->last_seq;
+  try {
+    SQLite::Transaction tx{impl_->db};
+    auto& stmt = *impl_->insert;
+    for (auto& ev : events) {
+      ev.seq = ++seq;
+      ev.checksum = checksum(ev);
+      stmt.bind(1, static_cast<int64_t>(ev.seq));
+      stmt.bind(2, ev.time_ms);
+      stmt.bindNoCopy(3, ev.node);
+      stmt.bindNoCopy(4, ev.type);
+      stmt.bind(5, static_cast<int64_t>(ev.version));
+      stmt.bindNoCopy(6, ev.entity);
+      stmt.bindNoCopy(7, ev.payload);
+      stmt.bind(8, static_cast<int64_t>(ev.checksum));
+      stmt.exec();
+      stmt.reset();
+    }
+    tx.commit();
+  } catch (const std::exception& ex) {
+    impl_->insert->reset();
+    for (auto& ev : events)
+      ev.seq = 0;
+    return io_error(impl_->path, ex.what());
+  }
+  impl_->last_seq = seq;
+  return seq;
+}
+
+caf::expected<uint64_t>
+journal::read(uint64_t from, const std::function<void(event&)>& f) const {
+  uint64_t count = 0;
+  try {
+    SQLite::Statement stmt{impl_->db,
+                           "SELECT seq, time_ms, node, type, version, entity, "
+                           "payload, checksum FROM events WHERE seq >= ? "
+                           "ORDER BY seq"};
+    stmt.bind(1, static_cast<int64_t>(from));
+    event ev;
+    while (stmt.executeStep()) {
+      ev.seq = static_cast<uint64_t>(stmt.getColumn(0).getInt64());
+      ev.time_ms = stmt.getColumn(1).getInt64();
+      ev.node = stmt.getColumn(2).getString();
+      ev.type = stmt.getColumn(3).getString();
+      ev.version = static_cast<uint32_t>(stmt.getColumn(4).getInt64());
+      ev.entity = stmt.getColumn(5).getString();
+      ev.payload = stmt.getColumn(6).getString();
+      ev.checksum = static_cast<uint64_t>(stmt.getColumn(7).getInt64());
+      if (checksum(ev) != ev.checksum)
+        return make_error(errc::journal_corrupt,
+                          impl_->path + ": checksum mismatch at seq "
+                            + std::to_string(ev.seq));
+      f(ev);
+      ++count;
+    }
+  } catch (const std::exception& ex) {
+    return io_error(impl_->path, ex.what());
+  }
+  return count;
+}
+
+uint64_t journal::last_seq() const noexcept {
+  return impl_->last_seq;
+}
+
+const std::string& journal::path() const noexcept {
+  return impl_->path;
+}
+
+} // namespace cw::persistence

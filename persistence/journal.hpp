@@ -1,0 +1,72 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "caf/expected.hpp"
+
+#include "messages/events.hpp"
+
+namespace cw::persistence {
+
+/// How hard a commit tries to reach the disk.
+enum class durability : uint8_t {
+  /// fsync on every commit: survives a power cut.
+  full,
+  /// WAL without fsync per commit: survives a process crash, not a power cut.
+  normal,
+};
+
+/// Parses `"full"` or `"normal"`; returns false for anything else.
+bool from_string(const std::string& str, durability& x);
+
+/// Options for opening a journal.
+struct journal_options {
+  durability sync = durability::full;
+  /// Opens without writing anything (no migration, no appends).
+  bool read_only = false;
+};
+
+/// The append-only SQLite event log. Single owner: not safe to share between
+/// threads. Appends assign dense seqs starting at 1.
+class journal {
+public:
+  /// The schema version this build writes.
+  static constexpr int schema_version = 1;
+
+  /// Opens or creates the journal at `path` (WAL mode) and migrates an older
+  /// schema. Errors: `journal_io`, `journal_too_new`.
+  static caf::expected<std::unique_ptr<journal>>
+  open(const std::string& path, journal_options opts = {});
+
+  ~journal();
+
+  journal(const journal&) = delete;
+  journal& operator=(const journal&) = delete;
+
+  /// Assigns seqs and checksums to `events` and stores them in one
+  /// transaction. Returns the seq of the last event. Errors: `journal_io`.
+  caf::expected<uint64_t> append(std::vector<event>& events);
+
+  /// Calls `f` for every event with seq >= `from`, in order, after checking
+  /// its checksum. Returns the number of events read. Errors: `journal_io`,
+  /// `journal_corrupt` (naming the seq and the file).
+  caf::expected<uint64_t> read(uint64_t from,
+                               const std::function<void(event&)>& f) const;
+
+  /// Returns the seq of the newest event, 0 when empty.
+  uint64_t last_seq() const noexcept;
+
+  /// Returns the file this journal lives in.
+  const std::string& path() const noexcept;
+
+private:
+  struct impl;
+  explicit journal(std::unique_ptr<impl> ptr);
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace cw::persistence

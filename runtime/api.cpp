@@ -1,0 +1,273 @@
+#include "runtime/api.hpp"
+
+#include <charconv>
+#include <chrono>
+#include <fstream>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "caf/actor_system.hpp"
+#include "caf/allowed_unsafe_message_type.hpp"
+#include "caf/event_based_actor.hpp"
+#include "caf/send.hpp"
+#include "caf/stateful_actor.hpp"
+
+#include "actors/agent/agent.hpp"
+#include "messages/errc.hpp"
+#include "runtime/api_codec.hpp"
+
+namespace cw::runtime {
+
+/// One HTTP request and the way back to its connection. Local only.
+struct http_exchange {
+  http_request req;
+  http_responder respond;
+};
+
+} // namespace cw::runtime
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cw::runtime::http_exchange)
+
+namespace cw::runtime {
+
+namespace {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+/// How long the API waits for the scheduler on ordinary requests.
+constexpr auto request_timeout = 30s;
+
+/// The longest long-poll a client may ask for with `?wait=`.
+constexpr int64_t max_wait_seconds = 600;
+
+/// The most log bytes one request returns.
+constexpr size_t max_log_chunk = 4 << 20;
+
+struct api_state {
+  api_config cfg;
+  static inline const char* name = "cw.api";
+};
+
+using self_ptr = caf::stateful_actor<api_state>*;
+
+void reply_json(http_exchange& x, unsigned status, const json& body) {
+  x.respond(http_response{status, "application/json", body.dump(), {}});
+}
+
+void reply_error(self_ptr self, http_exchange& x, const caf::error& err) {
+  x.respond(http_response{http_status(err), "application/json",
+                          error_body(err, self->system().render(err)),
+                          {}});
+}
+
+void reply_invalid(self_ptr self, http_exchange& x, const std::string& field,
+                   const std::string& what) {
+  reply_error(self, x, make_error(errc::invalid_argument, field + ": " + what));
+}
+
+/// Parses a non-negative integer; false on anything else.
+bool parse_uint(const std::string& str, uint64_t& out) {
+  if (str.empty())
+    return false;
+  auto [ptr, ec] = std::from_chars(str.data(), str.data() + str.size(), out);
+  return ec == std::errc{} && ptr == str.data() + str.size();
+}
+
+struct target {
+  std::vector<std::string> segments;
+  std::map<std::string, std::string> query;
+};
+
+target split_target(const std::string& str) {
+  target result;
+  auto qmark = str.find('?');
+  auto path = str.substr(0, qmark);
+  size_t pos = 0;
+  while (pos < path.size()) {
+    auto next = path.find('/', pos);
+    if (next == std::string::npos)
+      next = path.size();
+    if (next > pos)
+      result.segments.push_back(path.substr(pos, next - pos));
+    pos = next + 1;
+  }
+  if (qmark != std::string::npos) {
+    auto query = str.substr(qmark + 1);
+    size_t start = 0;
+    while (start < query.size()) {
+      auto amp = query.find('&', start);
+      if (amp == std::string::npos)
+        amp = query.size();
+      auto pair = query.substr(start, amp - start);
+      auto eq = pair.find('=');
+      if (!pair.empty())
+        result.query[pair.substr(0, eq)]
+          = eq == std::string::npos ? "" : pair.substr(eq + 1);
+      start = amp + 1;
+    }
+  }
+  return result;
+}
+
+// -- handlers -----------------------------------------------------------------
+
+void health(self_ptr self, http_exchange x) {
+  self->request(self->state.cfg.scheduler, request_timeout, stats_atom_v)
+    .then(
+      [self, x](const status_counts& counts) mutable {
+        reply_json(x, 200,
+                   json{{"status", "ok"},
+                        {"node", self->state.cfg.node_name},
+                        {"tasks", counts}});
+      },
+      [self, x](caf::error& err) mutable { reply_error(self, x, err); });
+}
+
+void submit(self_ptr self, http_exchange x) {
+  auto spec = parse_task_spec(x.req.body);
+  if (!spec)
+    return reply_error(self, x, spec.error());
+  self
+    ->request(self->state.cfg.scheduler, request_timeout, submit_atom_v,
+              std::move(*spec))
+    .then([x](const task_info& info) mutable { reply_json(x, 201, to_json(info)); },
+          [self, x](caf::error& err) mutable { reply_error(self, x, err); });
+}
+
+void list(self_ptr self, http_exchange x, const target& t) {
+  task_filter filter;
+  for (auto& [key, value] : t.query) {
+    if (key == "status") {
+      filter.any_status = false;
+      if (!from_string(value, filter.status))
+        return reply_invalid(self, x, "status",
+                             "must be one of blocked, queued, running, "
+                             "completed, failed, cancelled");
+    } else if (key == "limit") {
+      uint64_t n = 0;
+      if (!parse_uint(value, n) || n > 1'000'000)
+        return reply_invalid(self, x, "limit",
+                             "must be an integer from 0 to 1000000");
+      filter.limit = static_cast<uint32_t>(n);
+    } else {
+      return reply_invalid(self, x, key, "unknown query parameter");
+    }
+  }
+  self->request(self->state.cfg.scheduler, request_timeout, list_atom_v, filter)
+    .then(
+      [x](const std::vector<task_info>& tasks) mutable {
+        auto arr = json::array();
+        for (auto& info : tasks)
+          arr.push_back(to_json(info));
+        reply_json(x, 200, json{{"tasks", std::move(arr)}});
+      },
+      [self, x](caf::error& err) mutable { reply_error(self, x, err); });
+}
+
+void show(self_ptr self, http_exchange x, task_id id, const target& t) {
+  auto& sched = self->state.cfg.scheduler;
+  auto on_error = [self, x](caf::error& err) mutable {
+    reply_error(self, x, err);
+  };
+  auto on_task = [x](const task_info& info) mutable {
+    reply_json(x, 200, to_json(info));
+  };
+  if (auto i = t.query.find("wait"); i != t.query.end()) {
+    uint64_t secs = 0;
+    if (!parse_uint(i->second, secs)
+        || secs > static_cast<uint64_t>(max_wait_seconds))
+      return reply_invalid(self, x, "wait",
+                           "must be an integer number of seconds from 0 to "
+                             + std::to_string(max_wait_seconds));
+    auto wait = std::chrono::seconds(secs);
+    self
+      ->request(sched, wait + request_timeout, await_atom_v, id,
+                caf::timespan{wait})
+      .then(on_task, on_error);
+    return;
+  }
+  self->request(sched, request_timeout, lookup_atom_v, id).then(on_task, on_error);
+}
+
+void log(self_ptr self, http_exchange x, task_id id, const target& t) {
+  uint64_t offset = 0;
+  if (auto i = t.query.find("offset");
+      i != t.query.end() && !parse_uint(i->second, offset))
+    return reply_invalid(self, x, "offset", "must be a non-negative integer");
+  self->request(self->state.cfg.scheduler, request_timeout, lookup_atom_v, id)
+    .then(
+      [self, x, offset](const task_info& info) mutable {
+        // The log may not exist yet (the task has not started): empty.
+        std::string chunk;
+        std::ifstream in{actors::task_log_path(self->state.cfg.log_dir, info.id),
+                         std::ios::binary};
+        if (in) {
+          in.seekg(static_cast<std::streamoff>(offset));
+          chunk.resize(max_log_chunk);
+          in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+          chunk.resize(static_cast<size_t>(in.gcount()));
+        }
+        http_response res{200, "text/plain; charset=utf-8", {}, {}};
+        res.headers.emplace_back("X-Cw-Next-Offset",
+                                 std::to_string(offset + chunk.size()));
+        res.headers.emplace_back("X-Cw-Task-Status", to_string(info.status));
+        res.body = std::move(chunk);
+        x.respond(std::move(res));
+      },
+      [self, x](caf::error& err) mutable { reply_error(self, x, err); });
+}
+
+void route(self_ptr self, http_exchange& x) {
+  auto t = split_target(x.req.target);
+  auto& seg = t.segments;
+  auto& method = x.req.method;
+  auto not_allowed = [&] {
+    reply_json(x, 405,
+               json{{"error", "method_not_allowed"},
+                    {"message", method + " is not allowed on " + x.req.target}});
+  };
+  if (seg.size() == 1 && seg[0] == "health")
+    return method == "GET" ? health(self, std::move(x)) : not_allowed();
+  if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "tasks") {
+    if (seg.size() == 2) {
+      if (method == "POST")
+        return submit(self, std::move(x));
+      if (method == "GET")
+        return list(self, std::move(x), t);
+      return not_allowed();
+    }
+    uint64_t id = 0;
+    if (!parse_uint(seg[2], id) || id == 0)
+      return reply_invalid(self, x, "id", "must be a positive integer, got '"
+                                            + seg[2] + "'");
+    if (method != "GET")
+      return not_allowed();
+    if (seg.size() == 3)
+      return show(self, std::move(x), id, t);
+    if (seg.size() == 4 && seg[3] == "log")
+      return log(self, std::move(x), id, t);
+  }
+  reply_json(x, 404,
+             json{{"error", "not_found"},
+                  {"message", "no route for " + method + " " + x.req.target}});
+}
+
+caf::behavior api_impl(self_ptr self, api_config cfg) {
+  self->state.cfg = std::move(cfg);
+  return {
+    [self](http_exchange& x) { route(self, x); },
+  };
+}
+
+} // namespace
+
+http_handler make_api(caf::actor_system& sys, api_config cfg) {
+  auto api = sys.spawn(api_impl, std::move(cfg));
+  return [api](http_request req, http_responder respond) {
+    caf::anon_send(api, http_exchange{std::move(req), std::move(respond)});
+  };
+}
+
+} // namespace cw::runtime

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <string>
+
+#include "caf/fwd.hpp"
+
+#include "messages/interfaces.hpp"
+#include "runtime/http_types.hpp"
+
+namespace cw::runtime {
+
+/// What the HTTP API needs to answer.
+struct api_config {
+  /// Name of this node, shown by /health.
+  std::string node_name;
+  /// Directory of the per-task log files.
+  std::string log_dir;
+  scheduler_actor scheduler;
+};
+
+/// Spawns the API actor, which turns HTTP requests into typed requests to
+/// the scheduler, and returns the handler that feeds it. The handler holds
+/// the actor: the actor lives as long as some copy of the handler does.
+///
+/// Routes: `GET /health`, `POST /v1/tasks`, `GET /v1/tasks[?status=S&limit=N]`,
+/// `GET /v1/tasks/{id}[?wait=SECONDS]`, `GET /v1/tasks/{id}/log[?offset=N]`.
+/// Errors are JSON objects `{"error": code, "message": text[, "field": f]}`.
+http_handler make_api(caf::actor_system& sys, api_config cfg);
+
+} // namespace cw::runtime

@@ -1,0 +1,235 @@
+#include "runtime/cli.hpp"
+
+#include <filesystem>
+#include <iomanip>
+#include <ostream>
+
+#include <nlohmann/json.hpp>
+
+#include "messages/errc.hpp"
+#include "runtime/api_codec.hpp"
+#include "runtime/http_client.hpp"
+
+namespace cw::runtime {
+
+namespace {
+
+using json = nlohmann::json;
+
+/// Seconds one long-poll asks the node to hold the request.
+constexpr int long_poll_seconds = 30;
+
+/// A client call that failed: prints why and maps to an exit status.
+struct failure {
+  cli_status status;
+};
+
+std::unique_ptr<http_client> connect(const cli_context& ctx) {
+  auto client = http_client::make(ctx.node_url);
+  if (!client) {
+    *ctx.err << "cw: --" << describe(client.error()) << "\n";
+    throw failure{cli_status::usage};
+  }
+  return std::move(*client);
+}
+
+/// Sends a request; prints the node's error and throws unless 2xx.
+http_response call(const cli_context& ctx, http_client& client,
+                   const std::string& method, const std::string& target,
+                   const std::string& body = {}) {
+  auto timeout = std::chrono::seconds(long_poll_seconds + 30);
+  auto res = client.request(method, target, body, timeout);
+  if (!res) {
+    *ctx.err << "cw: " << describe(res.error()) << "\n";
+    throw failure{cli_status::unreachable};
+  }
+  if (res->status >= 200 && res->status < 300)
+    return std::move(*res);
+  auto j = json::parse(res->body, nullptr, false);
+  if (ctx.json) {
+    *ctx.out << res->body << "\n";
+  } else if (j.is_object() && j.contains("message")) {
+    *ctx.err << "cw: " << j["message"].get<std::string>() << "\n";
+  } else {
+    *ctx.err << "cw: the node answered HTTP " << res->status << "\n";
+  }
+  throw failure{cli_status::failure};
+}
+
+task_info parse_task(const cli_context& ctx, const std::string& body) {
+  auto j = json::parse(body, nullptr, false);
+  auto info = j.is_discarded() ? caf::expected<task_info>{make_error(
+                errc::invalid_argument, "the node sent malformed JSON")}
+                               : task_from_json(j);
+  if (!info) {
+    *ctx.err << "cw: " << describe(info.error()) << "\n";
+    throw failure{cli_status::failure};
+  }
+  return std::move(*info);
+}
+
+std::string command_line(const task_spec& spec) {
+  std::string result;
+  for (auto& arg : spec.argv) {
+    if (!result.empty())
+      result += ' ';
+    result += arg;
+  }
+  return result;
+}
+
+std::string outcome_line(const task_info& x) {
+  auto result = "task " + std::to_string(x.id) + " " + to_string(x.status);
+  if (x.status == task_status::completed)
+    result += " (exit 0)";
+  else if (!x.reason.empty())
+    result += " (" + x.reason + ")";
+  return result;
+}
+
+void print_task(const cli_context& ctx, const task_info& x) {
+  auto& out = *ctx.out;
+  out << "id:         " << x.id << "\n"
+      << "status:     " << to_string(x.status) << "\n"
+      << "command:    " << command_line(x.spec) << "\n"
+      << "workspace:  " << x.spec.workspace << "\n"
+      << "priority:   " << x.spec.priority << "\n"
+      << "attempts:   " << x.attempts << "\n";
+  if (!x.agent.empty())
+    out << "agent:      " << x.agent << "\n";
+  if (x.pid != 0)
+    out << "pid:        " << x.pid << "\n";
+  if (x.exit_code >= 0)
+    out << "exit code:  " << x.exit_code << "\n";
+  if (x.signal != 0)
+    out << "signal:     " << x.signal << "\n";
+  if (!x.reason.empty())
+    out << "reason:     " << x.reason << "\n";
+  if (x.finished_ms != 0 && x.started_ms != 0)
+    out << "run time:   " << (x.finished_ms - x.started_ms) << " ms\n";
+}
+
+/// Long-polls the node until task `id` has ended.
+task_info wait_for(const cli_context& ctx, http_client& client, task_id id) {
+  for (;;) {
+    auto res = call(ctx, client, "GET",
+                    "/v1/tasks/" + std::to_string(id)
+                      + "?wait=" + std::to_string(long_poll_seconds));
+    auto info = parse_task(ctx, res.body);
+    if (is_terminal(info.status))
+      return info;
+  }
+}
+
+template <class F>
+cli_status guarded(F f) {
+  try {
+    return f();
+  } catch (const failure& x) {
+    return x.status;
+  }
+}
+
+} // namespace
+
+cli_status cli_run(const cli_context& ctx, const run_options& opts) {
+  return guarded([&] {
+    auto client = connect(ctx);
+    json body{{"provider", "command"},
+              {"argv", opts.argv},
+              {"priority", opts.priority}};
+    std::error_code ec;
+    auto ws = opts.workspace.empty() ? std::filesystem::current_path(ec)
+                                     : std::filesystem::absolute(
+                                       opts.workspace, ec);
+    if (!ec)
+      body["workspace"] = ws.lexically_normal().string();
+    auto res = call(ctx, *client, "POST", "/v1/tasks", body.dump());
+    auto info = parse_task(ctx, res.body);
+    if (!opts.wait) {
+      if (ctx.json)
+        *ctx.out << res.body << "\n";
+      else
+        *ctx.out << info.id << "\n";
+      return cli_status::success;
+    }
+    auto final_info = wait_for(ctx, *client, info.id);
+    if (ctx.json)
+      *ctx.out << runtime::to_json(final_info).dump() << "\n";
+    else
+      *ctx.out << outcome_line(final_info) << "\n";
+    return final_info.status == task_status::completed ? cli_status::success
+                                                       : cli_status::failure;
+  });
+}
+
+cli_status cli_status_of(const cli_context& ctx, uint64_t id) {
+  return guarded([&] {
+    auto client = connect(ctx);
+    auto res = call(ctx, *client, "GET", "/v1/tasks/" + std::to_string(id));
+    if (ctx.json)
+      *ctx.out << res.body << "\n";
+    else
+      print_task(ctx, parse_task(ctx, res.body));
+    return cli_status::success;
+  });
+}
+
+cli_status cli_tasks(const cli_context& ctx, const std::string& status,
+                     uint32_t limit) {
+  return guarded([&] {
+    auto client = connect(ctx);
+    std::string target = "/v1/tasks?limit=" + std::to_string(limit);
+    if (!status.empty())
+      target += "&status=" + status;
+    auto res = call(ctx, *client, "GET", target);
+    if (ctx.json) {
+      *ctx.out << res.body << "\n";
+      return cli_status::success;
+    }
+    auto j = json::parse(res.body, nullptr, false);
+    auto& out = *ctx.out;
+    out << std::left << std::setw(8) << "ID" << std::setw(11) << "STATUS"
+        << std::setw(6) << "PRI" << std::setw(9) << "ATTEMPTS" << "COMMAND\n";
+    if (!j.is_object() || !j.contains("tasks"))
+      return cli_status::failure;
+    for (auto& item : j["tasks"]) {
+      auto info = parse_task(ctx, item.dump());
+      out << std::left << std::setw(8) << info.id << std::setw(11)
+          << to_string(info.status) << std::setw(6) << info.spec.priority
+          << std::setw(9) << info.attempts << command_line(info.spec) << "\n";
+    }
+    return cli_status::success;
+  });
+}
+
+cli_status cli_logs(const cli_context& ctx, uint64_t id, bool follow) {
+  return guarded([&] {
+    auto client = connect(ctx);
+    uint64_t offset = 0;
+    for (;;) {
+      auto res = call(ctx, *client, "GET",
+                      "/v1/tasks/" + std::to_string(id)
+                        + "/log?offset=" + std::to_string(offset));
+      *ctx.out << res.body << std::flush;
+      std::string status;
+      for (auto& [key, value] : res.headers) {
+        if (key == "X-Cw-Next-Offset")
+          offset = std::stoull(value);
+        else if (key == "X-Cw-Task-Status")
+          status = value;
+      }
+      task_status st = task_status::queued;
+      bool ended = from_string(status, st) && is_terminal(st);
+      if (!res.body.empty())
+        continue; // more may be there already
+      if (!follow || ended)
+        return cli_status::success;
+      // Nothing new: block on the node until the task ends or a second
+      // passes, then look again.
+      call(ctx, *client, "GET", "/v1/tasks/" + std::to_string(id) + "?wait=1");
+    }
+  });
+}
+
+} // namespace cw::runtime

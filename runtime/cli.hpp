@@ -1,0 +1,55 @@
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace cw::runtime {
+
+/// Exit statuses of the `cw` command.
+enum class cli_status : int {
+  /// The command (and, with --wait, the task) succeeded.
+  success = 0,
+  /// The task ended unsuccessfully, or the node refused the request.
+  failure = 1,
+  /// Bad command line.
+  usage = 2,
+  /// The node could not be reached.
+  unreachable = 3,
+};
+
+/// Options every `cw` command takes.
+struct cli_context {
+  /// Base URL of the node, e.g. `http://127.0.0.1:7420`.
+  std::string node_url;
+  /// Print JSON instead of human-readable text.
+  bool json = false;
+  std::ostream* out = nullptr;
+  std::ostream* err = nullptr;
+};
+
+/// `cw run`: submits a task and optionally waits for its end.
+struct run_options {
+  std::vector<std::string> argv;
+  std::string workspace;
+  int32_t priority = 0;
+  bool wait = false;
+};
+
+/// Submits `opts` and prints the new task's id (or, with `wait`, its
+/// outcome); the status follows the task's success with `wait`.
+cli_status cli_run(const cli_context& ctx, const run_options& opts);
+
+/// `cw status ID`: prints one task.
+cli_status cli_status_of(const cli_context& ctx, uint64_t id);
+
+/// `cw tasks [--status S] [--limit N]`: lists tasks, newest first.
+cli_status cli_tasks(const cli_context& ctx, const std::string& status,
+                     uint32_t limit);
+
+/// `cw logs ID [-f]`: prints a task's output; `follow` keeps printing until
+/// the task ends.
+cli_status cli_logs(const cli_context& ctx, uint64_t id, bool follow);
+
+} // namespace cw::runtime

@@ -1,0 +1,122 @@
+#include "runtime/config.hpp"
+
+#include <cstdlib>
+#include <thread>
+
+#include <unistd.h>
+
+#include <spdlog/common.h>
+#include <toml++/toml.h>
+
+#include "messages/errc.hpp"
+
+namespace cw::runtime {
+
+namespace {
+
+caf::error invalid(const std::string& what) {
+  return make_error(errc::invalid_argument, what);
+}
+
+} // namespace
+
+node_config default_node_config() {
+  node_config cfg;
+  if (auto xdg = std::getenv("XDG_DATA_HOME"); xdg != nullptr && *xdg != '\0')
+    cfg.data_dir = std::string{xdg} + "/cw";
+  else if (auto home = std::getenv("HOME"); home != nullptr && *home != '\0')
+    cfg.data_dir = std::string{home} + "/.local/share/cw";
+  else
+    cfg.data_dir = ".cw";
+  cfg.agents = std::max(1u, std::thread::hardware_concurrency());
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) == 0 && host[0] != '\0')
+    cfg.node_name = host;
+  else
+    cfg.node_name = "cw-node";
+  char cwd[4096] = {};
+  if (::getcwd(cwd, sizeof(cwd) - 1) != nullptr)
+    cfg.default_workspace = cwd;
+  else
+    cfg.default_workspace = "/";
+  return cfg;
+}
+
+caf::error parse_api_address(const std::string& str, node_config& cfg) {
+  auto colon = str.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    return invalid("api: expected HOST:PORT, got '" + str + "'");
+  auto host = str.substr(0, colon);
+  auto port_str = str.substr(colon + 1);
+  char* end = nullptr;
+  auto port = std::strtol(port_str.c_str(), &end, 10);
+  if (port_str.empty() || *end != '\0' || port < 0 || port > 65535)
+    return invalid("api: port must be a number from 0 to 65535, got '"
+                   + port_str + "'");
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  cfg.api_host = host;
+  cfg.api_port = static_cast<uint16_t>(port);
+  return {};
+}
+
+caf::expected<node_config> load_config_file(const std::string& path,
+                                            node_config cfg) {
+  toml::table tbl;
+  try {
+    tbl = toml::parse_file(path);
+  } catch (const toml::parse_error& err) {
+    return invalid("config " + path + " line "
+                   + std::to_string(err.source().begin.line) + ": "
+                   + std::string{err.description()});
+  }
+  auto where = [&](const char* key) {
+    auto line = tbl[key].node() ? tbl[key].node()->source().begin.line : 0;
+    return "config " + path + " line " + std::to_string(line) + ": " + key;
+  };
+  for (auto& [key, value] : tbl) {
+    auto k = std::string{key.str()};
+    if (k == "data_dir" || k == "api" || k == "log_level" || k == "node_name"
+        || k == "durability") {
+      if (!value.is_string())
+        return invalid(where(k.c_str()) + " must be a string");
+      auto str = *value.value<std::string>();
+      if (k == "data_dir")
+        cfg.data_dir = str;
+      else if (k == "api") {
+        if (auto err = parse_api_address(str, cfg))
+          return invalid(where("api") + ": " + error_message(err));
+      } else if (k == "log_level")
+        cfg.log_level = str;
+      else if (k == "node_name")
+        cfg.node_name = str;
+      else if (!persistence::from_string(str, cfg.durability))
+        return invalid(where("durability") + " must be \"full\" or \"normal\"");
+    } else if (k == "agents") {
+      auto n = value.value<int64_t>();
+      if (!n || *n < 1 || *n > 4096)
+        return invalid(where("agents") + " must be an integer from 1 to 4096");
+      cfg.agents = static_cast<uint32_t>(*n);
+    } else {
+      return invalid(where(k.c_str()) + " is not a known setting");
+    }
+  }
+  return cfg;
+}
+
+caf::error validate(const node_config& cfg) {
+  if (cfg.data_dir.empty())
+    return invalid("data-dir: must not be empty");
+  if (cfg.agents < 1 || cfg.agents > 4096)
+    return invalid("agents: must be from 1 to 4096");
+  if (spdlog::level::from_str(cfg.log_level) == spdlog::level::off
+      && cfg.log_level != "off")
+    return invalid("log-level: must be one of trace, debug, info, warn, "
+                   "error, critical, off; got '"
+                   + cfg.log_level + "'");
+  if (cfg.node_name.empty())
+    return invalid("node-name: must not be empty");
+  return {};
+}
+
+} // namespace cw::runtime

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "caf/expected.hpp"
+
+#include "persistence/journal.hpp"
+
+namespace cw::runtime {
+
+/// Everything a node needs to start; every field has a working default.
+struct node_config {
+  /// Journal, logs and lock file live here.
+  std::string data_dir;
+  /// Address of the HTTP API; loopback by default.
+  std::string api_host = "127.0.0.1";
+  uint16_t api_port = 7420;
+  /// Number of agents of the `command` provider.
+  uint32_t agents = 0;
+  /// spdlog level: trace, debug, info, warn, error, critical, off.
+  std::string log_level = "info";
+  /// Name stamped on events; the host name by default.
+  std::string node_name;
+  /// How hard journal commits try to reach the disk.
+  persistence::durability durability = persistence::durability::full;
+  /// Workspace of tasks that name none; the node's working directory.
+  std::string default_workspace;
+};
+
+/// Returns the defaults: data dir `$XDG_DATA_HOME/cw` (else
+/// `~/.local/share/cw`), one agent per core, the host name.
+node_config default_node_config();
+
+/// Overrides `cfg` with the keys of a TOML file (`data_dir`, `api`,
+/// `agents`, `log_level`, `node_name`, `durability`). Errors name the file,
+/// the key and the line.
+caf::expected<node_config> load_config_file(const std::string& path,
+                                            node_config cfg);
+
+/// Parses `HOST:PORT` into `cfg`. Errors: `invalid_argument`.
+caf::error parse_api_address(const std::string& str, node_config& cfg);
+
+/// Checks values a user may have mistyped. Errors name the setting.
+caf::error validate(const node_config& cfg);
+
+} // namespace cw::runtime

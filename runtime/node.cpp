@@ -1,0 +1,229 @@
+#include "runtime/node.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include "caf/actor_system.hpp"
+#include "caf/actor_system_config.hpp"
+#include "caf/scoped_actor.hpp"
+#include "caf/send.hpp"
+
+#include "actors/agent/agent.hpp"
+#include "actors/journal/journal_writer.hpp"
+#include "actors/scheduler/scheduler.hpp"
+#include "actors/scheduler/task_table.hpp"
+#include "messages/errc.hpp"
+#include "messages/register_types.hpp"
+#include "persistence/event_codec.hpp"
+#include "persistence/journal.hpp"
+#include "runtime/api.hpp"
+#include "runtime/boost_process_launcher.hpp"
+#include "runtime/http_server.hpp"
+
+namespace cw::runtime {
+
+namespace {
+
+/// How long agent processes get between SIGTERM and SIGKILL at shutdown.
+constexpr auto shutdown_grace = std::chrono::seconds(5);
+
+/// Holds an exclusive flock on `<data_dir>/lock` while the node runs, so two
+/// nodes never share a journal.
+class data_dir_lock {
+public:
+  static caf::expected<std::unique_ptr<data_dir_lock>>
+  acquire(const std::string& dir) {
+    auto path = dir + "/lock";
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+      return make_error(errc::invalid_argument,
+                        "data-dir: cannot open " + path + ": "
+                          + std::strerror(errno));
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      char buf[32] = {};
+      auto n = ::pread(fd, buf, sizeof(buf) - 1, 0);
+      ::close(fd);
+      return make_error(errc::invalid_argument,
+                        "data-dir: " + dir + " is in use by another cw-node"
+                          + (n > 0 ? " (pid " + std::string{buf, static_cast<size_t>(n)} + ")"
+                                   : std::string{}));
+    }
+    auto pid = std::to_string(::getpid());
+    if (::ftruncate(fd, 0) != 0
+        || ::pwrite(fd, pid.data(), pid.size(), 0)
+             != static_cast<ssize_t>(pid.size()))
+      spdlog::warn("cannot write pid to {}", path);
+    return std::unique_ptr<data_dir_lock>{new data_dir_lock(fd)};
+  }
+
+  ~data_dir_lock() {
+    ::close(fd_);
+  }
+
+private:
+  explicit data_dir_lock(int fd) : fd_(fd) {
+    // nop
+  }
+
+  int fd_;
+};
+
+/// Folds the whole journal into a task table.
+caf::expected<std::shared_ptr<actors::task_table>>
+recover(const persistence::journal& j, uint64_t& events) {
+  auto table = std::make_shared<actors::task_table>();
+  caf::error decode_error;
+  auto n = j.read(1, [&](event& ev) {
+    if (decode_error)
+      return;
+    auto typed = persistence::decode(ev);
+    if (!typed) {
+      decode_error = make_error(errc::journal_corrupt,
+                                j.path() + ": " + error_message(typed.error()));
+      return;
+    }
+    table->apply(*typed, ev.time_ms);
+  });
+  if (!n)
+    return n.error();
+  if (decode_error)
+    return decode_error;
+  events = *n;
+  return table;
+}
+
+} // namespace
+
+struct node::impl {
+  node_config cfg;
+  std::unique_ptr<data_dir_lock> lock;
+  uint64_t recovered_events = 0;
+  caf::actor_system_config sys_cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  std::shared_ptr<boost_process_launcher> launcher;
+  journal_actor journal;
+  scheduler_actor scheduler;
+  std::vector<agent_actor> agents;
+  std::unique_ptr<http_server> http;
+  bool stopped = false;
+};
+
+node::node(std::unique_ptr<impl> ptr) : impl_(std::move(ptr)) {
+  // nop
+}
+
+node::~node() {
+  stop();
+}
+
+caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
+  if (auto err = validate(cfg))
+    return err;
+  auto d = std::make_unique<impl>();
+  d->cfg = std::move(cfg);
+  auto& c = d->cfg;
+  std::error_code ec;
+  std::filesystem::create_directories(c.data_dir + "/logs", ec);
+  if (ec)
+    return make_error(errc::invalid_argument,
+                      "data-dir: cannot create " + c.data_dir + ": "
+                        + ec.message());
+  auto lock = data_dir_lock::acquire(c.data_dir);
+  if (!lock)
+    return lock.error();
+  d->lock = std::move(*lock);
+  auto journal = persistence::journal::open(c.data_dir + "/journal.db",
+                                            {c.durability, false});
+  if (!journal)
+    return journal.error();
+  auto table = recover(**journal, d->recovered_events);
+  if (!table)
+    return table.error();
+  spdlog::info("journal {}: replayed {} events, {} tasks", (*journal)->path(),
+               d->recovered_events, (*table)->size());
+  register_types(d->sys_cfg);
+  d->sys = std::make_unique<caf::actor_system>(d->sys_cfg);
+  auto& sys = *d->sys;
+  d->launcher = std::make_shared<boost_process_launcher>();
+  d->journal = actors::spawn_journal_writer(
+    sys, std::shared_ptr<persistence::journal>{std::move(*journal)});
+  auto log_dir = c.data_dir + "/logs";
+  d->scheduler = actors::spawn_scheduler(
+    sys, {c.node_name, log_dir, c.default_workspace, d->journal, *table});
+  for (uint32_t i = 1; i <= c.agents; ++i)
+    d->agents.push_back(actors::spawn_agent(
+      sys, {"agent-" + std::to_string(i), d->scheduler, d->launcher,
+            shutdown_grace}));
+  auto http = http_server::start(
+    c.api_host, c.api_port,
+    make_api(sys, {c.node_name, log_dir, d->scheduler}));
+  std::unique_ptr<node> result{new node(std::move(d))};
+  if (!http) {
+    result->stop();
+    return http.error();
+  }
+  result->impl_->http = std::move(*http);
+  return result;
+}
+
+void node::stop() {
+  auto& d = *impl_;
+  if (d.stopped)
+    return;
+  d.stopped = true;
+  // Reverse order of start: the API first, so no new work arrives; then the
+  // deciders; then the processes; the journal last, after its final commit.
+  if (d.http) {
+    d.http->stop();
+    d.http.reset();
+  }
+  if (!d.sys)
+    return;
+  for (auto& agent : d.agents)
+    caf::anon_send_exit(agent, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(d.scheduler, caf::exit_reason::user_shutdown);
+  d.launcher->shutdown(shutdown_grace);
+  {
+    caf::scoped_actor self{*d.sys};
+    self->monitor(d.journal);
+    self->send_exit(d.journal, caf::exit_reason::user_shutdown);
+    self->receive([](const caf::down_msg&) {},
+                  caf::after(std::chrono::seconds(30)) >> [] {
+                    spdlog::error("journal did not stop within 30 s");
+                  });
+  }
+  d.agents.clear();
+  d.scheduler = nullptr;
+  d.journal = nullptr;
+  d.sys.reset();
+  spdlog::info("node stopped");
+}
+
+uint16_t node::api_port() const noexcept {
+  return impl_->http ? impl_->http->port() : 0;
+}
+
+const node_config& node::config() const noexcept {
+  return impl_->cfg;
+}
+
+caf::actor_system& node::system() noexcept {
+  return *impl_->sys;
+}
+
+scheduler_actor node::scheduler() const {
+  return impl_->scheduler;
+}
+
+uint64_t node::recovered_events() const noexcept {
+  return impl_->recovered_events;
+}
+
+} // namespace cw::runtime

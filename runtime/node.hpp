@@ -1,0 +1,54 @@
+#pragma once
+
+#include <memory>
+
+#include "caf/expected.hpp"
+#include "caf/fwd.hpp"
+
+#include "messages/interfaces.hpp"
+#include "runtime/config.hpp"
+
+namespace cw::runtime {
+
+/// One cw node: its actor system, journal, scheduler, agents and HTTP API.
+/// Start-up opens the journal, folds it into the scheduler's state and
+/// requeues tasks that were running; `stop` tears down in reverse order.
+class node {
+public:
+  /// Starts a node. Errors: `invalid_argument` (bad config, data dir in use
+  /// by another node, API address taken), `journal_io`, `journal_corrupt`,
+  /// `journal_too_new`.
+  static caf::expected<std::unique_ptr<node>> start(node_config cfg);
+
+  /// Stops the node if it still runs.
+  ~node();
+
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+
+  /// Stops serving, terminates running agent processes, closes the journal
+  /// and waits for every actor. Idempotent.
+  void stop();
+
+  /// Returns the port the HTTP API listens on.
+  uint16_t api_port() const noexcept;
+
+  /// Returns the configuration the node runs with.
+  const node_config& config() const noexcept;
+
+  /// Returns the node's actor system.
+  caf::actor_system& system() noexcept;
+
+  /// Returns the scheduler.
+  scheduler_actor scheduler() const;
+
+  /// Returns the number of events replayed at start-up.
+  uint64_t recovered_events() const noexcept;
+
+private:
+  struct impl;
+  explicit node(std::unique_ptr<impl> ptr);
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace cw::runtime

@@ -35,6 +35,9 @@ std::string to_string(errc x) {
 }
 
 std::string error_message(const caf::error& err) {
+  // An empty caf::error has no context to look at.
+  if (!err)
+    return {};
   const auto& ctx = err.context();
   if (ctx.size() == 1 && ctx.match_element<std::string>(0))
     return ctx.get_as<std::string>(0);
@@ -42,7 +45,7 @@ std::string error_message(const caf::error& err) {
 }
 
 errc error_code(const caf::error& err) {
-  if (err.category() != caf::atom("cw"))
+  if (!err || err.category() != caf::atom("cw"))
     return errc::none;
   return static_cast<errc>(err.code());
 }

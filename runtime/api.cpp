@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "caf/actor.hpp"
 #include "caf/actor_system.hpp"
 #include "caf/allowed_unsafe_message_type.hpp"
 #include "caf/event_based_actor.hpp"
@@ -263,8 +264,11 @@ caf::behavior api_impl(self_ptr self, api_config cfg) {
 
 } // namespace
 
-http_handler make_api(caf::actor_system& sys, api_config cfg) {
-  auto api = sys.spawn(api_impl, std::move(cfg));
+caf::actor spawn_api(caf::actor_system& sys, api_config cfg) {
+  return sys.spawn(api_impl, std::move(cfg));
+}
+
+http_handler api_handler(caf::actor api) {
   return [api](http_request req, http_responder respond) {
     caf::anon_send(api, http_exchange{std::move(req), std::move(respond)});
   };

@@ -19,12 +19,14 @@ struct api_config {
 };
 
 /// Spawns the API actor, which turns HTTP requests into typed requests to
-/// the scheduler, and returns the handler that feeds it. The handler holds
-/// the actor: the actor lives as long as some copy of the handler does.
+/// the scheduler. Its owner stops it with an exit message.
 ///
 /// Routes: `GET /health`, `POST /v1/tasks`, `GET /v1/tasks[?status=S&limit=N]`,
 /// `GET /v1/tasks/{id}[?wait=SECONDS]`, `GET /v1/tasks/{id}/log[?offset=N]`.
 /// Errors are JSON objects `{"error": code, "message": text[, "field": f]}`.
-http_handler make_api(caf::actor_system& sys, api_config cfg);
+caf::actor spawn_api(caf::actor_system& sys, api_config cfg);
+
+/// Returns the HTTP handler that feeds requests to the API actor `api`.
+http_handler api_handler(caf::actor api);
 
 } // namespace cw::runtime

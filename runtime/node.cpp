@@ -111,6 +111,7 @@ struct node::impl {
   journal_actor journal;
   scheduler_actor scheduler;
   std::vector<agent_actor> agents;
+  caf::actor api;
   std::unique_ptr<http_server> http;
   bool stopped = false;
 };
@@ -161,9 +162,8 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
     d->agents.push_back(actors::spawn_agent(
       sys, {"agent-" + std::to_string(i), d->scheduler, d->launcher,
             shutdown_grace}));
-  auto http = http_server::start(
-    c.api_host, c.api_port,
-    make_api(sys, {c.node_name, log_dir, d->scheduler}));
+  d->api = spawn_api(sys, {c.node_name, log_dir, d->scheduler});
+  auto http = http_server::start(c.api_host, c.api_port, api_handler(d->api));
   std::unique_ptr<node> result{new node(std::move(d))};
   if (!http) {
     result->stop();
@@ -186,21 +186,31 @@ void node::stop() {
   }
   if (!d.sys)
     return;
-  for (auto& agent : d.agents)
-    caf::anon_send_exit(agent, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(d.scheduler, caf::exit_reason::user_shutdown);
-  d.launcher->shutdown(shutdown_grace);
   {
+    // One at a time, each waited for: the scheduler must be gone before its
+    // agents, or it would record their exits as crashes of running tasks.
     caf::scoped_actor self{*d.sys};
-    self->monitor(d.journal);
-    self->send_exit(d.journal, caf::exit_reason::user_shutdown);
-    self->receive([](const caf::down_msg&) {},
-                  caf::after(std::chrono::seconds(30)) >> [] {
-                    spdlog::error("journal did not stop within 30 s");
-                  });
+    auto stop_actor = [&](const caf::actor& whom, const char* what) {
+      self->monitor(whom);
+      self->send_exit(whom, caf::exit_reason::user_shutdown);
+      self->receive([](const caf::down_msg&) {},
+                    caf::after(std::chrono::seconds(30)) >> [what] {
+                      spdlog::error("{} did not stop within 30 s", what);
+                    });
+    };
+    stop_actor(d.api, "api");
+    stop_actor(caf::actor_cast<caf::actor>(d.scheduler), "scheduler");
+    for (auto& agent : d.agents)
+      stop_actor(caf::actor_cast<caf::actor>(agent), "agent");
+    // Agents are gone; now their processes, then the journal after its last
+    // commit.
+    d.launcher->shutdown(shutdown_grace);
+    stop_actor(caf::actor_cast<caf::actor>(d.journal), "journal");
   }
   d.agents.clear();
+  d.api = nullptr;
   d.scheduler = nullptr;
+  spdlog::debug("waiting for {} actors", d.sys->registry().running());
   d.journal = nullptr;
   d.sys.reset();
   spdlog::info("node stopped");

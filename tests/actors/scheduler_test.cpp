@@ -1,0 +1,305 @@
+#define CAF_SUITE actors.scheduler
+#include "tests/support/actor_fixture.hpp"
+
+#include "caf/typed_event_based_actor.hpp"
+#include "caf/typed_response_promise.hpp"
+
+#include "actors/scheduler/scheduler.hpp"
+#include "actors/scheduler/task_table.hpp"
+#include "messages/errc.hpp"
+#include "persistence/event_codec.hpp"
+
+using namespace cw;
+using namespace cw::actors;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// What the fake journal stored; `hold` keeps appends uncommitted until a
+/// `flush` message releases the oldest one.
+struct journal_data {
+  bool hold = false;
+  std::vector<event> events;
+  std::vector<std::pair<caf::typed_response_promise<uint64_t>, uint64_t>> held;
+};
+
+journal_actor::behavior_type
+fake_journal(journal_actor::pointer self, std::shared_ptr<journal_data> d) {
+  return {
+    [self, d](append_atom, std::vector<event>& evs) -> caf::result<uint64_t> {
+      for (auto& ev : evs) {
+        ev.seq = d->events.size() + 1;
+        d->events.push_back(ev);
+      }
+      uint64_t last = d->events.size();
+      if (!d->hold)
+        return last;
+      auto rp = self->make_response_promise<uint64_t>();
+      d->held.emplace_back(rp, last);
+      return rp;
+    },
+    [d](flush_atom) {
+      if (d->held.empty())
+        return;
+      d->held.front().first.deliver(d->held.front().second);
+      d->held.erase(d->held.begin());
+    },
+  };
+}
+
+struct run_record {
+  task_id id;
+  uint32_t attempt;
+  std::string log_path;
+};
+
+/// An agent that only records what it was asked to run.
+agent_actor::behavior_type
+fake_agent(agent_actor::pointer, std::shared_ptr<std::vector<run_record>> runs) {
+  return {
+    [runs](run_atom, task_id id, uint32_t attempt, const task_spec&,
+           const std::string& log_path) {
+      runs->push_back({id, attempt, log_path});
+    },
+    [](cancel_atom, task_id) {},
+    [](started_atom, task_id, uint32_t, int64_t) {},
+    [](finished_atom, task_id, uint32_t, task_outcome) {},
+  };
+}
+
+task_spec spec(int32_t priority = 0) {
+  task_spec x;
+  x.argv = {"echo", "hi"};
+  x.workspace = "/tmp";
+  x.priority = priority;
+  return x;
+}
+
+struct fixture : test::actor_fixture {
+  std::shared_ptr<journal_data> jd = std::make_shared<journal_data>();
+  journal_actor journal;
+  scheduler_actor sched_actor;
+  std::shared_ptr<std::vector<run_record>> runs
+    = std::make_shared<std::vector<run_record>>();
+
+  fixture() {
+    journal = sys.spawn(fake_journal, jd);
+  }
+
+  void start(std::shared_ptr<task_table> recovered = nullptr) {
+    sched_actor = spawn_scheduler(
+      sys, scheduler_config{"node-a", "/logs", "/tmp", journal, recovered});
+    drain();
+  }
+
+  agent_actor add_agent(const std::string& name) {
+    auto agent = sys.spawn(fake_agent, runs);
+    self->send(sched_actor, register_atom_v, name, agent);
+    drain();
+    return agent;
+  }
+
+  task_info submit(task_spec x) {
+    self->send(sched_actor, submit_atom_v, std::move(x));
+    drain();
+    return reply<task_info>();
+  }
+
+  task_info lookup(task_id id) {
+    self->send(sched_actor, lookup_atom_v, id);
+    drain();
+    return reply<task_info>();
+  }
+
+  std::vector<std::string> event_types() const {
+    std::vector<std::string> result;
+    for (auto& ev : jd->events)
+      result.push_back(ev.type);
+    return result;
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(scheduler_tests, fixture)
+
+CAF_TEST(submit is answered only after the journal committed) {
+  start();
+  jd->hold = true;
+  self->send(sched_actor, submit_atom_v, spec());
+  drain();
+  CAF_CHECK_EQUAL(event_types(), (std::vector<std::string>{"task.submitted"}));
+  CAF_CHECK(!received<task_info>(self));
+  self->send(journal, flush_atom_v);
+  drain();
+  auto info = reply<task_info>();
+  CAF_CHECK_EQUAL(info.id, 1u);
+  CAF_CHECK(info.status == task_status::queued);
+  CAF_CHECK_EQUAL(info.spec.argv, spec().argv);
+}
+
+CAF_TEST(a process starts only after its assignment is committed) {
+  start();
+  add_agent("agent-1");
+  jd->hold = true;
+  self->send(sched_actor, submit_atom_v, spec());
+  drain();
+  self->send(journal, flush_atom_v); // commits task.submitted
+  drain();
+  CAF_CHECK_EQUAL(event_types(), (std::vector<std::string>{"task.submitted",
+                                                            "task.assigned"}));
+  CAF_CHECK(runs->empty());
+  self->send(journal, flush_atom_v); // commits task.assigned
+  drain();
+  CAF_REQUIRE_EQUAL(runs->size(), 1u);
+  CAF_CHECK_EQUAL(runs->front().id, 1u);
+  CAF_CHECK_EQUAL(runs->front().attempt, 1u);
+  CAF_CHECK_EQUAL(runs->front().log_path, "/logs/1.log");
+}
+
+CAF_TEST(queries wait for decisions still in flight) {
+  start();
+  submit(spec());
+  jd->hold = true;
+  add_agent("agent-1"); // assigns task 1, not yet committed
+  self->send(sched_actor, lookup_atom_v, task_id{1});
+  drain();
+  CAF_CHECK(!received<task_info>(self));
+  self->send(journal, flush_atom_v);
+  drain();
+  CAF_CHECK(reply<task_info>().status == task_status::running);
+}
+
+CAF_TEST(tasks run by priority then submission order) {
+  start();
+  submit(spec(0));
+  submit(spec(5));
+  submit(spec(1));
+  submit(spec(5));
+  auto agent = add_agent("agent-1");
+  std::vector<task_id> order;
+  for (int i = 0; i < 4; ++i) {
+    CAF_REQUIRE_EQUAL(runs->size(), static_cast<size_t>(i + 1));
+    auto r = runs->back();
+    order.push_back(r.id);
+    self->send(sched_actor, finished_atom_v, r.id, r.attempt,
+               task_outcome{task_status::completed, 0, 0, ""});
+    drain();
+  }
+  CAF_CHECK_EQUAL(order, (std::vector<task_id>{2, 4, 3, 1}));
+  CAF_CHECK(lookup(1).status == task_status::completed);
+}
+
+CAF_TEST(outcomes are recorded and waiters answered) {
+  start();
+  add_agent("agent-1");
+  auto info = submit(spec());
+  self->send(sched_actor, await_atom_v, info.id, caf::timespan{60s});
+  drain();
+  CAF_CHECK(!received<task_info>(self));
+  self->send(sched_actor, started_atom_v, info.id, uint32_t{1}, int64_t{4242});
+  self->send(sched_actor, finished_atom_v, info.id, uint32_t{1},
+             task_outcome{task_status::failed, 3, 0, "exit code 3"});
+  drain();
+  auto done = reply<task_info>();
+  CAF_CHECK(done.status == task_status::failed);
+  CAF_CHECK_EQUAL(done.exit_code, 3);
+  CAF_CHECK_EQUAL(done.pid, 4242);
+  CAF_CHECK_EQUAL(done.reason, "exit code 3");
+  CAF_CHECK_EQUAL(event_types(),
+                  (std::vector<std::string>{"task.submitted", "task.assigned",
+                                            "task.started", "task.finished"}));
+}
+
+CAF_TEST(reports about an old attempt are ignored) {
+  start();
+  add_agent("agent-1");
+  auto info = submit(spec());
+  self->send(sched_actor, finished_atom_v, info.id, uint32_t{7},
+             task_outcome{task_status::completed, 0, 0, ""});
+  drain();
+  CAF_CHECK(lookup(info.id).status == task_status::running);
+}
+
+CAF_TEST(await answers with the current state when its time is up) {
+  start();
+  auto info = submit(spec());
+  self->send(sched_actor, await_atom_v, info.id, caf::timespan{5s});
+  drain();
+  CAF_CHECK(!received<task_info>(self));
+  advance_time(4s);
+  drain();
+  CAF_CHECK(!received<task_info>(self));
+  advance_time(1s);
+  drain();
+  CAF_CHECK(reply<task_info>().status == task_status::queued);
+}
+
+CAF_TEST(a crashed agent fails its task) {
+  start();
+  auto agent = add_agent("agent-1");
+  auto info = submit(spec());
+  CAF_REQUIRE_EQUAL(runs->size(), 1u);
+  self->send_exit(agent, caf::exit_reason::kill);
+  drain();
+  auto after = lookup(info.id);
+  CAF_CHECK(after.status == task_status::failed);
+  CAF_CHECK(after.reason.find("agent_crashed") == 0);
+  // The dead agent takes no more work.
+  submit(spec());
+  CAF_CHECK_EQUAL(runs->size(), 1u);
+}
+
+CAF_TEST(tasks running before a restart go back to the queue) {
+  auto table = std::make_shared<task_table>();
+  table->apply(task_submitted{1, spec()}, 1);
+  table->apply(task_assigned{1, "agent-9", 1}, 2);
+  table->apply(task_submitted{2, spec()}, 3);
+  table->apply(task_assigned{2, "agent-9", 1}, 4);
+  table->apply(task_finished{2, {task_status::completed, 0, 0, ""}}, 5);
+  start(table);
+  CAF_CHECK_EQUAL(event_types(), (std::vector<std::string>{"task.requeued"}));
+  auto info = lookup(1);
+  CAF_CHECK(info.status == task_status::queued);
+  CAF_CHECK_EQUAL(info.attempts, 1u);
+  add_agent("agent-1");
+  CAF_REQUIRE_EQUAL(runs->size(), 1u);
+  CAF_CHECK_EQUAL(runs->front().id, 1u);
+  CAF_CHECK_EQUAL(runs->front().attempt, 2u);
+  CAF_CHECK(lookup(2).status == task_status::completed);
+  CAF_CHECK_EQUAL(submit(spec()).id, 3u);
+}
+
+CAF_TEST(invalid specs are refused with the field named) {
+  start();
+  auto bad = spec();
+  bad.argv.clear();
+  self->send(sched_actor, submit_atom_v, bad);
+  drain();
+  auto err = error_reply();
+  CAF_CHECK(err == errc::invalid_argument);
+  CAF_CHECK(error_message(err).rfind("argv:", 0) == 0);
+  bad = spec();
+  bad.provider = "telepathy";
+  self->send(sched_actor, submit_atom_v, bad);
+  drain();
+  CAF_CHECK(error_reply() == errc::unknown_provider);
+  bad = spec();
+  bad.workspace = "relative/dir";
+  self->send(sched_actor, submit_atom_v, bad);
+  drain();
+  CAF_CHECK(error_message(error_reply()).rfind("workspace:", 0) == 0);
+  CAF_CHECK(jd->events.empty());
+}
+
+CAF_TEST(unknown tasks are reported as such) {
+  start();
+  self->send(sched_actor, lookup_atom_v, task_id{99});
+  drain();
+  CAF_CHECK(error_reply() == errc::no_such_task);
+  self->send(sched_actor, await_atom_v, task_id{99}, caf::timespan{1s});
+  drain();
+  CAF_CHECK(error_reply() == errc::no_such_task);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()

@@ -1,0 +1,103 @@
+#define CAF_SUITE actors.task_table
+#include "caf/test/unit_test.hpp"
+
+#include "actors/scheduler/task_table.hpp"
+
+using namespace cw;
+using namespace cw::actors;
+
+namespace {
+
+task_spec spec_with_priority(int32_t priority) {
+  task_spec spec;
+  spec.argv = {"true"};
+  spec.workspace = "/tmp";
+  spec.priority = priority;
+  return spec;
+}
+
+} // namespace
+
+CAF_TEST(higher priority first then submission order) {
+  task_table t;
+  t.apply(task_submitted{1, spec_with_priority(0)}, 10);
+  t.apply(task_submitted{2, spec_with_priority(5)}, 11);
+  t.apply(task_submitted{3, spec_with_priority(0)}, 12);
+  t.apply(task_submitted{4, spec_with_priority(5)}, 13);
+  t.apply(task_submitted{5, spec_with_priority(-2)}, 14);
+  std::vector<task_id> order;
+  uint32_t n = 0;
+  while (auto next = t.next_queued()) {
+    order.push_back(*next);
+    t.apply(task_assigned{*next, "a", 1}, 20 + n++);
+  }
+  CAF_CHECK_EQUAL(order, (std::vector<task_id>{2, 4, 1, 3, 5}));
+  CAF_CHECK_EQUAL(t.queued(), 0u);
+  CAF_CHECK_EQUAL(t.running().size(), 5u);
+}
+
+CAF_TEST(the fold tracks a task through its life) {
+  task_table t;
+  CAF_CHECK(t.apply(task_submitted{7, spec_with_priority(0)}, 100));
+  CAF_CHECK_EQUAL(t.next_id(), 8u);
+  auto info = t.find(7);
+  CAF_REQUIRE(info != nullptr);
+  CAF_CHECK(info->status == task_status::queued);
+  CAF_CHECK_EQUAL(info->submitted_ms, 100);
+  t.apply(task_assigned{7, "agent-1", 1}, 110);
+  CAF_CHECK(info->status == task_status::running);
+  CAF_CHECK_EQUAL(info->agent, "agent-1");
+  CAF_CHECK_EQUAL(info->attempts, 1u);
+  CAF_CHECK_EQUAL(info->started_ms, 110);
+  t.apply(task_started{7, 999}, 111);
+  CAF_CHECK_EQUAL(info->pid, 999);
+  t.apply(task_finished{7, {task_status::failed, 3, 0, "exit code 3"}}, 150);
+  CAF_CHECK(info->status == task_status::failed);
+  CAF_CHECK_EQUAL(info->exit_code, 3);
+  CAF_CHECK_EQUAL(info->reason, "exit code 3");
+  CAF_CHECK_EQUAL(info->finished_ms, 150);
+  CAF_CHECK(!t.next_queued());
+}
+
+CAF_TEST(a requeued task keeps its place in line) {
+  task_table t;
+  t.apply(task_submitted{1, spec_with_priority(0)}, 1);
+  t.apply(task_submitted{2, spec_with_priority(0)}, 2);
+  t.apply(task_assigned{1, "a", 1}, 3);
+  t.apply(task_requeued{1, "node restarted"}, 4);
+  CAF_CHECK(t.next_queued() == task_id{1});
+  CAF_CHECK(t.find(1)->status == task_status::queued);
+  CAF_CHECK_EQUAL(t.find(1)->reason, "node restarted");
+  t.apply(task_assigned{1, "a", 2}, 5);
+  CAF_CHECK_EQUAL(t.find(1)->attempts, 2u);
+  CAF_CHECK(t.next_queued() == task_id{2});
+}
+
+CAF_TEST(facts about unknown tasks are ignored not fatal) {
+  task_table t;
+  CAF_CHECK(!t.apply(task_started{42, 1}, 1));
+  CAF_CHECK(!t.apply(task_finished{42, {}}, 1));
+  CAF_CHECK_EQUAL(t.size(), 0u);
+  t.apply(task_submitted{1, spec_with_priority(0)}, 1);
+  CAF_CHECK(!t.apply(task_submitted{1, spec_with_priority(9)}, 2));
+  CAF_CHECK_EQUAL(t.find(1)->spec.priority, 0);
+}
+
+CAF_TEST(listing filters by status newest first and counts) {
+  task_table t;
+  for (task_id id = 1; id <= 4; ++id)
+    t.apply(task_submitted{id, spec_with_priority(0)}, 1);
+  t.apply(task_assigned{2, "a", 1}, 2);
+  t.apply(task_finished{2, {task_status::completed, 0, 0, ""}}, 3);
+  auto all = t.list(task_filter{});
+  CAF_REQUIRE_EQUAL(all.size(), 4u);
+  CAF_CHECK_EQUAL(all.front().id, 4u);
+  auto queued = t.list(task_filter{false, task_status::queued, 0});
+  CAF_CHECK_EQUAL(queued.size(), 3u);
+  auto limited = t.list(task_filter{true, task_status::queued, 2});
+  CAF_CHECK_EQUAL(limited.size(), 2u);
+  auto counts = t.counts();
+  CAF_CHECK_EQUAL(counts["queued"], 3u);
+  CAF_CHECK_EQUAL(counts["completed"], 1u);
+  CAF_CHECK_EQUAL(counts["failed"], 0u);
+}

@@ -1,0 +1,166 @@
+#define CAF_SUITE persistence.journal
+#include "caf/test/unit_test.hpp"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include "messages/errc.hpp"
+#include "persistence/checksum.hpp"
+#include "persistence/journal.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace cw;
+using namespace cw::persistence;
+
+namespace {
+
+event make_event(int i) {
+  return event{0, 1000 + i, "node-a", "task.submitted", 1,
+               "task/" + std::to_string(i),
+               R"({"id":)" + std::to_string(i) + "}", 0};
+}
+
+std::vector<event> read_all(const journal& j) {
+  std::vector<event> result;
+  auto n = j.read(1, [&](event& ev) { result.push_back(ev); });
+  CAF_REQUIRE(n);
+  CAF_CHECK_EQUAL(*n, result.size());
+  return result;
+}
+
+struct fixture {
+  test::temp_dir dir;
+  std::string path = dir.file("journal.db");
+
+  std::unique_ptr<journal> open(journal_options opts = {}) {
+    auto j = journal::open(path, opts);
+    CAF_REQUIRE(j);
+    return std::move(*j);
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(journal_tests, fixture)
+
+CAF_TEST(appends get dense seqs and read back in order) {
+  auto j = open();
+  CAF_CHECK_EQUAL(j->last_seq(), 0u);
+  std::vector<event> batch1{make_event(1), make_event(2)};
+  std::vector<event> batch2{make_event(3)};
+  auto last = j->append(batch1);
+  CAF_REQUIRE(last);
+  CAF_CHECK_EQUAL(*last, 2u);
+  CAF_CHECK_EQUAL(batch1[0].seq, 1u);
+  CAF_CHECK_EQUAL(batch1[1].seq, 2u);
+  CAF_CHECK_EQUAL(batch1[0].checksum, checksum(batch1[0]));
+  auto last2 = j->append(batch2);
+  CAF_REQUIRE(last2);
+  CAF_CHECK_EQUAL(*last2, 3u);
+  auto all = read_all(*j);
+  CAF_REQUIRE_EQUAL(all.size(), 3u);
+  for (size_t i = 0; i < all.size(); ++i) {
+    CAF_CHECK_EQUAL(all[i].seq, i + 1);
+    CAF_CHECK_EQUAL(all[i].entity, "task/" + std::to_string(i + 1));
+    CAF_CHECK_EQUAL(all[i].time_ms, static_cast<int64_t>(1001 + i));
+  }
+  std::vector<uint64_t> tail;
+  CAF_CHECK(j->read(2, [&](event& ev) { tail.push_back(ev.seq); }));
+  CAF_CHECK_EQUAL(tail, (std::vector<uint64_t>{2, 3}));
+}
+
+CAF_TEST(a reopened journal keeps its events and continues the seq) {
+  {
+    auto j = open();
+    std::vector<event> batch{make_event(1), make_event(2)};
+    CAF_REQUIRE(j->append(batch));
+  }
+  auto j = open({durability::normal, false});
+  CAF_CHECK_EQUAL(j->last_seq(), 2u);
+  std::vector<event> batch{make_event(3)};
+  auto last = j->append(batch);
+  CAF_REQUIRE(last);
+  CAF_CHECK_EQUAL(*last, 3u);
+  auto all = read_all(*j);
+  CAF_REQUIRE_EQUAL(all.size(), 3u);
+  CAF_CHECK_EQUAL(all[2].payload, R"({"id":3})");
+}
+
+CAF_TEST(read only opening sees the events and refuses appends) {
+  {
+    auto j = open();
+    std::vector<event> batch{make_event(1)};
+    CAF_REQUIRE(j->append(batch));
+  }
+  auto j = open({durability::full, true});
+  CAF_CHECK_EQUAL(read_all(*j).size(), 1u);
+  std::vector<event> batch{make_event(2)};
+  auto res = j->append(batch);
+  CAF_REQUIRE(!res);
+  CAF_CHECK(res.error() == errc::journal_io);
+}
+
+CAF_TEST(a modified row stops reading with its seq and file named) {
+  {
+    auto j = open();
+    std::vector<event> batch{make_event(1), make_event(2), make_event(3)};
+    CAF_REQUIRE(j->append(batch));
+  }
+  {
+    SQLite::Database db{path, SQLite::OPEN_READWRITE};
+    db.exec(R"(UPDATE events SET payload = '{"id":9}' WHERE seq = 2)");
+  }
+  auto j = open();
+  std::vector<uint64_t> seen;
+  auto res = j->read(1, [&](event& ev) { seen.push_back(ev.seq); });
+  CAF_REQUIRE(!res);
+  CAF_CHECK(res.error() == errc::journal_corrupt);
+  auto msg = error_message(res.error());
+  CAF_CHECK(msg.find("seq 2") != std::string::npos);
+  CAF_CHECK(msg.find(path) != std::string::npos);
+  CAF_CHECK_EQUAL(seen, (std::vector<uint64_t>{1}));
+}
+
+CAF_TEST(a journal from a newer cw is refused naming both versions) {
+  {
+    SQLite::Database db{path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE};
+    db.exec("PRAGMA user_version = 99");
+  }
+  auto j = journal::open(path);
+  CAF_REQUIRE(!j);
+  CAF_CHECK(j.error() == errc::journal_too_new);
+  auto msg = error_message(j.error());
+  CAF_CHECK(msg.find("99") != std::string::npos);
+  CAF_CHECK(msg.find(std::to_string(journal::schema_version))
+            != std::string::npos);
+}
+
+CAF_TEST(a missing directory is an io error not a crash) {
+  auto j = journal::open(dir.file("no/such/dir/journal.db"));
+  CAF_REQUIRE(!j);
+  CAF_CHECK(j.error() == errc::journal_io);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
+
+CAF_TEST(checksum covers every field) {
+  auto base = make_event(1);
+  base.seq = 5;
+  auto h = checksum(base);
+  auto changed = [&](auto mutate) {
+    auto ev = base;
+    mutate(ev);
+    return checksum(ev) != h;
+  };
+  CAF_CHECK(changed([](event& ev) { ev.seq = 6; }));
+  CAF_CHECK(changed([](event& ev) { ev.time_ms += 1; }));
+  CAF_CHECK(changed([](event& ev) { ev.node = "node-b"; }));
+  CAF_CHECK(changed([](event& ev) { ev.type = "task.started"; }));
+  CAF_CHECK(changed([](event& ev) { ev.version = 2; }));
+  CAF_CHECK(changed([](event& ev) { ev.entity = "task/2"; }));
+  CAF_CHECK(changed([](event& ev) { ev.payload += " "; }));
+  // Moving a byte from one field to the next must not collide.
+  CAF_CHECK(changed([](event& ev) {
+    ev.node = "node-";
+    ev.type = "atask.submitted";
+  }));
+}

@@ -1,0 +1,144 @@
+#define CAF_SUITE integration.http_api
+#include "caf/test/unit_test.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "messages/errc.hpp"
+#include "runtime/http_client.hpp"
+#include "runtime/node.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace cw;
+using namespace cw::runtime;
+using json = nlohmann::json;
+
+namespace {
+
+/// A real node in this process on a free loopback port, driven over HTTP.
+struct fixture {
+  test::temp_dir dir;
+  std::unique_ptr<node> n;
+  std::unique_ptr<http_client> client;
+
+  fixture() {
+    auto cfg = default_node_config();
+    cfg.data_dir = dir.file("data");
+    cfg.api_port = 0;
+    cfg.agents = 2;
+    cfg.log_level = "warn";
+    auto started = node::start(cfg);
+    CAF_REQUIRE(started);
+    n = std::move(*started);
+    client = std::move(
+      *http_client::make("http://127.0.0.1:" + std::to_string(n->api_port())));
+  }
+
+  http_response call(const std::string& method, const std::string& target,
+                     const std::string& body = {}) {
+    auto res = client->request(method, target, body);
+    CAF_REQUIRE(res);
+    return *res;
+  }
+
+  /// Checks a 4xx answer whose JSON body names `field`.
+  void check_refused(const http_response& res, unsigned status,
+                     const std::string& field) {
+    CAF_CHECK_EQUAL(res.status, status);
+    auto j = json::parse(res.body, nullptr, false);
+    CAF_REQUIRE(j.is_object());
+    CAF_CHECK(j.contains("error"));
+    CAF_CHECK(j.contains("message"));
+    if (!field.empty())
+      CAF_CHECK_EQUAL(j.value("field", ""), field);
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(http_api_tests, fixture)
+
+CAF_TEST(a submitted task runs and its log is served) {
+  auto body = json{{"argv", {"sh", "-c", "echo out; echo err >&2; exit 4"}},
+                   {"workspace", dir.path().string()},
+                   {"priority", 3}}
+                .dump();
+  auto res = call("POST", "/v1/tasks", body);
+  CAF_REQUIRE_EQUAL(res.status, 201u);
+  auto task = json::parse(res.body);
+  auto id = std::to_string(task["id"].get<uint64_t>());
+  CAF_CHECK_EQUAL(task["spec"]["priority"], 3);
+  auto done = json::parse(call("GET", "/v1/tasks/" + id + "?wait=60").body);
+  CAF_CHECK_EQUAL(done["status"], "failed");
+  CAF_CHECK_EQUAL(done["exit_code"], 4);
+  CAF_CHECK_EQUAL(done["reason"], "exit code 4");
+  auto log = call("GET", "/v1/tasks/" + id + "/log");
+  CAF_CHECK_EQUAL(log.status, 200u);
+  CAF_CHECK_EQUAL(log.body, "out\nerr\n");
+  auto tail = call("GET", "/v1/tasks/" + id + "/log?offset=4");
+  CAF_CHECK_EQUAL(tail.body, "err\n");
+  auto failed = json::parse(call("GET", "/v1/tasks?status=failed").body);
+  CAF_CHECK_EQUAL(failed["tasks"].size(), 1u);
+  auto queued = json::parse(call("GET", "/v1/tasks?status=queued").body);
+  CAF_CHECK_EQUAL(queued["tasks"].size(), 0u);
+  auto health = json::parse(call("GET", "/health").body);
+  CAF_CHECK_EQUAL(health["status"], "ok");
+  CAF_CHECK_EQUAL(health["tasks"]["failed"], 1);
+}
+
+CAF_TEST(bad input is refused with the problem named) {
+  check_refused(call("POST", "/v1/tasks", "{not json"), 400, "body");
+  check_refused(call("POST", "/v1/tasks", "[1,2]"), 400, "body");
+  check_refused(call("POST", "/v1/tasks", R"({"argv":["true"],"color":"red"})"),
+                400, "color");
+  check_refused(call("POST", "/v1/tasks", R"({"argv":"true"})"), 400, "argv");
+  check_refused(call("POST", "/v1/tasks", R"({"argv":[1]})"), 400, "argv");
+  check_refused(call("POST", "/v1/tasks", R"({"argv":[]})"), 400, "argv");
+  check_refused(call("POST", "/v1/tasks", R"({"argv":["x"],"priority":"high"})"),
+                400, "priority");
+  check_refused(call("POST", "/v1/tasks", R"({"argv":["x"],"priority":100000})"),
+                400, "priority");
+  check_refused(call("POST", "/v1/tasks",
+                     R"({"argv":["x"],"workspace":"/no/such/dir"})"),
+                400, "workspace");
+  check_refused(call("POST", "/v1/tasks",
+                     R"({"argv":["x"],"provider":"nope"})"),
+                400, "provider");
+  check_refused(call("GET", "/v1/tasks/12345"), 404, "");
+  check_refused(call("GET", "/v1/tasks/12345/log"), 404, "");
+  check_refused(call("GET", "/v1/tasks/abc"), 400, "id");
+  check_refused(call("GET", "/v1/tasks?status=done"), 400, "status");
+  check_refused(call("GET", "/v1/tasks?limit=-1"), 400, "limit");
+  check_refused(call("GET", "/v1/tasks/1?wait=forever"), 400, "wait");
+  check_refused(call("DELETE", "/v1/tasks"), 405, "");
+  check_refused(call("GET", "/v2/nothing"), 404, "");
+  // Nothing was recorded by any of these.
+  auto all = json::parse(call("GET", "/v1/tasks").body);
+  CAF_CHECK_EQUAL(all["tasks"].size(), 0u);
+}
+
+CAF_TEST(a program that does not exist fails its task with the reason) {
+  auto res = call("POST", "/v1/tasks",
+                  R"({"argv":["cw-definitely-not-installed"],"workspace":"/tmp"})");
+  CAF_REQUIRE_EQUAL(res.status, 201u);
+  auto id = std::to_string(json::parse(res.body)["id"].get<uint64_t>());
+  auto done = json::parse(call("GET", "/v1/tasks/" + id + "?wait=60").body);
+  CAF_CHECK_EQUAL(done["status"], "failed");
+  CAF_CHECK_EQUAL(done["reason"],
+                  "program not found: cw-definitely-not-installed");
+  // The agent survived: the next task completes.
+  res = call("POST", "/v1/tasks", R"({"argv":["true"],"workspace":"/tmp"})");
+  id = std::to_string(json::parse(res.body)["id"].get<uint64_t>());
+  done = json::parse(call("GET", "/v1/tasks/" + id + "?wait=60").body);
+  CAF_CHECK_EQUAL(done["status"], "completed");
+}
+
+CAF_TEST(a second node on the same data dir is refused) {
+  auto cfg = n->config();
+  cfg.api_port = 0;
+  auto second = node::start(cfg);
+  CAF_REQUIRE(!second);
+  CAF_CHECK(describe(second.error()).find("in use by another cw-node")
+            != std::string::npos);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()

@@ -1,0 +1,142 @@
+#define CAF_SUITE integration.launcher
+#include "caf/test/unit_test.hpp"
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <signal.h>
+
+#include "actors/agent/agent.hpp"
+#include "runtime/boost_process_launcher.hpp"
+#include "tests/support/temp_dir.hpp"
+#include "tests/support/waiter.hpp"
+
+using namespace cw;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream in{path};
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+/// Polls `pred` until it holds or 10 s passed; returns whether it held.
+template <class Pred>
+bool eventually(Pred pred) {
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred())
+      return true;
+    std::this_thread::yield();
+  }
+  return pred();
+}
+
+/// Returns whether `pid` exists and is not a zombie.
+bool is_running(int pid) {
+  auto stat = slurp("/proc/" + std::to_string(pid) + "/stat");
+  auto paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size()
+         && stat[paren + 2] != 'Z';
+}
+
+struct fixture {
+  test::temp_dir dir;
+  runtime::boost_process_launcher launcher;
+  test::waiter<int64_t> started;
+  test::waiter<task_outcome> ended;
+
+  void launch(std::vector<std::string> argv,
+              std::map<std::string, std::string> env
+              = actors::agent_environment()) {
+    launcher.launch({std::move(argv), dir.path().string(), dir.file("out.log"),
+                     std::move(env)},
+                    [this](int64_t pid) { started.set(pid); },
+                    [this](task_outcome x) { ended.set(std::move(x)); });
+  }
+
+  task_outcome outcome() {
+    auto res = ended.wait(30s);
+    CAF_REQUIRE(res.has_value());
+    return *res;
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(launcher_tests, fixture)
+
+CAF_TEST(output goes to the log file and exit code zero completes) {
+  launch({"sh", "-c", "echo to-stdout; echo to-stderr >&2; pwd"});
+  auto x = outcome();
+  CAF_CHECK(x.status == task_status::completed);
+  CAF_CHECK_EQUAL(x.exit_code, 0);
+  CAF_CHECK(started.wait(0ms).has_value());
+  auto log = slurp(dir.file("out.log"));
+  CAF_CHECK(log.find("to-stdout") != std::string::npos);
+  CAF_CHECK(log.find("to-stderr") != std::string::npos);
+  CAF_CHECK(log.find(dir.path().string()) != std::string::npos);
+}
+
+CAF_TEST(a non zero exit fails with the code) {
+  launch({"sh", "-c", "exit 7"});
+  auto x = outcome();
+  CAF_CHECK(x.status == task_status::failed);
+  CAF_CHECK_EQUAL(x.exit_code, 7);
+  CAF_CHECK_EQUAL(x.reason, "exit code 7");
+}
+
+CAF_TEST(a missing program fails without starting) {
+  launch({"cw-no-such-program-anywhere"});
+  auto x = outcome();
+  CAF_CHECK(x.status == task_status::failed);
+  CAF_CHECK_EQUAL(x.reason, "program not found: cw-no-such-program-anywhere");
+  CAF_CHECK(!started.wait(0ms).has_value());
+}
+
+CAF_TEST(a path that is not executable fails without starting) {
+  launch({"/no/such/path/prog"});
+  auto x = outcome();
+  CAF_CHECK(x.status == task_status::failed);
+  CAF_CHECK(x.reason.rfind("cannot execute /no/such/path/prog", 0) == 0);
+}
+
+CAF_TEST(arguments reach the program unchanged without a shell) {
+  launch({"printf", "%s|", "a b", "$HOME", "*", "'q'"});
+  CAF_CHECK(outcome().status == task_status::completed);
+  CAF_CHECK_EQUAL(slurp(dir.file("out.log")), "a b|$HOME|*|'q'|");
+}
+
+CAF_TEST(the process gets only the environment it is given) {
+  ::setenv("CW_LAUNCHER_SECRET", "leak", 1);
+  launch({"sh", "-c", "echo \"[$CW_LAUNCHER_SECRET][$ONLY]\""},
+         {{"PATH", "/usr/bin:/bin"}, {"ONLY", "me"}});
+  CAF_CHECK(outcome().status == task_status::completed);
+  CAF_CHECK_EQUAL(slurp(dir.file("out.log")), "[][me]\n");
+}
+
+CAF_TEST(terminate stops the whole process group) {
+  // The shell starts a grandchild that would outlive a plain kill(pid).
+  launch({"sh", "-c", "sleep 60 & echo $! > grandchild.pid; wait"});
+  auto pid = started.wait(30s);
+  CAF_REQUIRE(pid.has_value());
+  // Wait until the grandchild exists (its pid file is written).
+  std::string grandchild;
+  CAF_REQUIRE(eventually([&] {
+    grandchild = slurp(dir.file("grandchild.pid"));
+    return !grandchild.empty() && grandchild.back() == '\n';
+  }));
+  launcher.terminate(*pid, 5s);
+  auto x = outcome();
+  CAF_CHECK(x.status == task_status::failed);
+  CAF_CHECK_EQUAL(x.signal, SIGTERM);
+  auto gpid = std::stoi(grandchild);
+  // The grandchild got SIGTERM too: it ends (gone, or a zombie of init).
+  CAF_CHECK(eventually([&] { return !is_running(gpid); }));
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()

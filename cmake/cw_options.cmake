@@ -22,7 +22,9 @@ target_include_directories(cw_build_options INTERFACE
   $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}>)
 if(CW_SANITIZERS)
   target_compile_options(cw_build_options INTERFACE
-    -fsanitize=${CW_SANITIZERS} -fno-omit-frame-pointer
-    -fno-sanitize-recover=undefined)
+    -fsanitize=${CW_SANITIZERS} -fno-omit-frame-pointer)
+  # UBSan findings stop the test through UBSAN_OPTIONS=halt_on_error=1 (set by
+  # CTest), which still honours tests/ubsan.supp; -fno-sanitize-recover would
+  # not.
   target_link_options(cw_build_options INTERFACE -fsanitize=${CW_SANITIZERS})
 endif()

@@ -12,6 +12,7 @@
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "runtime/http_client.hpp"
 #include "runtime/node.hpp"
@@ -25,6 +26,7 @@ struct bench_args {
   uint32_t tasks = 2000;
   uint32_t clients = 4;
   uint32_t agents = 8;
+  std::string durability = "full";
 };
 
 void figure(const std::string& bench, const std::string& name, double value,
@@ -42,14 +44,15 @@ struct scratch_node {
   std::filesystem::path dir;
   std::unique_ptr<node> n;
 
-  explicit scratch_node(uint32_t agents) {
+  explicit scratch_node(const bench_args& args) {
     char tmpl[] = "/tmp/cw-bench-XXXXXX";
     dir = ::mkdtemp(tmpl);
     auto cfg = default_node_config();
     cfg.data_dir = dir.string();
     cfg.api_port = 0;
-    cfg.agents = agents;
+    cfg.agents = args.agents;
     cfg.log_level = "warn";
+    cw::persistence::from_string(args.durability, cfg.durability);
     auto started = node::start(cfg);
     if (!started) {
       std::cerr << "cw-bench: cannot start node\n";
@@ -70,7 +73,7 @@ struct scratch_node {
 
 /// Tasks per second through HTTP: submit, run /bin/true, see it completed.
 int submit_roundtrip(const bench_args& args) {
-  scratch_node sn{args.agents};
+  scratch_node sn{args};
   std::atomic<uint32_t> failures{0};
   auto per_client = args.tasks / args.clients;
   auto start = clock_type::now();
@@ -127,7 +130,10 @@ int main(int argc, char** argv) {
     ->check(CLI::Range(1, 256));
   app.add_option("--agents", args.agents, "agents of the node")
     ->check(CLI::Range(1, 4096));
+  app.add_option("--durability", args.durability, "full or normal")
+    ->check(CLI::IsMember({"full", "normal"}));
   CLI11_PARSE(app, argc, argv);
+  spdlog::set_level(spdlog::level::warn);
   if (name == "list") {
     for (auto& [key, entry] : benchmarks)
       std::cout << key << "  " << entry.first << "\n";

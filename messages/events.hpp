@@ -37,6 +37,26 @@ typename Inspector::result_type inspect(Inspector& f, event& x) {
            x.version, x.entity, x.payload, x.checksum);
 }
 
+/// A saved fold: the state of one kind of actor after the event `seq`.
+struct snapshot {
+  /// The last event the state covers.
+  uint64_t seq = 0;
+  /// When it was taken, milliseconds since the epoch.
+  int64_t time_ms = 0;
+  /// Whose state it is, e.g. `"tasks"`.
+  std::string kind;
+  /// The serialized state (format owned by the folding class).
+  std::string state;
+  /// Checksum over all other fields; filled in by the journal.
+  uint64_t checksum = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, snapshot& x) {
+  return f(caf::meta::type_name("cw.snapshot"), x.seq, x.time_ms, x.kind,
+           x.state, x.checksum);
+}
+
 // -- typed task events --------------------------------------------------------
 
 /// A client submitted a task (`task.submitted@1`).
@@ -46,11 +66,14 @@ struct task_submitted {
 };
 
 /// The scheduler assigned a task to an agent and counted an attempt
-/// (`task.assigned@1`). Recorded before the agent starts the process.
+/// (`task.assigned@2`; version 1 had no reason). Recorded before the agent
+/// starts the process.
 struct task_assigned {
   task_id id = 0;
   std::string agent;
   uint32_t attempt = 0;
+  /// Why this agent was chosen; empty in events of version 1.
+  std::string reason;
 };
 
 /// The agent's process for a task is running (`task.started@1`).

@@ -21,9 +21,12 @@ namespace cw {
 /// - `append`: stores the events in one transaction (possibly together with
 ///   other appends: group commit) and replies with the seq of the last one,
 ///   only after the transaction is durable. Errors: `journal_io`.
+/// - `snapshot(x)`: stores a snapshot; failures are logged, not fatal (the
+///   next start-up replays more).
 /// - `flush`: internal; commits the pending batch.
 using journal_actor = caf::typed_actor<
   caf::replies_to<append_atom, std::vector<event>>::with<uint64_t>,
+  caf::reacts_to<snapshot_atom, snapshot>,
   caf::reacts_to<flush_atom>>;
 
 /// An agent: owns at most one running process at a time.
@@ -52,6 +55,7 @@ using status_counts = std::map<std::string, uint64_t>;
 ///   agents about their processes.
 /// - `stats`: replies with the number of tasks per status.
 /// - `expire(waiter)`: internal; answers an `await` whose time is up.
+/// - `snapshot`: internal; the periodic snapshot timer.
 using scheduler_actor = caf::typed_actor<
   caf::replies_to<submit_atom, task_spec>::with<task_info>,
   caf::replies_to<lookup_atom, task_id>::with<task_info>,
@@ -61,6 +65,7 @@ using scheduler_actor = caf::typed_actor<
   caf::reacts_to<started_atom, task_id, uint32_t, int64_t>,
   caf::reacts_to<finished_atom, task_id, uint32_t, task_outcome>,
   caf::replies_to<stats_atom>::with<status_counts>,
-  caf::reacts_to<expire_atom, uint64_t>>;
+  caf::reacts_to<expire_atom, uint64_t>,
+  caf::reacts_to<snapshot_atom>>;
 
 } // namespace cw

@@ -18,6 +18,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(cw, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(cw, (cw::task_info))
   CAF_ADD_TYPE_ID(cw, (cw::task_filter))
   CAF_ADD_TYPE_ID(cw, (cw::event))
+  CAF_ADD_TYPE_ID(cw, (cw::snapshot))
   CAF_ADD_TYPE_ID(cw, (std::vector<cw::task_info>))
   CAF_ADD_TYPE_ID(cw, (std::vector<cw::event>))
 
@@ -43,6 +44,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(cw, caf::first_custom_type_id)
   CAF_ADD_ATOM(cw, cw, append_atom, "append")
   /// Asks for counters.
   CAF_ADD_ATOM(cw, cw, stats_atom, "stats")
+  /// Saves a snapshot (journal); time to take one (scheduler).
+  CAF_ADD_ATOM(cw, cw, snapshot_atom, "snapshot")
   /// Internal: commit the pending batch (journal), expire waiters (scheduler).
   CAF_ADD_ATOM(cw, cw, flush_atom, "flush")
   CAF_ADD_ATOM(cw, cw, expire_atom, "expire")

@@ -45,4 +45,13 @@ uint64_t checksum(const event& x) {
   return h & 0x7fffffffffffffffull;
 }
 
+uint64_t checksum(const snapshot& x) {
+  uint64_t h = fnv_offset;
+  mix_int(h, x.seq);
+  mix_int(h, static_cast<uint64_t>(x.time_ms));
+  mix_str(h, x.kind);
+  mix_str(h, x.state);
+  return h & 0x7fffffffffffffffull;
+}
+
 } // namespace cw::persistence

@@ -11,4 +11,8 @@ namespace cw::persistence {
 /// changes the result.
 uint64_t checksum(const event& x);
 
+/// Returns the checksum of a snapshot: the same scheme over seq, time,
+/// kind and state.
+uint64_t checksum(const snapshot& x);
+
 } // namespace cw::persistence

@@ -39,8 +39,10 @@ void from_json(const json& j, task_outcome& x) {
   x.reason = j.value("reason", std::string{});
 }
 
+/// Type name and current version of each event.
 struct encoder {
   json& payload;
+  uint32_t& version;
   std::string operator()(const task_submitted& x) {
     json spec;
     to_json(spec, x.spec);
@@ -48,7 +50,11 @@ struct encoder {
     return "task.submitted";
   }
   std::string operator()(const task_assigned& x) {
-    payload = json{{"id", x.id}, {"agent", x.agent}, {"attempt", x.attempt}};
+    payload = json{{"id", x.id},
+                   {"agent", x.agent},
+                   {"attempt", x.attempt},
+                   {"reason", x.reason}};
+    version = 2;
     return "task.assigned";
   }
   std::string operator()(const task_started& x) {
@@ -72,8 +78,8 @@ struct encoder {
 event encode(const task_event& x, int64_t time_ms, const std::string& node) {
   json payload;
   event result;
-  result.type = std::visit(encoder{payload}, x);
   result.version = 1;
+  result.type = std::visit(encoder{payload, result.version}, x);
   result.time_ms = time_ms;
   result.node = node;
   result.entity = "task/" + std::to_string(subject(x));
@@ -87,7 +93,10 @@ caf::expected<task_event> decode(const event& x) {
                       "cannot decode " + x.type + "@" + std::to_string(x.version)
                         + " at seq " + std::to_string(x.seq) + ": " + why);
   };
-  if (x.version != 1)
+  // Every type is at version 1 except task.assigned (2); older versions are
+  // upcast here, so folds only ever see current events.
+  auto max_version = x.type == "task.assigned" ? 2u : 1u;
+  if (x.version < 1 || x.version > max_version)
     return fail("unknown version");
   try {
     auto j = json::parse(x.payload);
@@ -98,8 +107,9 @@ caf::expected<task_event> decode(const event& x) {
       return task_event{std::move(ev)};
     }
     if (x.type == "task.assigned")
-      return task_event{task_assigned{id, j.at("agent").get<std::string>(),
-                                      j.at("attempt").get<uint32_t>()}};
+      return task_event{task_assigned{
+        id, j.at("agent").get<std::string>(), j.at("attempt").get<uint32_t>(),
+        x.version >= 2 ? j.at("reason").get<std::string>() : std::string{}}};
     if (x.type == "task.started")
       return task_event{task_started{id, j.at("pid").get<int64_t>()}};
     if (x.type == "task.finished") {

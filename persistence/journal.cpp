@@ -1,5 +1,7 @@
 #include "persistence/journal.hpp"
 
+#include <chrono>
+
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include "messages/errc.hpp"
@@ -20,6 +22,27 @@ CREATE TABLE IF NOT EXISTS events (
   payload  TEXT    NOT NULL,
   checksum INTEGER NOT NULL
 ))sql";
+
+// Schema version 2 adds the version table and snapshots.
+constexpr const char* create_v2_sql = R"sql(
+CREATE TABLE IF NOT EXISTS schema_versions (
+  version    INTEGER PRIMARY KEY,
+  applied_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS snapshots (
+  seq      INTEGER NOT NULL,
+  kind     TEXT    NOT NULL,
+  time_ms  INTEGER NOT NULL,
+  state    BLOB    NOT NULL,
+  checksum INTEGER NOT NULL,
+  PRIMARY KEY (kind, seq)
+))sql";
+
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+    .count();
+}
 
 caf::error io_error(const std::string& path, const std::string& what) {
   return make_error(errc::journal_io, path + ": " + what);
@@ -42,6 +65,27 @@ struct journal::impl {
   SQLite::Database db;
   std::unique_ptr<SQLite::Statement> insert;
   uint64_t last_seq = 0;
+  int opened_version = 0;
+
+  /// Moves the schema from `from` to the current version in one
+  /// transaction. Each step is recorded in `schema_versions`.
+  void migrate(int from) {
+    SQLite::Transaction tx{db};
+    if (from < 1)
+      db.exec(create_events_sql);
+    if (from < 2)
+      db.exec(create_v2_sql);
+    SQLite::Statement record{db, "INSERT OR IGNORE INTO schema_versions "
+                                 "(version, applied_ms) VALUES (?, ?)"};
+    for (int v = std::max(from + 1, 1); v <= schema_version; ++v) {
+      record.bind(1, v);
+      record.bind(2, now_ms());
+      record.exec();
+      record.reset();
+    }
+    db.exec("PRAGMA user_version=" + std::to_string(schema_version));
+    tx.commit();
+  }
 
   impl(const std::string& file, int flags) : path(file), db(file, flags) {
     // nop
@@ -63,6 +107,7 @@ journal::open(const std::string& path, journal_options opts) {
     auto& db = ptr->db;
     db.setBusyTimeout(5000);
     int version = db.execAndGet("PRAGMA user_version").getInt();
+    ptr->opened_version = version;
     if (version > schema_version)
       return make_error(errc::journal_too_new,
                         path + " has journal schema version "
@@ -72,12 +117,14 @@ journal::open(const std::string& path, journal_options opts) {
       db.exec("PRAGMA journal_mode=WAL");
       db.exec(opts.sync == durability::full ? "PRAGMA synchronous=FULL"
                                             : "PRAGMA synchronous=NORMAL");
-      if (version < schema_version) {
-        SQLite::Transaction tx{db};
-        db.exec(create_events_sql);
-        db.exec("PRAGMA user_version=" + std::to_string(schema_version));
-        tx.commit();
-      }
+      if (version != 0 && version < oldest_schema_version)
+        return make_error(errc::journal_too_new,
+                          path + " has journal schema version "
+                            + std::to_string(version)
+                            + ", older than the oldest this cw migrates ("
+                            + std::to_string(oldest_schema_version) + ")");
+      if (version < schema_version)
+        ptr->migrate(version);
       ptr->insert = std::make_unique<SQLite::Statement>(
         db, "INSERT INTO events (seq, time_ms, node, type, version, entity, "
             "payload, checksum) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
@@ -125,14 +172,16 @@ caf::expected<uint64_t> journal::append(std::vector<event>& events) {
 }
 
 caf::expected<uint64_t>
-journal::read(uint64_t from, const std::function<void(event&)>& f) const {
+journal::read(uint64_t from, const std::function<void(event&)>& f,
+              uint64_t to) const {
   uint64_t count = 0;
   try {
     SQLite::Statement stmt{impl_->db,
                            "SELECT seq, time_ms, node, type, version, entity, "
                            "payload, checksum FROM events WHERE seq >= ? "
-                           "ORDER BY seq"};
+                           "AND seq <= ? ORDER BY seq"};
     stmt.bind(1, static_cast<int64_t>(from));
+    stmt.bind(2, static_cast<int64_t>(std::min<uint64_t>(to, INT64_MAX)));
     event ev;
     while (stmt.executeStep()) {
       ev.seq = static_cast<uint64_t>(stmt.getColumn(0).getInt64());
@@ -154,6 +203,97 @@ journal::read(uint64_t from, const std::function<void(event&)>& f) const {
     return io_error(impl_->path, ex.what());
   }
   return count;
+}
+
+caf::expected<uint64_t>
+journal::scan(uint64_t from, const std::function<bool(event&)>& f) const {
+  uint64_t count = 0;
+  try {
+    SQLite::Statement stmt{impl_->db,
+                           "SELECT seq, time_ms, node, type, version, entity, "
+                           "payload, checksum FROM events WHERE seq >= ? "
+                           "ORDER BY seq"};
+    stmt.bind(1, static_cast<int64_t>(from));
+    event ev;
+    while (stmt.executeStep()) {
+      ev.seq = static_cast<uint64_t>(stmt.getColumn(0).getInt64());
+      ev.time_ms = stmt.getColumn(1).getInt64();
+      ev.node = stmt.getColumn(2).getString();
+      ev.type = stmt.getColumn(3).getString();
+      ev.version = static_cast<uint32_t>(stmt.getColumn(4).getInt64());
+      ev.entity = stmt.getColumn(5).getString();
+      ev.payload = stmt.getColumn(6).getString();
+      ev.checksum = static_cast<uint64_t>(stmt.getColumn(7).getInt64());
+      ++count;
+      if (!f(ev))
+        break;
+    }
+  } catch (const std::exception& ex) {
+    return io_error(impl_->path, ex.what());
+  }
+  return count;
+}
+
+caf::error journal::save_snapshot(snapshot& x, size_t keep) {
+  if (!impl_->insert)
+    return io_error(impl_->path, "opened read-only");
+  x.checksum = checksum(x);
+  try {
+    SQLite::Transaction tx{impl_->db};
+    SQLite::Statement ins{impl_->db,
+                          "INSERT OR REPLACE INTO snapshots (seq, kind, "
+                          "time_ms, state, checksum) VALUES (?, ?, ?, ?, ?)"};
+    ins.bind(1, static_cast<int64_t>(x.seq));
+    ins.bindNoCopy(2, x.kind);
+    ins.bind(3, x.time_ms);
+    ins.bindNoCopy(4, x.state.data(), static_cast<int>(x.state.size()));
+    ins.bind(5, static_cast<int64_t>(x.checksum));
+    ins.exec();
+    SQLite::Statement prune{impl_->db,
+                            "DELETE FROM snapshots WHERE kind = ? AND seq NOT IN "
+                            "(SELECT seq FROM snapshots WHERE kind = ? "
+                            "ORDER BY seq DESC LIMIT ?)"};
+    prune.bindNoCopy(1, x.kind);
+    prune.bindNoCopy(2, x.kind);
+    prune.bind(3, static_cast<int64_t>(keep));
+    prune.exec();
+    tx.commit();
+  } catch (const std::exception& ex) {
+    return io_error(impl_->path, ex.what());
+  }
+  return {};
+}
+
+caf::expected<std::vector<snapshot>>
+journal::snapshots(const std::string& kind) const {
+  std::vector<snapshot> result;
+  // A read-only file from before schema 2 has no snapshot table.
+  if (!impl_->insert && impl_->opened_version < 2)
+    return result;
+  try {
+    SQLite::Statement stmt{impl_->db,
+                           "SELECT seq, time_ms, state, checksum FROM "
+                           "snapshots WHERE kind = ? ORDER BY seq DESC"};
+    stmt.bind(1, kind);
+    while (stmt.executeStep()) {
+      snapshot x;
+      x.seq = static_cast<uint64_t>(stmt.getColumn(0).getInt64());
+      x.time_ms = stmt.getColumn(1).getInt64();
+      auto col = stmt.getColumn(2);
+      x.state.assign(static_cast<const char*>(col.getBlob()),
+                     static_cast<size_t>(col.getBytes()));
+      x.checksum = static_cast<uint64_t>(stmt.getColumn(3).getInt64());
+      x.kind = kind;
+      result.push_back(std::move(x));
+    }
+  } catch (const std::exception& ex) {
+    return io_error(impl_->path, ex.what());
+  }
+  return result;
+}
+
+int journal::opened_schema_version() const noexcept {
+  return impl_->opened_version;
 }
 
 uint64_t journal::last_seq() const noexcept {

@@ -35,7 +35,10 @@ struct journal_options {
 class journal {
 public:
   /// The schema version this build writes.
-  static constexpr int schema_version = 1;
+  static constexpr int schema_version = 2;
+
+  /// The oldest schema version this build migrates from.
+  static constexpr int oldest_schema_version = 1;
 
   /// Opens or creates the journal at `path` (WAL mode) and migrates an older
   /// schema. Errors: `journal_io`, `journal_too_new`.
@@ -51,11 +54,28 @@ public:
   /// transaction. Returns the seq of the last event. Errors: `journal_io`.
   caf::expected<uint64_t> append(std::vector<event>& events);
 
-  /// Calls `f` for every event with seq >= `from`, in order, after checking
-  /// its checksum. Returns the number of events read. Errors: `journal_io`,
-  /// `journal_corrupt` (naming the seq and the file).
+  /// Calls `f` for every event with `from` <= seq <= `to`, in order, after
+  /// checking its checksum. Returns the number of events read. Errors:
+  /// `journal_io`, `journal_corrupt` (naming the seq and the file).
   caf::expected<uint64_t> read(uint64_t from,
-                               const std::function<void(event&)>& f) const;
+                               const std::function<void(event&)>& f,
+                               uint64_t to = UINT64_MAX) const;
+
+  /// Calls `f` for every row with seq >= `from`, in order, without checking
+  /// anything; `f` returns false to stop. For verification tools.
+  caf::expected<uint64_t>
+  scan(uint64_t from, const std::function<bool(event&)>& f) const;
+
+  /// Stores a snapshot (its checksum filled in) and keeps only the newest
+  /// `keep` snapshots of its kind. Errors: `journal_io`.
+  caf::error save_snapshot(snapshot& x, size_t keep = 2);
+
+  /// Returns the snapshots of `kind`, newest first, without their state
+  /// checked: callers try them in order and fall back to older ones.
+  caf::expected<std::vector<snapshot>> snapshots(const std::string& kind) const;
+
+  /// Returns the schema version the file had when it was opened.
+  int opened_schema_version() const noexcept;
 
   /// Returns the seq of the newest event, 0 when empty.
   uint64_t last_seq() const noexcept;

@@ -97,6 +97,15 @@ caf::expected<node_config> load_config_file(const std::string& path,
       if (!n || *n < 1 || *n > 4096)
         return invalid(where("agents") + " must be an integer from 1 to 4096");
       cfg.agents = static_cast<uint32_t>(*n);
+    } else if (k == "snapshot_every_events" || k == "snapshot_interval_s") {
+      auto n = value.value<int64_t>();
+      if (!n || *n < 0 || *n > 1'000'000'000)
+        return invalid(where(k.c_str())
+                       + " must be an integer from 0 to 1000000000");
+      if (k == "snapshot_every_events")
+        cfg.snapshot_every_events = static_cast<uint64_t>(*n);
+      else
+        cfg.snapshot_interval_s = static_cast<uint32_t>(*n);
     } else {
       return invalid(where(k.c_str()) + " is not a known setting");
     }

@@ -26,6 +26,10 @@ struct node_config {
   persistence::durability durability = persistence::durability::full;
   /// Workspace of tasks that name none; the node's working directory.
   std::string default_workspace;
+  /// Snapshot the task state after this many events (0: never by count).
+  uint64_t snapshot_every_events = 100'000;
+  /// Snapshot at least this often while events arrive (0: never by time).
+  uint32_t snapshot_interval_s = 300;
 };
 
 /// Returns the defaults: data dir `$XDG_DATA_HOME/cw` (else
@@ -33,7 +37,8 @@ struct node_config {
 node_config default_node_config();
 
 /// Overrides `cfg` with the keys of a TOML file (`data_dir`, `api`,
-/// `agents`, `log_level`, `node_name`, `durability`). Errors name the file,
+/// `agents`, `log_level`, `node_name`, `durability`,
+/// `snapshot_every_events`, `snapshot_interval_s`). Errors name the file,
 /// the key and the line.
 caf::expected<node_config> load_config_file(const std::string& path,
                                             node_config cfg);

@@ -17,11 +17,11 @@
 
 #include "actors/agent/agent.hpp"
 #include "actors/journal/journal_writer.hpp"
+#include "actors/scheduler/recovery.hpp"
 #include "actors/scheduler/scheduler.hpp"
 #include "actors/scheduler/task_table.hpp"
 #include "messages/errc.hpp"
 #include "messages/register_types.hpp"
-#include "persistence/event_codec.hpp"
 #include "persistence/journal.hpp"
 #include "runtime/api.hpp"
 #include "runtime/boost_process_launcher.hpp"
@@ -75,30 +75,6 @@ private:
   int fd_;
 };
 
-/// Folds the whole journal into a task table.
-caf::expected<std::shared_ptr<actors::task_table>>
-recover(const persistence::journal& j, uint64_t& events) {
-  auto table = std::make_shared<actors::task_table>();
-  caf::error decode_error;
-  auto n = j.read(1, [&](event& ev) {
-    if (decode_error)
-      return;
-    auto typed = persistence::decode(ev);
-    if (!typed) {
-      decode_error = make_error(errc::journal_corrupt,
-                                j.path() + ": " + error_message(typed.error()));
-      return;
-    }
-    table->apply(*typed, ev.time_ms);
-  });
-  if (!n)
-    return n.error();
-  if (decode_error)
-    return decode_error;
-  events = *n;
-  return table;
-}
-
 } // namespace
 
 struct node::impl {
@@ -144,11 +120,18 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
                                             {c.durability, false});
   if (!journal)
     return journal.error();
-  auto table = recover(**journal, d->recovered_events);
-  if (!table)
-    return table.error();
-  spdlog::info("journal {}: replayed {} events, {} tasks", (*journal)->path(),
-               d->recovered_events, (*table)->size());
+  auto recovered = actors::recover_tasks(**journal);
+  if (!recovered)
+    return recovered.error();
+  d->recovered_events = recovered->replayed;
+  if (recovered->snapshot_seq != 0)
+    spdlog::info("journal {}: snapshot at seq {}, replayed {} events after it, "
+                 "{} tasks",
+                 (*journal)->path(), recovered->snapshot_seq,
+                 recovered->replayed, recovered->tasks->size());
+  else
+    spdlog::info("journal {}: replayed {} events, {} tasks", (*journal)->path(),
+                 recovered->replayed, recovered->tasks->size());
   register_types(d->sys_cfg);
   d->sys = std::make_unique<caf::actor_system>(d->sys_cfg);
   auto& sys = *d->sys;
@@ -156,8 +139,12 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   d->journal = actors::spawn_journal_writer(
     sys, std::shared_ptr<persistence::journal>{std::move(*journal)});
   auto log_dir = c.data_dir + "/logs";
-  d->scheduler = actors::spawn_scheduler(
-    sys, {c.node_name, log_dir, c.default_workspace, d->journal, *table});
+  actors::scheduler_config sched_cfg{c.node_name,        log_dir,
+                                     c.default_workspace, d->journal,
+                                     recovered->tasks,    recovered->last_seq};
+  sched_cfg.snapshot_every_events = c.snapshot_every_events;
+  sched_cfg.snapshot_interval = std::chrono::seconds(c.snapshot_interval_s);
+  d->scheduler = actors::spawn_scheduler(sys, std::move(sched_cfg));
   for (uint32_t i = 1; i <= c.agents; ++i)
     d->agents.push_back(actors::spawn_agent(
       sys, {"agent-" + std::to_string(i), d->scheduler, d->launcher,

@@ -42,7 +42,8 @@ public:
   /// Returns the scheduler.
   scheduler_actor scheduler() const;
 
-  /// Returns the number of events replayed at start-up.
+  /// Returns the number of events replayed at start-up (after the snapshot,
+  /// if one was loaded).
   uint64_t recovered_events() const noexcept;
 
 private:

@@ -46,6 +46,14 @@ journal_writer_impl(self_ptr self, std::shared_ptr<persistence::journal> j) {
       }
       return rp;
     },
+    [self](snapshot_atom, snapshot& x) {
+      if (auto err = self->state.journal->save_snapshot(x))
+        spdlog::warn("journal: cannot save {} snapshot at seq {}: {}", x.kind,
+                     x.seq, self->system().render(err));
+      else
+        spdlog::debug("journal: saved {} snapshot at seq {} ({} bytes)", x.kind,
+                      x.seq, x.state.size());
+    },
     [self](flush_atom) {
       auto& st = self->state;
       st.flush_scheduled = false;

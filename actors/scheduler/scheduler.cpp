@@ -55,6 +55,9 @@ struct scheduler_state {
   // in order, so every ticket up to `committed` is durable.
   uint64_t issued = 0;
   uint64_t committed = 0;
+  // Seq of the newest durable event, and events since the last snapshot.
+  uint64_t last_seq = 0;
+  uint64_t since_snapshot = 0;
   std::deque<std::pair<uint64_t, std::function<void()>>> after_commit;
   uint64_t next_waiter = 0;
   std::unordered_map<uint64_t, waiter> waiters;
@@ -83,6 +86,8 @@ void record(self_ptr self, const task_event& ev) {
   st.pending_rows.push_back(persistence::encode(ev, now, st.cfg.node_name));
 }
 
+void take_snapshot(self_ptr self);
+
 /// Sends the buffered rows to the journal as one append.
 void commit(self_ptr self) {
   auto& st = self->state;
@@ -91,17 +96,24 @@ void commit(self_ptr self) {
   auto ticket = ++st.issued;
   auto rows = std::move(st.pending_rows);
   st.pending_rows.clear();
+  st.since_snapshot += rows.size();
   self->request(st.cfg.journal, journal_timeout, append_atom_v, std::move(rows))
     .then(
-      [self, ticket](uint64_t) {
+      [self, ticket](uint64_t seq) {
         auto& st = self->state;
         st.committed = ticket;
+        // Callbacks below run for tickets up to this one, so `last_seq` is
+        // the seq their state covers.
+        st.last_seq = seq;
         while (!st.after_commit.empty()
                && st.after_commit.front().first <= ticket) {
           auto fn = std::move(st.after_commit.front().second);
           st.after_commit.pop_front();
           fn();
         }
+        if (st.cfg.snapshot_every_events != 0
+            && st.since_snapshot >= st.cfg.snapshot_every_events)
+          take_snapshot(self);
       },
       [self](caf::error& err) {
         spdlog::critical("scheduler: journal append failed, stopping: {}",
@@ -118,6 +130,19 @@ void when_durable(self_ptr self, std::function<void()> fn) {
     fn();
   else
     st.after_commit.emplace_back(st.issued, std::move(fn));
+}
+
+/// Saves the task state as of now. The blob covers every event issued so
+/// far, so it is tagged with the seq of the last of them once durable.
+void take_snapshot(self_ptr self) {
+  auto& st = self->state;
+  st.since_snapshot = 0;
+  auto blob = std::make_shared<std::string>(st.tasks.save());
+  when_durable(self, [self, blob] {
+    auto& st = self->state;
+    self->send(st.cfg.journal, snapshot_atom_v,
+               snapshot{st.last_seq, wall_ms(), "tasks", std::move(*blob), 0});
+  });
 }
 
 /// Answers a request once every decision made so far is durable, so that no
@@ -161,7 +186,8 @@ void dispatch(self_ptr self) {
     const auto& info = *st.tasks.find(*next);
     auto attempt = info.attempts + 1;
     slot.task = *next;
-    record(self, task_assigned{*next, name, attempt});
+    record(self, task_assigned{*next, name, attempt,
+                               "longest idle agent"});
     when_durable(self, [self, id = *next, attempt, spec = info.spec,
                         handle = slot.handle] {
       self->send(handle, run_atom_v, id, attempt, spec,
@@ -211,6 +237,9 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
     st.tasks = std::move(*cfg.recovered);
   cfg.recovered.reset();
   st.cfg = std::move(cfg);
+  st.last_seq = st.cfg.last_seq;
+  if (st.cfg.snapshot_interval.count() > 0)
+    self->delayed_send(self, st.cfg.snapshot_interval, snapshot_atom_v);
   for (auto id : st.tasks.running())
     record(self, task_requeued{id, "node restarted while the task was running"});
   commit(self);
@@ -295,6 +324,12 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
       return answer<status_counts>(self, [self] {
         return caf::expected<status_counts>{self->state.tasks.counts()};
       });
+    },
+    [self](snapshot_atom) {
+      auto& st = self->state;
+      if (st.since_snapshot > 0)
+        take_snapshot(self);
+      self->delayed_send(self, st.cfg.snapshot_interval, snapshot_atom_v);
     },
     [self](expire_atom, uint64_t wid) {
       auto& st = self->state;

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "caf/fwd.hpp"
+#include "caf/timespan.hpp"
 
 #include "messages/interfaces.hpp"
 
@@ -23,11 +24,19 @@ struct scheduler_config {
   journal_actor journal;
   /// State folded from the journal at start-up; null for an empty journal.
   std::shared_ptr<task_table> recovered;
+  /// Seq of the last event in the journal at start-up.
+  uint64_t last_seq = 0;
+  /// Take a snapshot after this many events (0: never by count).
+  uint64_t snapshot_every_events = 100'000;
+  /// Take a snapshot this often when events arrived since the last one
+  /// (0: never by time).
+  caf::timespan snapshot_interval = std::chrono::minutes(5);
 };
 
 /// Spawns the scheduler. Every state change is journaled before any effect
 /// of it (a reply, a process start) is visible outside the scheduler. Tasks
-/// that were `running` in `cfg.recovered` go back to the queue.
+/// that were `running` in `cfg.recovered` go back to the queue. Snapshots of
+/// the task state go to the journal by count and by time.
 scheduler_actor spawn_scheduler(caf::actor_system& sys, scheduler_config cfg);
 
 } // namespace cw::actors

@@ -1,5 +1,10 @@
 #include "actors/scheduler/task_table.hpp"
 
+#include "caf/binary_deserializer.hpp"
+#include "caf/serializer_impl.hpp"
+
+#include "messages/errc.hpp"
+
 namespace cw::actors {
 
 namespace {
@@ -106,6 +111,75 @@ std::vector<task_id> task_table::running() const {
     if (info.status == task_status::running)
       result.push_back(id);
   return result;
+}
+
+namespace {
+
+/// Format of `save`; bump when the layout changes and keep reading old ones.
+constexpr uint8_t snapshot_format = 1;
+
+bool same(const task_info& a, const task_info& b) {
+  return a.id == b.id && a.spec.provider == b.spec.provider
+         && a.spec.argv == b.spec.argv && a.spec.prompt == b.spec.prompt
+         && a.spec.workspace == b.spec.workspace
+         && a.spec.priority == b.spec.priority && a.status == b.status
+         && a.attempts == b.attempts && a.agent == b.agent && a.pid == b.pid
+         && a.exit_code == b.exit_code && a.signal == b.signal
+         && a.reason == b.reason && a.submitted_ms == b.submitted_ms
+         && a.started_ms == b.started_ms && a.finished_ms == b.finished_ms;
+}
+
+} // namespace
+
+std::string task_table::save() const {
+  std::string blob;
+  caf::serializer_impl<std::string> sink{nullptr, blob};
+  auto format = snapshot_format;
+  auto max_id = max_id_;
+  auto count = static_cast<uint64_t>(tasks_.size());
+  auto err = sink(format, max_id, count);
+  for (auto i = tasks_.begin(); !err && i != tasks_.end(); ++i)
+    err = sink(const_cast<task_info&>(i->second));
+  return blob;
+}
+
+caf::expected<task_table> task_table::load(const std::string& blob) {
+  auto corrupt = [](std::string why) {
+    return make_error(errc::journal_corrupt, "task snapshot: " + std::move(why));
+  };
+  caf::binary_deserializer source{nullptr, blob.data(), blob.size()};
+  uint8_t format = 0;
+  task_id max_id = 0;
+  uint64_t count = 0;
+  if (source(format, max_id, count))
+    return corrupt("truncated header");
+  if (format != snapshot_format)
+    return corrupt("unknown format " + std::to_string(format));
+  task_table result;
+  result.max_id_ = max_id;
+  for (uint64_t i = 0; i < count; ++i) {
+    task_info info;
+    if (source(info))
+      return corrupt("truncated at task " + std::to_string(i));
+    auto pos = result.tasks_.emplace_hint(result.tasks_.end(), info.id,
+                                          std::move(info));
+    if (pos->second.status == task_status::queued)
+      result.enqueue(pos->second);
+  }
+  if (source.remaining() != 0)
+    return corrupt("trailing bytes");
+  return result;
+}
+
+bool task_table::operator==(const task_table& other) const {
+  if (max_id_ != other.max_id_ || queue_ != other.queue_
+      || tasks_.size() != other.tasks_.size())
+    return false;
+  for (auto i = tasks_.begin(), j = other.tasks_.begin(); i != tasks_.end();
+       ++i, ++j)
+    if (i->first != j->first || !same(i->second, j->second))
+      return false;
+  return true;
 }
 
 void task_table::enqueue(const task_info& info) {

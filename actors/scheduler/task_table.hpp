@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "caf/expected.hpp"
+
 #include "messages/events.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/task.hpp"
@@ -41,6 +43,16 @@ public:
 
   /// Returns the ids of all tasks in state `running`.
   std::vector<task_id> running() const;
+
+  /// Returns the state as a snapshot blob (CAF binary format, versioned).
+  std::string save() const;
+
+  /// Restores a state saved by `save`. Errors: `journal_corrupt` when the
+  /// blob is truncated or of an unknown format.
+  static caf::expected<task_table> load(const std::string& blob);
+
+  /// Returns whether both tables hold the same tasks and queue.
+  bool operator==(const task_table& other) const;
 
   /// Returns the number of tasks known.
   size_t size() const noexcept {

@@ -39,6 +39,7 @@ public:
 journal_actor::behavior_type instant_journal() {
   return {
     [](append_atom, const std::vector<event>&) -> uint64_t { return 0; },
+    [](snapshot_atom, const snapshot&) {},
     [](flush_atom) {},
   };
 }

@@ -20,6 +20,7 @@ namespace {
 struct journal_data {
   bool hold = false;
   std::vector<event> events;
+  std::vector<snapshot> snapshots;
   std::vector<std::pair<caf::typed_response_promise<uint64_t>, uint64_t>> held;
 };
 
@@ -38,6 +39,7 @@ fake_journal(journal_actor::pointer self, std::shared_ptr<journal_data> d) {
       d->held.emplace_back(rp, last);
       return rp;
     },
+    [d](snapshot_atom, snapshot& x) { d->snapshots.push_back(std::move(x)); },
     [d](flush_atom) {
       if (d->held.empty())
         return;
@@ -86,9 +88,21 @@ struct fixture : test::actor_fixture {
     journal = sys.spawn(fake_journal, jd);
   }
 
-  void start(std::shared_ptr<task_table> recovered = nullptr) {
-    sched_actor = spawn_scheduler(
-      sys, scheduler_config{"node-a", "/logs", "/tmp", journal, recovered});
+  ~fixture() {
+    // A pending timer keeps the scheduler alive: stop it as the node does.
+    if (sched_actor) {
+      self->send_exit(sched_actor, caf::exit_reason::user_shutdown);
+      drain();
+    }
+  }
+
+  void start(std::shared_ptr<task_table> recovered = nullptr,
+             uint64_t snapshot_every_events = 0,
+             caf::timespan snapshot_interval = caf::timespan{0}) {
+    scheduler_config cfg{"node-a", "/logs", "/tmp", journal, recovered};
+    cfg.snapshot_every_events = snapshot_every_events;
+    cfg.snapshot_interval = snapshot_interval;
+    sched_actor = spawn_scheduler(sys, std::move(cfg));
     drain();
   }
 
@@ -253,9 +267,9 @@ CAF_TEST(a crashed agent fails its task) {
 CAF_TEST(tasks running before a restart go back to the queue) {
   auto table = std::make_shared<task_table>();
   table->apply(task_submitted{1, spec()}, 1);
-  table->apply(task_assigned{1, "agent-9", 1}, 2);
+  table->apply(task_assigned{1, "agent-9", 1, ""}, 2);
   table->apply(task_submitted{2, spec()}, 3);
-  table->apply(task_assigned{2, "agent-9", 1}, 4);
+  table->apply(task_assigned{2, "agent-9", 1, ""}, 4);
   table->apply(task_finished{2, {task_status::completed, 0, 0, ""}}, 5);
   start(table);
   CAF_CHECK_EQUAL(event_types(), (std::vector<std::string>{"task.requeued"}));
@@ -300,6 +314,43 @@ CAF_TEST(unknown tasks are reported as such) {
   self->send(sched_actor, await_atom_v, task_id{99}, caf::timespan{1s});
   drain();
   CAF_CHECK(error_reply() == errc::no_such_task);
+}
+
+CAF_TEST(a snapshot is taken every n events and covers exactly its seq) {
+  start(nullptr, 3);
+  add_agent("agent-1");
+  submit(spec()); // submitted + assigned: 2 events
+  CAF_CHECK(jd->snapshots.empty());
+  submit(spec()); // 3rd event: snapshot
+  CAF_REQUIRE_EQUAL(jd->snapshots.size(), 1u);
+  auto& snap = jd->snapshots.front();
+  CAF_CHECK_EQUAL(snap.kind, "tasks");
+  // The snapshot equals the fold of the first `seq` events.
+  task_table replayed;
+  for (auto& ev : jd->events) {
+    if (ev.seq > snap.seq)
+      break;
+    replayed.apply(*persistence::decode(ev), ev.time_ms);
+  }
+  auto loaded = task_table::load(snap.state);
+  CAF_REQUIRE(loaded);
+  CAF_CHECK(*loaded == replayed);
+  CAF_CHECK_EQUAL(snap.seq, 3u);
+}
+
+CAF_TEST(a snapshot is taken by time when events arrived) {
+  start(nullptr, 0, caf::timespan{std::chrono::seconds(60)});
+  advance_time(60s);
+  drain();
+  CAF_CHECK(jd->snapshots.empty()); // nothing happened yet
+  submit(spec());
+  advance_time(60s);
+  drain();
+  CAF_REQUIRE_EQUAL(jd->snapshots.size(), 1u);
+  CAF_CHECK_EQUAL(jd->snapshots.front().seq, 1u);
+  advance_time(60s);
+  drain();
+  CAF_CHECK_EQUAL(jd->snapshots.size(), 1u); // no new events, no snapshot
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -29,7 +29,7 @@ CAF_TEST(higher priority first then submission order) {
   uint32_t n = 0;
   while (auto next = t.next_queued()) {
     order.push_back(*next);
-    t.apply(task_assigned{*next, "a", 1}, 20 + n++);
+    t.apply(task_assigned{*next, "a", 1, ""}, 20 + n++);
   }
   CAF_CHECK_EQUAL(order, (std::vector<task_id>{2, 4, 1, 3, 5}));
   CAF_CHECK_EQUAL(t.queued(), 0u);
@@ -44,7 +44,7 @@ CAF_TEST(the fold tracks a task through its life) {
   CAF_REQUIRE(info != nullptr);
   CAF_CHECK(info->status == task_status::queued);
   CAF_CHECK_EQUAL(info->submitted_ms, 100);
-  t.apply(task_assigned{7, "agent-1", 1}, 110);
+  t.apply(task_assigned{7, "agent-1", 1, ""}, 110);
   CAF_CHECK(info->status == task_status::running);
   CAF_CHECK_EQUAL(info->agent, "agent-1");
   CAF_CHECK_EQUAL(info->attempts, 1u);
@@ -63,12 +63,12 @@ CAF_TEST(a requeued task keeps its place in line) {
   task_table t;
   t.apply(task_submitted{1, spec_with_priority(0)}, 1);
   t.apply(task_submitted{2, spec_with_priority(0)}, 2);
-  t.apply(task_assigned{1, "a", 1}, 3);
+  t.apply(task_assigned{1, "a", 1, ""}, 3);
   t.apply(task_requeued{1, "node restarted"}, 4);
   CAF_CHECK(t.next_queued() == task_id{1});
   CAF_CHECK(t.find(1)->status == task_status::queued);
   CAF_CHECK_EQUAL(t.find(1)->reason, "node restarted");
-  t.apply(task_assigned{1, "a", 2}, 5);
+  t.apply(task_assigned{1, "a", 2, ""}, 5);
   CAF_CHECK_EQUAL(t.find(1)->attempts, 2u);
   CAF_CHECK(t.next_queued() == task_id{2});
 }
@@ -87,7 +87,7 @@ CAF_TEST(listing filters by status newest first and counts) {
   task_table t;
   for (task_id id = 1; id <= 4; ++id)
     t.apply(task_submitted{id, spec_with_priority(0)}, 1);
-  t.apply(task_assigned{2, "a", 1}, 2);
+  t.apply(task_assigned{2, "a", 1, ""}, 2);
   t.apply(task_finished{2, {task_status::completed, 0, 0, ""}}, 3);
   auto all = t.list(task_filter{});
   CAF_REQUIRE_EQUAL(all.size(), 4u);

@@ -31,7 +31,7 @@ CAF_TEST(every task event round trips) {
   CAF_CHECK_EQUAL(sub.spec.argv, spec.argv);
   CAF_CHECK_EQUAL(sub.spec.workspace, "/src");
   CAF_CHECK_EQUAL(sub.spec.priority, 7);
-  auto as = std::get<task_assigned>(round_trip(task_assigned{3, "agent-2", 4}));
+  auto as = std::get<task_assigned>(round_trip(task_assigned{3, "agent-2", 4, ""}));
   CAF_CHECK_EQUAL(as.agent, "agent-2");
   CAF_CHECK_EQUAL(as.attempt, 4u);
   auto st = std::get<task_started>(round_trip(task_started{3, 4242}));

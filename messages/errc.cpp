@@ -30,6 +30,8 @@ std::string to_string(errc x) {
       return "shutting_down";
     case errc::unknown_provider:
       return "unknown_provider";
+    case errc::journal_too_old:
+      return "journal_too_old";
   }
   return "errc(" + std::to_string(static_cast<int>(x)) + ")";
 }

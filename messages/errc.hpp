@@ -28,6 +28,8 @@ enum class errc : uint8_t {
   shutting_down,
   /// An unknown provider was named.
   unknown_provider,
+  /// The journal file is older than the oldest schema this cw migrates.
+  journal_too_old,
 };
 
 /// Returns an error of category `cw` with code `x`.

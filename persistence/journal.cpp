@@ -118,7 +118,7 @@ journal::open(const std::string& path, journal_options opts) {
       db.exec(opts.sync == durability::full ? "PRAGMA synchronous=FULL"
                                             : "PRAGMA synchronous=NORMAL");
       if (version != 0 && version < oldest_schema_version)
-        return make_error(errc::journal_too_new,
+        return make_error(errc::journal_too_old,
                           path + " has journal schema version "
                             + std::to_string(version)
                             + ", older than the oldest this cw migrates ("

@@ -5,7 +5,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include "messages/errc.hpp"
 #include "runtime/cli.hpp"
+#include "runtime/replay.hpp"
 
 int main(int argc, char** argv) {
   using namespace cw::runtime;
@@ -52,6 +54,43 @@ int main(int argc, char** argv) {
   logs_cmd->add_option("id", id, "task id")->required();
   logs_cmd->add_flag("-f,--follow", follow, "keep printing until the task ends");
 
+  replay_options replay;
+  auto replay_cmd = app.add_subcommand(
+    "replay", "print the events of a journal file (read-only, offline)");
+  replay_cmd->add_option("file", replay.file, "journal file (DATA_DIR/journal.db)")
+    ->required();
+  auto task_opt = replay_cmd->add_option("--task", replay.task,
+                                         "only the events of task ID");
+  auto type_opt = replay_cmd->add_option(
+    "--type", replay.type, "only this event type, or a prefix ending in *");
+  CLI::Validator bound{[](std::string& str) {
+                         auto b = parse_replay_bound(str);
+                         return b ? std::string{} : cw::describe(b.error());
+                       },
+                       "SEQ|TIME"};
+  auto since_opt = replay_cmd->add_option(
+    "--since", replay.since, "from this seq or UTC time (2026-11-23T13:25:00Z)");
+  since_opt->check(bound);
+  auto until_opt = replay_cmd->add_option("--until", replay.until,
+                                          "up to this seq or UTC time");
+  until_opt->check(bound);
+  auto at_opt = replay_cmd->add_option(
+    "--at", replay.at, "print the tasks as they were after event SEQ");
+  auto timeline_opt = replay_cmd->add_flag(
+    "--timeline", replay.timeline, "the states of --task and their durations");
+  timeline_opt->needs(task_opt);
+  auto follow_opt = replay_cmd->add_flag(
+    "-f,--follow", replay.follow, "keep printing new events until interrupted");
+  auto verify_opt = replay_cmd->add_flag(
+    "--verify", replay.verify, "check every row and list the bad ones");
+  // --at, --timeline and --verify are modes of their own.
+  for (auto mode : {at_opt, timeline_opt, verify_opt})
+    for (auto other : {type_opt, since_opt, until_opt, follow_opt, at_opt,
+                       timeline_opt, verify_opt})
+      if (other != mode)
+        mode->excludes(other);
+  verify_opt->excludes(task_opt);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -67,5 +106,7 @@ int main(int argc, char** argv) {
     rc = cli_tasks(ctx, status_filter, limit);
   else if (*logs_cmd)
     rc = cli_logs(ctx, id, follow);
+  else if (*replay_cmd)
+    rc = cli_replay(ctx, replay);
   return static_cast<int>(rc);
 }

@@ -1,6 +1,7 @@
 #include "persistence/event_codec.hpp"
 
 #include <nlohmann/json.hpp>
+#include <simdjson.h>
 
 #include "messages/errc.hpp"
 
@@ -22,22 +23,6 @@ void to_json(json& j, const task_outcome& x) {
 }
 
 namespace {
-
-void from_json(const json& j, task_spec& x) {
-  x.provider = j.value("provider", std::string{"command"});
-  x.argv = j.value("argv", std::vector<std::string>{});
-  x.prompt = j.value("prompt", std::string{});
-  x.workspace = j.value("workspace", std::string{});
-  x.priority = j.value("priority", int32_t{0});
-}
-
-void from_json(const json& j, task_outcome& x) {
-  if (!from_string(j.at("status").get<std::string>(), x.status))
-    throw std::invalid_argument("unknown status");
-  x.exit_code = j.value("exit_code", -1);
-  x.signal = j.value("signal", 0);
-  x.reason = j.value("reason", std::string{});
-}
 
 /// Type name and current version of each event.
 struct encoder {
@@ -98,27 +83,59 @@ caf::expected<task_event> decode(const event& x) {
   auto max_version = x.type == "task.assigned" ? 2u : 1u;
   if (x.version < 1 || x.version > max_version)
     return fail("unknown version");
+  // Replay decodes every row of the journal: simdjson's on-demand parser
+  // (one per thread, reused) keeps that fast.
+  thread_local simdjson::ondemand::parser parser;
   try {
-    auto j = json::parse(x.payload);
-    auto id = j.at("id").get<task_id>();
+    simdjson::padded_string json{x.payload};
+    auto doc = parser.iterate(json);
+    auto obj = doc.get_object().value();
+    auto str = [](simdjson::ondemand::value v) {
+      return std::string{std::string_view{v.get_string().value()}};
+    };
+    auto id = obj["id"].get_uint64().value();
     if (x.type == "task.submitted") {
       task_submitted ev{id, {}};
-      from_json(j.at("spec"), ev.spec);
+      auto spec = obj["spec"].get_object().value();
+      for (auto field : spec) {
+        auto key = field.unescaped_key().value();
+        simdjson::ondemand::value value = field.value();
+        if (key == "provider")
+          ev.spec.provider = str(value);
+        else if (key == "argv")
+          for (auto arg : value.get_array().value())
+            ev.spec.argv.push_back(str(simdjson::ondemand::value{arg.value()}));
+        else if (key == "prompt")
+          ev.spec.prompt = str(value);
+        else if (key == "workspace")
+          ev.spec.workspace = str(value);
+        else if (key == "priority")
+          ev.spec.priority = static_cast<int32_t>(value.get_int64().value());
+      }
       return task_event{std::move(ev)};
     }
-    if (x.type == "task.assigned")
-      return task_event{task_assigned{
-        id, j.at("agent").get<std::string>(), j.at("attempt").get<uint32_t>(),
-        x.version >= 2 ? j.at("reason").get<std::string>() : std::string{}}};
+    if (x.type == "task.assigned") {
+      task_assigned ev{id, str(obj["agent"].value()),
+                       static_cast<uint32_t>(obj["attempt"].get_uint64().value()),
+                       ""};
+      if (x.version >= 2)
+        ev.reason = str(obj["reason"].value());
+      return task_event{std::move(ev)};
+    }
     if (x.type == "task.started")
-      return task_event{task_started{id, j.at("pid").get<int64_t>()}};
+      return task_event{task_started{id, obj["pid"].get_int64().value()}};
     if (x.type == "task.finished") {
       task_finished ev{id, {}};
-      from_json(j.at("outcome"), ev.outcome);
+      auto out = obj["outcome"].get_object().value();
+      if (!from_string(str(out["status"].value()), ev.outcome.status))
+        return fail("unknown status");
+      ev.outcome.exit_code = static_cast<int32_t>(out["exit_code"].get_int64().value());
+      ev.outcome.signal = static_cast<int32_t>(out["signal"].get_int64().value());
+      ev.outcome.reason = str(out["reason"].value());
       return task_event{std::move(ev)};
     }
     if (x.type == "task.requeued")
-      return task_event{task_requeued{id, j.at("reason").get<std::string>()}};
+      return task_event{task_requeued{id, str(obj["reason"].value())}};
   } catch (const std::exception& ex) {
     return fail(ex.what());
   }

@@ -12,6 +12,7 @@ packages=(
   libspdlog-dev libfmt-dev
   libcli11-dev
   libtomlplusplus-dev
+  libsimdjson-dev
   libssl-dev
   curl python3
 )

@@ -1,0 +1,44 @@
+#pragma once
+
+// Shared pieces of cw-bench: arguments, figure output, scratch nodes.
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "runtime/node.hpp"
+
+namespace cw::bench {
+
+/// Command-line knobs; each benchmark reads the ones it needs.
+struct bench_args {
+  uint32_t tasks = 2000;
+  uint32_t clients = 4;
+  uint32_t agents = 8;
+  uint64_t events = 1'000'000;
+  uint32_t in_flight = 2048;
+  std::string durability = "full";
+};
+
+/// Prints one figure as a JSON line.
+void figure(const std::string& bench, const std::string& name, double value,
+            const std::string& unit);
+
+/// A temporary directory under /tmp, removed on destruction.
+struct scratch_dir {
+  std::filesystem::path path;
+  scratch_dir();
+  ~scratch_dir();
+};
+
+/// Returns the resident set size of this process in bytes.
+size_t resident_bytes();
+
+/// Benchmarks; each returns the process exit status.
+int submit_roundtrip(const bench_args& args);
+int journal_append(const bench_args& args);
+int journal_replay(const bench_args& args);
+int startup(const bench_args& args);
+
+} // namespace cw::bench

@@ -1,98 +1,26 @@
 #define CAF_SUITE integration.end_to_end
 #include "caf/test/unit_test.hpp"
 
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-
-#include <boost/process/args.hpp>
-#include <boost/process/child.hpp>
-#include <boost/process/env.hpp>
-#include <boost/process/exe.hpp>
-#include <boost/process/io.hpp>
-#include <boost/process/pipe.hpp>
-
+#include "tests/support/processes.hpp"
 #include "tests/support/temp_dir.hpp"
 
-namespace bp = boost::process;
 using namespace std::chrono_literals;
 
 namespace {
 
-struct cli_result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in{path};
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
-
-/// A real cw-node process on a free loopback port.
-class node_process {
-public:
-  node_process(const std::string& data_dir) {
-    child_ = bp::child{bp::exe = CW_NODE_BIN,
-                       bp::args = {"--data-dir", data_dir, "--api",
-                                   "127.0.0.1:0", "--agents", "2",
-                                   "--log-level", "warn"},
-                       bp::std_out > out_, bp::std_err > stderr};
-    // The first line names the address; reading it waits for start-up.
-    std::string line;
-    std::getline(out_, line);
-    auto pos = line.find("http://");
-    CAF_REQUIRE(pos != std::string::npos);
-    url_ = line.substr(pos, line.find(' ', pos) - pos);
-  }
-
-  ~node_process() {
-    if (child_.running())
-      child_.terminate();
-  }
-
-  const std::string& url() const {
-    return url_;
-  }
-
-  /// Sends SIGTERM and returns the exit code.
-  int stop() {
-    ::kill(child_.id(), SIGTERM);
-    if (!child_.wait_for(30s)) {
-      child_.terminate();
-      CAF_FAIL("cw-node did not stop within 30 s of SIGTERM");
-    }
-    return child_.exit_code();
-  }
-
-private:
-  bp::ipstream out_;
-  bp::child child_;
-  std::string url_;
-};
+using cw::test::cli_result;
+using cw::test::node_process;
+using cw::test::run_cw;
+using cw::test::temp_dir;
 
 struct fixture {
-  cw::test::temp_dir dir;
+  temp_dir dir;
   std::string data_dir = dir.file("data");
 
-  /// Runs the real `cw` binary and collects its output.
+  /// Runs the real `cw` binary against the node at `url`.
   cli_result cw(const std::string& url, std::vector<std::string> args) {
     args.insert(args.begin(), {"--node", url});
-    auto out = dir.file("cw.out");
-    auto err = dir.file("cw.err");
-    // Boost.Process opens these without truncating.
-    std::filesystem::remove(out);
-    std::filesystem::remove(err);
-    bp::child c{bp::exe = CW_CLI_BIN, bp::args = args, bp::std_out > out,
-                bp::std_err > err, bp::std_in < bp::null};
-    if (!c.wait_for(60s)) {
-      c.terminate();
-      CAF_FAIL("cw did not finish within 60 s");
-    }
-    return {c.exit_code(), slurp(out), slurp(err)};
+    return run_cw(dir.path(), std::move(args));
   }
 };
 

@@ -1,0 +1,117 @@
+#pragma once
+
+// Real cw-node and cw processes for integration tests (Boost.Process).
+
+#include <filesystem>
+#include <fstream>
+#include <signal.h>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <boost/process/args.hpp>
+#include <boost/process/child.hpp>
+#include <boost/process/exe.hpp>
+#include <boost/process/io.hpp>
+#include <boost/process/pipe.hpp>
+
+#include "caf/test/unit_test.hpp"
+
+namespace cw::test {
+
+/// Returns the contents of a file, empty when it does not exist.
+inline std::string slurp(const std::string& path) {
+  std::ifstream in{path};
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+/// A real cw-node process on a free loopback port; stopped (SIGTERM) or
+/// killed (SIGKILL) by the test, terminated on destruction otherwise.
+class node_process {
+public:
+  explicit node_process(const std::string& data_dir,
+                        std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{"--data-dir", data_dir,     "--api",
+                                  "127.0.0.1:0", "--agents",  "2",
+                                  "--log-level", "warn"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    child_ = boost::process::child{boost::process::exe = CW_NODE_BIN,
+                                   boost::process::args = args,
+                                   boost::process::std_out > out_,
+                                   boost::process::std_err > stderr};
+    // The first line names the address; reading it waits for start-up.
+    std::string line;
+    std::getline(out_, line);
+    auto pos = line.find("http://");
+    CAF_REQUIRE(pos != std::string::npos);
+    url_ = line.substr(pos, line.find(' ', pos) - pos);
+  }
+
+  ~node_process() {
+    if (child_.running())
+      child_.terminate();
+  }
+
+  node_process(const node_process&) = delete;
+  node_process& operator=(const node_process&) = delete;
+
+  /// Returns `http://127.0.0.1:PORT`.
+  const std::string& url() const {
+    return url_;
+  }
+
+  /// Sends SIGTERM and returns the exit code.
+  int stop() {
+    return signal_and_wait(SIGTERM);
+  }
+
+  /// Sends SIGKILL and waits until the process is gone.
+  void kill() {
+    signal_and_wait(SIGKILL);
+  }
+
+private:
+  int signal_and_wait(int sig) {
+    ::kill(child_.id(), sig);
+    if (!child_.wait_for(std::chrono::seconds(30))) {
+      child_.terminate();
+      CAF_FAIL("cw-node did not end within 30 s of signal " << sig);
+    }
+    return child_.exit_code();
+  }
+
+  boost::process::ipstream out_;
+  boost::process::child child_;
+  std::string url_;
+};
+
+/// What a finished `cw` command printed.
+struct cli_result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+/// Runs the real `cw` binary with `args`, collecting output in `dir`.
+inline cli_result run_cw(const std::filesystem::path& dir,
+                         std::vector<std::string> args) {
+  auto out = (dir / "cw.out").string();
+  auto err = (dir / "cw.err").string();
+  // Boost.Process opens these without truncating.
+  std::filesystem::remove(out);
+  std::filesystem::remove(err);
+  boost::process::child c{boost::process::exe = CW_CLI_BIN,
+                          boost::process::args = args,
+                          boost::process::std_out > out,
+                          boost::process::std_err > err,
+                          boost::process::std_in < boost::process::null};
+  if (!c.wait_for(std::chrono::seconds(60))) {
+    c.terminate();
+    CAF_FAIL("cw did not finish within 60 s");
+  }
+  return {c.exit_code(), slurp(out), slurp(err)};
+}
+
+} // namespace cw::test

@@ -174,6 +174,30 @@ caf::expected<uint64_t> journal::append(std::vector<event>& events) {
 caf::expected<uint64_t>
 journal::read(uint64_t from, const std::function<void(event&)>& f,
               uint64_t to) const {
+  caf::error corrupt;
+  auto n = each_row(from, to, [&](event& ev) {
+    if (checksum(ev) != ev.checksum) {
+      corrupt = make_error(errc::journal_corrupt,
+                           impl_->path + ": checksum mismatch at seq "
+                             + std::to_string(ev.seq));
+      return false;
+    }
+    f(ev);
+    return true;
+  });
+  if (corrupt)
+    return corrupt;
+  return n;
+}
+
+caf::expected<uint64_t>
+journal::scan(uint64_t from, const std::function<bool(event&)>& f) const {
+  return each_row(from, UINT64_MAX, f);
+}
+
+caf::expected<uint64_t>
+journal::each_row(uint64_t from, uint64_t to,
+                  const std::function<bool(event&)>& f) const {
   uint64_t count = 0;
   try {
     SQLite::Statement stmt{impl_->db,
@@ -192,41 +216,9 @@ journal::read(uint64_t from, const std::function<void(event&)>& f,
       ev.entity = stmt.getColumn(5).getString();
       ev.payload = stmt.getColumn(6).getString();
       ev.checksum = static_cast<uint64_t>(stmt.getColumn(7).getInt64());
-      if (checksum(ev) != ev.checksum)
-        return make_error(errc::journal_corrupt,
-                          impl_->path + ": checksum mismatch at seq "
-                            + std::to_string(ev.seq));
-      f(ev);
-      ++count;
-    }
-  } catch (const std::exception& ex) {
-    return io_error(impl_->path, ex.what());
-  }
-  return count;
-}
-
-caf::expected<uint64_t>
-journal::scan(uint64_t from, const std::function<bool(event&)>& f) const {
-  uint64_t count = 0;
-  try {
-    SQLite::Statement stmt{impl_->db,
-                           "SELECT seq, time_ms, node, type, version, entity, "
-                           "payload, checksum FROM events WHERE seq >= ? "
-                           "ORDER BY seq"};
-    stmt.bind(1, static_cast<int64_t>(from));
-    event ev;
-    while (stmt.executeStep()) {
-      ev.seq = static_cast<uint64_t>(stmt.getColumn(0).getInt64());
-      ev.time_ms = stmt.getColumn(1).getInt64();
-      ev.node = stmt.getColumn(2).getString();
-      ev.type = stmt.getColumn(3).getString();
-      ev.version = static_cast<uint32_t>(stmt.getColumn(4).getInt64());
-      ev.entity = stmt.getColumn(5).getString();
-      ev.payload = stmt.getColumn(6).getString();
-      ev.checksum = static_cast<uint64_t>(stmt.getColumn(7).getInt64());
-      ++count;
       if (!f(ev))
         break;
+      ++count;
     }
   } catch (const std::exception& ex) {
     return io_error(impl_->path, ex.what());

@@ -84,6 +84,12 @@ public:
   const std::string& path() const noexcept;
 
 private:
+  /// Visits rows `from`..`to` in order until `f` returns false; returns the
+  /// number of rows `f` accepted.
+  caf::expected<uint64_t>
+  each_row(uint64_t from, uint64_t to,
+           const std::function<bool(event&)>& f) const;
+
   struct impl;
   explicit journal(std::unique_ptr<impl> ptr);
   std::unique_ptr<impl> impl_;

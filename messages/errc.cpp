@@ -32,6 +32,8 @@ std::string to_string(errc x) {
       return "unknown_provider";
     case errc::journal_too_old:
       return "journal_too_old";
+    case errc::illegal_transition:
+      return "illegal_transition";
   }
   return "errc(" + std::to_string(static_cast<int>(x)) + ")";
 }

@@ -30,6 +30,8 @@ enum class errc : uint8_t {
   unknown_provider,
   /// The journal file is older than the oldest schema this cw migrates.
   journal_too_old,
+  /// The entity is in a state that does not allow the request.
+  illegal_transition = 10,
 };
 
 /// Returns an error of category `cw` with code `x`.

@@ -59,7 +59,8 @@ typename Inspector::result_type inspect(Inspector& f, snapshot& x) {
 
 // -- typed task events --------------------------------------------------------
 
-/// A client submitted a task (`task.submitted@1`).
+/// A client submitted a task (`task.submitted@2`; version 1 had no retry
+/// policy, timeout or run_at).
 struct task_submitted {
   task_id id = 0;
   task_spec spec;
@@ -94,9 +95,31 @@ struct task_requeued {
   std::string reason;
 };
 
+/// An attempt failed and another is due at `run_at_ms`
+/// (`task.retry_scheduled@1`); the task waits in the queue until then.
+struct task_retry_scheduled {
+  task_id id = 0;
+  /// Why the attempt failed.
+  std::string reason;
+  int64_t run_at_ms = 0;
+};
+
+/// The task was cancelled (`task.cancelled@1`).
+struct task_cancelled {
+  task_id id = 0;
+  std::string reason;
+};
+
+/// A failed task was given fresh attempts (`task.retried@1`).
+struct task_retried {
+  task_id id = 0;
+};
+
 /// Any typed task event.
-using task_event = std::variant<task_submitted, task_assigned, task_started,
-                                task_finished, task_requeued>;
+using task_event
+  = std::variant<task_submitted, task_assigned, task_started, task_finished,
+                 task_requeued, task_retry_scheduled, task_cancelled,
+                 task_retried>;
 
 /// Returns the task a typed event is about.
 task_id subject(const task_event& x);

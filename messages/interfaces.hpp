@@ -53,9 +53,15 @@ using status_counts = std::map<std::string, uint64_t>;
 /// - `register(name, agent)`: adds an idle agent.
 /// - `started(id, attempt, pid)`, `finished(id, attempt, outcome)`: reports of
 ///   agents about their processes.
+/// - `cancel(id)`: cancels a queued or running task (its process group is
+///   terminated). Errors: `no_such_task`, `illegal_transition` (ended).
+/// - `retry(id)`: gives a failed or cancelled task fresh attempts. Errors:
+///   `no_such_task`, `illegal_transition`.
 /// - `stats`: replies with the number of tasks per status.
 /// - `expire(waiter)`: internal; answers an `await` whose time is up.
 /// - `snapshot`: internal; the periodic snapshot timer.
+/// - `wake`: internal; a delayed task may be due.
+/// - `timeout_(id, attempt)`: internal; an attempt ran out of time.
 using scheduler_actor = caf::typed_actor<
   caf::replies_to<submit_atom, task_spec>::with<task_info>,
   caf::replies_to<lookup_atom, task_id>::with<task_info>,
@@ -64,8 +70,12 @@ using scheduler_actor = caf::typed_actor<
   caf::reacts_to<register_atom, std::string, agent_actor>,
   caf::reacts_to<started_atom, task_id, uint32_t, int64_t>,
   caf::reacts_to<finished_atom, task_id, uint32_t, task_outcome>,
+  caf::replies_to<cancel_atom, task_id>::with<task_info>,
+  caf::replies_to<retry_atom, task_id>::with<task_info>,
   caf::replies_to<stats_atom>::with<status_counts>,
   caf::reacts_to<expire_atom, uint64_t>,
-  caf::reacts_to<snapshot_atom>>;
+  caf::reacts_to<snapshot_atom>,
+  caf::reacts_to<wake_atom>,
+  caf::reacts_to<timeout_atom, task_id, uint32_t>>;
 
 } // namespace cw

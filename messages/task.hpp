@@ -36,6 +36,26 @@ bool from_string(const std::string& str, task_status& x);
 /// Returns whether a task in state `x` has ended for good.
 bool is_terminal(task_status x);
 
+/// How failed attempts are retried: exponential back-off with jitter.
+struct retry_policy {
+  /// Attempts in all, the first included; 0 means the node's default.
+  uint32_t max_attempts = 0;
+  /// Delay before the second attempt.
+  int64_t base_delay_ms = 1000;
+  /// Each further delay is the previous one times this.
+  double factor = 2.0;
+  /// Upper bound of any delay.
+  int64_t max_delay_ms = 300'000;
+  /// Random spread: a delay d becomes a value in [d*(1-jitter), d*(1+jitter)].
+  double jitter = 0.1;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, retry_policy& x) {
+  return f(caf::meta::type_name("cw.retry_policy"), x.max_attempts,
+           x.base_delay_ms, x.factor, x.max_delay_ms, x.jitter);
+}
+
 /// What to run: the part of a task a client chooses.
 struct task_spec {
   /// How the agent process is started, e.g. `"command"`.
@@ -48,12 +68,18 @@ struct task_spec {
   std::string workspace;
   /// Higher runs first.
   int32_t priority = 0;
+  /// Retries of failed attempts.
+  retry_policy retry;
+  /// Longest an attempt may run, 0 for no limit.
+  int64_t timeout_ms = 0;
+  /// Not before this wall-clock time (ms since the epoch); 0 for now.
+  int64_t run_at_ms = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, task_spec& x) {
   return f(caf::meta::type_name("cw.task_spec"), x.provider, x.argv, x.prompt,
-           x.workspace, x.priority);
+           x.workspace, x.priority, x.retry, x.timeout_ms, x.run_at_ms);
 }
 
 /// How an agent process ended.
@@ -95,13 +121,18 @@ struct task_info {
   int64_t submitted_ms = 0;
   int64_t started_ms = 0;
   int64_t finished_ms = 0;
+  /// While queued: not before this time (a delay or a retry back-off).
+  int64_t not_before_ms = 0;
+  /// Failed with every attempt used: in the dead-letter queue.
+  bool dead = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, task_info& x) {
   return f(caf::meta::type_name("cw.task_info"), x.id, x.spec, x.status,
            x.attempts, x.agent, x.pid, x.exit_code, x.signal, x.reason,
-           x.submitted_ms, x.started_ms, x.finished_ms);
+           x.submitted_ms, x.started_ms, x.finished_ms, x.not_before_ms,
+           x.dead);
 }
 
 /// Selects tasks in a listing; `any_status` lists all.
@@ -110,12 +141,14 @@ struct task_filter {
   task_status status = task_status::queued;
   /// At most this many tasks, newest first; 0 means no limit.
   uint32_t limit = 0;
+  /// Only the dead-letter queue.
+  bool dead_only = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, task_filter& x) {
   return f(caf::meta::type_name("cw.task_filter"), x.any_status, x.status,
-           x.limit);
+           x.limit, x.dead_only);
 }
 
 /// Limits that validation enforces on a task spec.
@@ -124,6 +157,10 @@ struct task_limits {
   static constexpr int32_t max_priority = 1000;
   static constexpr size_t max_argv = 4096;
   static constexpr size_t max_prompt_bytes = 1 << 20;
+  static constexpr uint32_t max_attempts = 100;
+  static constexpr int64_t max_delay_ms = 7LL * 24 * 3600 * 1000;
+  static constexpr int64_t max_timeout_ms = 7LL * 24 * 3600 * 1000;
+  static constexpr double max_factor = 10.0;
 };
 
 } // namespace cw

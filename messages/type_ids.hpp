@@ -13,6 +13,7 @@
 
 CAF_BEGIN_TYPE_ID_BLOCK(cw, caf::first_custom_type_id)
 
+  CAF_ADD_TYPE_ID(cw, (cw::retry_policy))
   CAF_ADD_TYPE_ID(cw, (cw::task_spec))
   CAF_ADD_TYPE_ID(cw, (cw::task_outcome))
   CAF_ADD_TYPE_ID(cw, (cw::task_info))
@@ -40,6 +41,12 @@ CAF_BEGIN_TYPE_ID_BLOCK(cw, caf::first_custom_type_id)
   CAF_ADD_ATOM(cw, cw, run_atom, "run")
   /// Cancels a task.
   CAF_ADD_ATOM(cw, cw, cancel_atom, "cancel")
+  /// Gives a dead task fresh attempts.
+  CAF_ADD_ATOM(cw, cw, retry_atom, "retry")
+  /// Internal: a delayed task may be due (scheduler).
+  CAF_ADD_ATOM(cw, cw, wake_atom, "wake")
+  /// Internal: an attempt ran out of time (scheduler).
+  CAF_ADD_ATOM(cw, cw, timeout_atom, "timeout_")
   /// Appends events to the journal.
   CAF_ADD_ATOM(cw, cw, append_atom, "append")
   /// Asks for counters.

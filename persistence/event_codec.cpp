@@ -9,10 +9,21 @@ namespace cw::persistence {
 
 using json = nlohmann::json;
 
+void to_json(json& j, const retry_policy& x) {
+  j = json{{"max_attempts", x.max_attempts},
+           {"base_delay_ms", x.base_delay_ms},
+           {"factor", x.factor},
+           {"max_delay_ms", x.max_delay_ms},
+           {"jitter", x.jitter}};
+}
+
 void to_json(json& j, const task_spec& x) {
-  j = json{{"provider", x.provider},   {"argv", x.argv},
-           {"prompt", x.prompt},       {"workspace", x.workspace},
-           {"priority", x.priority}};
+  json retry;
+  to_json(retry, x.retry);
+  j = json{{"provider", x.provider},     {"argv", x.argv},
+           {"prompt", x.prompt},         {"workspace", x.workspace},
+           {"priority", x.priority},     {"retry", std::move(retry)},
+           {"timeout_ms", x.timeout_ms}, {"run_at_ms", x.run_at_ms}};
 }
 
 void to_json(json& j, const task_outcome& x) {
@@ -32,6 +43,7 @@ struct encoder {
     json spec;
     to_json(spec, x.spec);
     payload = json{{"id", x.id}, {"spec", std::move(spec)}};
+    version = 2;
     return "task.submitted";
   }
   std::string operator()(const task_assigned& x) {
@@ -56,6 +68,18 @@ struct encoder {
     payload = json{{"id", x.id}, {"reason", x.reason}};
     return "task.requeued";
   }
+  std::string operator()(const task_retry_scheduled& x) {
+    payload = json{{"id", x.id}, {"reason", x.reason}, {"run_at_ms", x.run_at_ms}};
+    return "task.retry_scheduled";
+  }
+  std::string operator()(const task_cancelled& x) {
+    payload = json{{"id", x.id}, {"reason", x.reason}};
+    return "task.cancelled";
+  }
+  std::string operator()(const task_retried& x) {
+    payload = json{{"id", x.id}};
+    return "task.retried";
+  }
 };
 
 } // namespace
@@ -78,9 +102,10 @@ caf::expected<task_event> decode(const event& x) {
                       "cannot decode " + x.type + "@" + std::to_string(x.version)
                         + " at seq " + std::to_string(x.seq) + ": " + why);
   };
-  // Every type is at version 1 except task.assigned (2); older versions are
-  // upcast here, so folds only ever see current events.
-  auto max_version = x.type == "task.assigned" ? 2u : 1u;
+  // Every type is at version 1 except task.submitted and task.assigned (2);
+  // older versions are upcast here, so folds only ever see current events.
+  auto max_version
+    = x.type == "task.assigned" || x.type == "task.submitted" ? 2u : 1u;
   if (x.version < 1 || x.version > max_version)
     return fail("unknown version");
   // Replay decodes every row of the journal: simdjson's on-demand parser
@@ -111,7 +136,30 @@ caf::expected<task_event> decode(const event& x) {
           ev.spec.workspace = str(value);
         else if (key == "priority")
           ev.spec.priority = static_cast<int32_t>(value.get_int64().value());
+        else if (key == "timeout_ms")
+          ev.spec.timeout_ms = value.get_int64().value();
+        else if (key == "run_at_ms")
+          ev.spec.run_at_ms = value.get_int64().value();
+        else if (key == "retry")
+          for (auto rf : value.get_object().value()) {
+            auto rkey = rf.unescaped_key().value();
+            simdjson::ondemand::value rv = rf.value();
+            auto& r = ev.spec.retry;
+            if (rkey == "max_attempts")
+              r.max_attempts = static_cast<uint32_t>(rv.get_uint64().value());
+            else if (rkey == "base_delay_ms")
+              r.base_delay_ms = rv.get_int64().value();
+            else if (rkey == "factor")
+              r.factor = rv.get_double().value();
+            else if (rkey == "max_delay_ms")
+              r.max_delay_ms = rv.get_int64().value();
+            else if (rkey == "jitter")
+              r.jitter = rv.get_double().value();
+          }
       }
+      // Version 1 had no retry policy: it ran once.
+      if (x.version == 1)
+        ev.spec.retry.max_attempts = 1;
       return task_event{std::move(ev)};
     }
     if (x.type == "task.assigned") {
@@ -136,6 +184,15 @@ caf::expected<task_event> decode(const event& x) {
     }
     if (x.type == "task.requeued")
       return task_event{task_requeued{id, str(obj["reason"].value())}};
+    if (x.type == "task.retry_scheduled") {
+      task_retry_scheduled ev{id, str(obj["reason"].value()), 0};
+      ev.run_at_ms = obj["run_at_ms"].get_int64().value();
+      return task_event{std::move(ev)};
+    }
+    if (x.type == "task.cancelled")
+      return task_event{task_cancelled{id, str(obj["reason"].value())}};
+    if (x.type == "task.retried")
+      return task_event{task_retried{id}};
   } catch (const std::exception& ex) {
     return fail(ex.what());
   }

@@ -20,6 +20,9 @@ event encode(const task_event& x, int64_t time_ms, const std::string& node);
 /// Errors: `journal_corrupt` for unknown types, versions or payloads.
 caf::expected<task_event> decode(const event& x);
 
+/// JSON form of a retry policy.
+void to_json(nlohmann::json& j, const retry_policy& x);
+
 /// JSON form of a task spec, shared by events and the HTTP API.
 void to_json(nlohmann::json& j, const task_spec& x);
 

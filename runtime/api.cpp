@@ -146,6 +146,10 @@ void list(self_ptr self, http_exchange x, const target& t) {
         return reply_invalid(self, x, "status",
                              "must be one of blocked, queued, running, "
                              "completed, failed, cancelled");
+    } else if (key == "dead") {
+      if (value != "true" && value != "false")
+        return reply_invalid(self, x, "dead", "must be true or false");
+      filter.dead_only = value == "true";
     } else if (key == "limit") {
       uint64_t n = 0;
       if (!parse_uint(value, n) || n > 1'000'000)
@@ -220,6 +224,14 @@ void log(self_ptr self, http_exchange x, task_id id, const target& t) {
       [self, x](caf::error& err) mutable { reply_error(self, x, err); });
 }
 
+/// `POST /v1/tasks/{id}/cancel` and `/retry`.
+template <class Atom>
+void change(self_ptr self, http_exchange x, task_id id, Atom what) {
+  self->request(self->state.cfg.scheduler, request_timeout, what, id)
+    .then([x](const task_info& info) mutable { reply_json(x, 200, to_json(info)); },
+          [self, x](caf::error& err) mutable { reply_error(self, x, err); });
+}
+
 void route(self_ptr self, http_exchange& x) {
   auto t = split_target(x.req.target);
   auto& seg = t.segments;
@@ -243,6 +255,13 @@ void route(self_ptr self, http_exchange& x) {
     if (!parse_uint(seg[2], id) || id == 0)
       return reply_invalid(self, x, "id", "must be a positive integer, got '"
                                             + seg[2] + "'");
+    if (seg.size() == 4 && (seg[3] == "cancel" || seg[3] == "retry")) {
+      if (method != "POST")
+        return not_allowed();
+      if (seg[3] == "cancel")
+        return change(self, std::move(x), id, cancel_atom_v);
+      return change(self, std::move(x), id, retry_atom_v);
+    }
     if (method != "GET")
       return not_allowed();
     if (seg.size() == 3)

@@ -1,5 +1,7 @@
 #include "runtime/api_codec.hpp"
 
+#include <chrono>
+
 #include <nlohmann/json.hpp>
 
 #include "caf/sec.hpp"
@@ -15,6 +17,42 @@ namespace {
 
 caf::error invalid(const std::string& field, const std::string& what) {
   return make_error(errc::invalid_argument, field + ": " + what);
+}
+
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+    .count();
+}
+
+caf::error parse_retry(const json& j, retry_policy& r) {
+  if (!j.is_object())
+    return invalid("retry", "must be an object");
+  for (auto& [key, value] : j.items()) {
+    auto field = "retry." + key;
+    if (key == "max_attempts") {
+      if (!value.is_number_integer() || value.get<int64_t>() < 1
+          || value.get<int64_t>() > task_limits::max_attempts)
+        return invalid(field, "must be an integer from 1 to "
+                                + std::to_string(task_limits::max_attempts));
+      r.max_attempts = value.get<uint32_t>();
+    } else if (key == "base_delay_ms" || key == "max_delay_ms") {
+      if (!value.is_number_integer() || value.get<int64_t>() < 0
+          || value.get<int64_t>() > task_limits::max_delay_ms)
+        return invalid(field, "must be an integer from 0 to "
+                                + std::to_string(task_limits::max_delay_ms));
+      (key == "base_delay_ms" ? r.base_delay_ms : r.max_delay_ms)
+        = value.get<int64_t>();
+    } else if (key == "factor" || key == "jitter") {
+      if (!value.is_number())
+        return invalid(field, "must be a number");
+      (key == "factor" ? r.factor : r.jitter) = value.get<double>();
+    } else {
+      return invalid(field, "unknown field");
+    }
+  }
+  // A policy given without max_attempts still takes the node's default.
+  return {};
 }
 
 } // namespace
@@ -57,6 +95,22 @@ caf::expected<task_spec> parse_task_spec(const std::string& body) {
                               + " and "
                               + std::to_string(task_limits::max_priority));
       spec.priority = static_cast<int32_t>(p);
+    } else if (key == "timeout_ms" || key == "run_at_ms" || key == "delay_ms") {
+      if (!value.is_number_integer() || value.get<int64_t>() < 0)
+        return invalid(key, "must be a non-negative integer");
+      auto ms = value.get<int64_t>();
+      if (key == "timeout_ms")
+        spec.timeout_ms = ms;
+      else if (key == "run_at_ms")
+        spec.run_at_ms = std::max(spec.run_at_ms, ms);
+      else if (ms > task_limits::max_delay_ms)
+        return invalid(key, "must be at most "
+                              + std::to_string(task_limits::max_delay_ms));
+      else if (ms > 0)
+        spec.run_at_ms = std::max(spec.run_at_ms, now_ms() + ms);
+    } else if (key == "retry") {
+      if (auto err = parse_retry(value, spec.retry))
+        return err;
     } else {
       return invalid(key, "unknown field");
     }
@@ -78,7 +132,9 @@ json to_json(const task_info& x) {
               {"reason", x.reason},
               {"submitted_ms", x.submitted_ms},
               {"started_ms", x.started_ms},
-              {"finished_ms", x.finished_ms}};
+              {"finished_ms", x.finished_ms},
+              {"not_before_ms", x.not_before_ms},
+              {"dead", x.dead}};
 }
 
 caf::expected<task_info> task_from_json(const json& j) {
@@ -102,6 +158,17 @@ caf::expected<task_info> task_from_json(const json& j) {
     x.submitted_ms = j.at("submitted_ms").get<int64_t>();
     x.started_ms = j.at("started_ms").get<int64_t>();
     x.finished_ms = j.at("finished_ms").get<int64_t>();
+    x.not_before_ms = j.value("not_before_ms", int64_t{0});
+    x.dead = j.value("dead", false);
+    x.spec.timeout_ms = spec.value("timeout_ms", int64_t{0});
+    x.spec.run_at_ms = spec.value("run_at_ms", int64_t{0});
+    if (auto r = spec.find("retry"); r != spec.end() && r->is_object()) {
+      x.spec.retry.max_attempts = r->value("max_attempts", 1u);
+      x.spec.retry.base_delay_ms = r->value("base_delay_ms", int64_t{1000});
+      x.spec.retry.factor = r->value("factor", 2.0);
+      x.spec.retry.max_delay_ms = r->value("max_delay_ms", int64_t{300'000});
+      x.spec.retry.jitter = r->value("jitter", 0.1);
+    }
     return x;
   } catch (const std::exception& ex) {
     return make_error(errc::invalid_argument,
@@ -137,6 +204,8 @@ unsigned http_status(const caf::error& err) {
       return 400;
     case errc::no_such_task:
       return 404;
+    case errc::illegal_transition:
+      return 409;
     case errc::shutting_down:
       return 503;
     default:

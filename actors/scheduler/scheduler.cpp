@@ -4,6 +4,8 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <random>
+#include <set>
 #include <unordered_map>
 
 #include <spdlog/spdlog.h>
@@ -14,6 +16,7 @@
 #include "caf/typed_response_promise.hpp"
 
 #include "actors/agent/agent.hpp"
+#include "actors/scheduler/retry.hpp"
 #include "actors/scheduler/task_table.hpp"
 #include "actors/scheduler/validate.hpp"
 #include "messages/errc.hpp"
@@ -59,6 +62,11 @@ struct scheduler_state {
   uint64_t last_seq = 0;
   uint64_t since_snapshot = 0;
   std::deque<std::pair<uint64_t, std::function<void()>>> after_commit;
+  // The earliest wake-up timer armed for delayed tasks, 0 when none.
+  int64_t wake_armed_ms = 0;
+  // Attempts stopped by their timeout: their outcome reads "timeout".
+  std::set<std::pair<task_id, uint32_t>> timed_out;
+  std::mt19937_64 rng{std::random_device{}()};
   uint64_t next_waiter = 0;
   std::unordered_map<uint64_t, waiter> waiters;
   std::unordered_multimap<task_id, uint64_t> waiters_by_task;
@@ -70,10 +78,16 @@ namespace {
 
 using self_ptr = scheduler_actor::stateful_pointer<scheduler_state>;
 
-int64_t wall_ms() {
+int64_t system_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
     .count();
+}
+
+/// Returns the scheduler's wall clock (injectable for virtual-time tests).
+int64_t now_ms(self_ptr self) {
+  auto& clock = self->state.cfg.wall_clock;
+  return clock ? clock() : system_ms();
 }
 
 // -- the durability pipeline --------------------------------------------------
@@ -81,7 +95,7 @@ int64_t wall_ms() {
 /// Applies a decision to the state and buffers its row for the journal.
 void record(self_ptr self, const task_event& ev) {
   auto& st = self->state;
-  auto now = wall_ms();
+  auto now = now_ms(self);
   st.tasks.apply(ev, now);
   st.pending_rows.push_back(persistence::encode(ev, now, st.cfg.node_name));
 }
@@ -141,7 +155,7 @@ void take_snapshot(self_ptr self) {
   when_durable(self, [self, blob] {
     auto& st = self->state;
     self->send(st.cfg.journal, snapshot_atom_v,
-               snapshot{st.last_seq, wall_ms(), "tasks", std::move(*blob), 0});
+               snapshot{st.last_seq, now_ms(self), "tasks", std::move(*blob), 0});
   });
 }
 
@@ -176,8 +190,9 @@ caf::expected<task_info> find_task(self_ptr self, task_id id) {
 /// assignment is durable.
 void dispatch(self_ptr self) {
   auto& st = self->state;
+  auto now = now_ms(self);
   while (!st.idle.empty()) {
-    auto next = st.tasks.next_queued();
+    auto next = st.tasks.next_queued(now);
     if (!next)
       break;
     auto name = std::move(st.idle.front());
@@ -195,6 +210,14 @@ void dispatch(self_ptr self) {
     });
   }
   commit(self);
+  // Delayed tasks wait on a timer, not a loop. Delayed messages cannot be
+  // cancelled, so one is armed only when it is earlier than the armed one.
+  if (auto due = st.tasks.next_due(now);
+      due && (st.wake_armed_ms == 0 || *due < st.wake_armed_ms)) {
+    st.wake_armed_ms = *due;
+    self->delayed_send(self, std::chrono::milliseconds(*due - now),
+                       wake_atom_v);
+  }
 }
 
 void notify_waiters(self_ptr self, task_id id) {
@@ -210,17 +233,36 @@ void notify_waiters(self_ptr self, task_id id) {
   st.waiters_by_task.erase(id);
 }
 
-/// Ends the running task `id` with `outcome` and frees its agent if it still
-/// exists.
-void finish_task(self_ptr self, task_id id, task_outcome outcome) {
+/// Returns the agent that ran task `id` to the idle list, if it still exists
+/// and still runs that task.
+void free_agent(self_ptr self, const std::string& agent, task_id id) {
   auto& st = self->state;
-  auto agent = st.tasks.find(id)->agent;
-  record(self, task_finished{id, std::move(outcome)});
   if (auto i = st.agents.find(agent); i != st.agents.end() && i->second.task == id) {
     i->second.task = 0;
     st.idle.push_back(agent);
   }
+}
+
+/// Records a terminal event for `id` and answers its waiters once durable.
+void end_task(self_ptr self, task_event ev) {
+  auto id = subject(ev);
+  record(self, ev);
   when_durable(self, [self, id] { notify_waiters(self, id); });
+}
+
+/// Ends the current attempt of `id`: the task completes, is retried after
+/// its back-off, or fails for good (dead letter).
+void end_attempt(self_ptr self, task_id id, task_outcome outcome) {
+  auto& st = self->state;
+  const auto& info = *st.tasks.find(id);
+  if (outcome.status != task_status::completed
+      && may_retry(info.spec.retry, info.attempts)) {
+    std::uniform_real_distribution<double> unit{0.0, 1.0};
+    auto delay = retry_delay_ms(info.spec.retry, info.attempts, unit(st.rng));
+    record(self, task_retry_scheduled{id, outcome.reason, now_ms(self) + delay});
+  } else {
+    end_task(self, task_finished{id, std::move(outcome)});
+  }
   dispatch(self);
 }
 
@@ -256,7 +298,7 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
     spdlog::warn("scheduler: agent {} went down: {}", name,
                  self->system().render(dm.reason));
     if (slot.task != 0 && st.tasks.find(slot.task)->status == task_status::running)
-      finish_task(self, slot.task,
+      end_attempt(self, slot.task,
                   task_outcome{task_status::failed, -1, 0,
                                "agent_crashed: "
                                  + self->system().render(dm.reason)});
@@ -264,6 +306,8 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
   return {
     [self](submit_atom, task_spec spec) -> caf::result<task_info> {
       auto& st = self->state;
+      if (spec.retry.max_attempts == 0)
+        spec.retry = st.cfg.default_retry;
       if (auto err = validate(spec, st.cfg.default_workspace))
         return err;
       auto id = st.tasks.next_id();
@@ -314,11 +358,74 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
         return;
       record(self, task_started{id, pid});
       commit(self);
+      auto timeout = self->state.tasks.find(id)->spec.timeout_ms;
+      if (timeout > 0)
+        self->delayed_send(self, std::chrono::milliseconds(timeout),
+                           timeout_atom_v, id, attempt);
     },
     [self](finished_atom, task_id id, uint32_t attempt, task_outcome outcome) {
+      auto& st = self->state;
+      auto info = st.tasks.find(id);
+      if (info == nullptr)
+        return;
+      // The agent is free again whatever became of the task meanwhile (it
+      // may have been cancelled while its process was ending).
+      free_agent(self, info->agent, id);
+      bool timed_out = st.timed_out.erase({id, attempt}) > 0;
+      if (!is_current_attempt(self, id, attempt)) {
+        dispatch(self);
+        return;
+      }
+      if (timed_out) {
+        outcome.status = task_status::failed;
+        outcome.reason = "timeout";
+      }
+      end_attempt(self, id, std::move(outcome));
+    },
+    [self](timeout_atom, task_id id, uint32_t attempt) {
+      auto& st = self->state;
       if (!is_current_attempt(self, id, attempt))
         return;
-      finish_task(self, id, std::move(outcome));
+      st.timed_out.emplace(id, attempt);
+      if (auto i = st.agents.find(st.tasks.find(id)->agent); i != st.agents.end())
+        self->send(i->second.handle, cancel_atom_v, id);
+    },
+    [self](wake_atom) {
+      self->state.wake_armed_ms = 0;
+      dispatch(self);
+    },
+    [self](cancel_atom, task_id id) -> caf::result<task_info> {
+      auto& st = self->state;
+      auto info = st.tasks.find(id);
+      if (info == nullptr)
+        return find_task(self, id).error();
+      if (is_terminal(info->status))
+        return make_error(errc::illegal_transition,
+                          "task " + std::to_string(id) + " has already ended ("
+                            + to_string(info->status) + ")");
+      auto running = info->status == task_status::running;
+      auto agent = info->agent;
+      end_task(self, task_cancelled{id, "cancelled by request"});
+      if (running)
+        if (auto i = st.agents.find(agent); i != st.agents.end())
+          self->send(i->second.handle, cancel_atom_v, id);
+      return answer<task_info>(self, [self, id] { return find_task(self, id); });
+    },
+    [self](retry_atom, task_id id) -> caf::result<task_info> {
+      auto& st = self->state;
+      auto info = st.tasks.find(id);
+      if (info == nullptr)
+        return find_task(self, id).error();
+      if (info->status != task_status::failed
+          && info->status != task_status::cancelled)
+        return make_error(errc::illegal_transition,
+                          "task " + std::to_string(id) + " is "
+                            + to_string(info->status)
+                            + "; only failed or cancelled tasks can be retried");
+      record(self, task_retried{id});
+      auto result = answer<task_info>(self, [self, id] { return find_task(self, id); });
+      dispatch(self);
+      return result;
     },
     [self](stats_atom) -> caf::result<status_counts> {
       return answer<status_counts>(self, [self] {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -31,6 +32,11 @@ struct scheduler_config {
   /// Take a snapshot this often when events arrived since the last one
   /// (0: never by time).
   caf::timespan snapshot_interval = std::chrono::minutes(5);
+  /// Retry policy of tasks that bring none (`max_attempts` 0).
+  retry_policy default_retry = retry_policy{1, 1000, 2.0, 300'000, 0.1};
+  /// Returns wall-clock milliseconds since the epoch; tests substitute a
+  /// clock driven by the test coordinator. Null means the system clock.
+  std::function<int64_t()> wall_clock = nullptr;
 };
 
 /// Spawns the scheduler. Every state change is journaled before any effect

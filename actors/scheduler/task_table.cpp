@@ -29,6 +29,7 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
     info.spec = submitted->spec;
     info.status = task_status::queued;
     info.submitted_ms = time_ms;
+    info.not_before_ms = submitted->spec.run_at_ms;
     max_id_ = std::max(max_id_, id);
     enqueue(info);
     return true;
@@ -59,11 +60,38 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
                  info.signal = x.outcome.signal;
                  info.reason = x.outcome.reason;
                  info.finished_ms = time_ms;
+                 info.dead = info.status == task_status::failed;
                },
                [&](const task_requeued& x) {
+                 dequeue(info);
                  info.status = task_status::queued;
                  info.reason = x.reason;
                  info.pid = 0;
+                 info.not_before_ms = 0;
+                 enqueue(info);
+               },
+               [&](const task_retry_scheduled& x) {
+                 dequeue(info);
+                 info.status = task_status::queued;
+                 info.reason = x.reason;
+                 info.pid = 0;
+                 info.not_before_ms = x.run_at_ms;
+                 enqueue(info);
+               },
+               [&](const task_cancelled& x) {
+                 dequeue(info);
+                 info.status = task_status::cancelled;
+                 info.reason = x.reason;
+                 info.finished_ms = time_ms;
+               },
+               [&](const task_retried&) {
+                 dequeue(info);
+                 info.status = task_status::queued;
+                 info.attempts = 0;
+                 info.dead = false;
+                 info.reason.clear();
+                 info.finished_ms = 0;
+                 info.not_before_ms = 0;
                  enqueue(info);
                },
              },
@@ -76,16 +104,30 @@ const task_info* task_table::find(task_id id) const {
   return i != tasks_.end() ? &i->second : nullptr;
 }
 
-std::optional<task_id> task_table::next_queued() const {
-  if (queue_.empty())
+std::optional<task_id> task_table::next_queued(int64_t now_ms) {
+  // Promote every delayed task that is due.
+  while (!delayed_.empty() && delayed_.begin()->first <= now_ms) {
+    auto id = delayed_.begin()->second;
+    delayed_.erase(delayed_.begin());
+    ready_.insert(ready_key_of(tasks_.at(id)));
+  }
+  if (ready_.empty())
     return std::nullopt;
-  return queue_.begin()->second;
+  return std::get<2>(*ready_.begin());
+}
+
+std::optional<int64_t> task_table::next_due(int64_t now_ms) const {
+  if (delayed_.empty() || delayed_.begin()->first <= now_ms)
+    return std::nullopt;
+  return delayed_.begin()->first;
 }
 
 std::vector<task_info> task_table::list(const task_filter& filter) const {
   std::vector<task_info> result;
   for (auto i = tasks_.rbegin(); i != tasks_.rend(); ++i) {
     if (!filter.any_status && i->second.status != filter.status)
+      continue;
+    if (filter.dead_only && !i->second.dead)
       continue;
     result.push_back(i->second);
     if (filter.limit != 0 && result.size() >= filter.limit)
@@ -116,7 +158,7 @@ std::vector<task_id> task_table::running() const {
 namespace {
 
 /// Format of `save`; bump when the layout changes and keep reading old ones.
-constexpr uint8_t snapshot_format = 1;
+constexpr uint8_t snapshot_format = 2;
 
 bool same(const task_info& a, const task_info& b) {
   return a.id == b.id && a.spec.provider == b.spec.provider
@@ -126,7 +168,11 @@ bool same(const task_info& a, const task_info& b) {
          && a.attempts == b.attempts && a.agent == b.agent && a.pid == b.pid
          && a.exit_code == b.exit_code && a.signal == b.signal
          && a.reason == b.reason && a.submitted_ms == b.submitted_ms
-         && a.started_ms == b.started_ms && a.finished_ms == b.finished_ms;
+         && a.started_ms == b.started_ms && a.finished_ms == b.finished_ms
+         && a.not_before_ms == b.not_before_ms && a.dead == b.dead
+         && a.spec.timeout_ms == b.spec.timeout_ms
+         && a.spec.run_at_ms == b.spec.run_at_ms
+         && a.spec.retry.max_attempts == b.spec.retry.max_attempts;
 }
 
 } // namespace
@@ -172,7 +218,8 @@ caf::expected<task_table> task_table::load(const std::string& blob) {
 }
 
 bool task_table::operator==(const task_table& other) const {
-  if (max_id_ != other.max_id_ || queue_ != other.queue_
+  if (max_id_ != other.max_id_ || ready_ != other.ready_
+      || delayed_ != other.delayed_
       || tasks_.size() != other.tasks_.size())
     return false;
   for (auto i = tasks_.begin(), j = other.tasks_.begin(); i != tasks_.end();
@@ -182,12 +229,21 @@ bool task_table::operator==(const task_table& other) const {
   return true;
 }
 
+task_table::ready_key task_table::ready_key_of(const task_info& info) {
+  return {-info.spec.priority, info.spec.run_at_ms, info.id};
+}
+
 void task_table::enqueue(const task_info& info) {
-  queue_.emplace(-info.spec.priority, info.id);
+  // Whether it is due is decided in next_queued, which knows the time.
+  if (info.not_before_ms > 0)
+    delayed_.emplace(info.not_before_ms, info.id);
+  else
+    ready_.insert(ready_key_of(info));
 }
 
 void task_table::dequeue(const task_info& info) {
-  queue_.erase(queue_key{-info.spec.priority, info.id});
+  ready_.erase(ready_key_of(info));
+  delayed_.erase(delayed_key{info.not_before_ms, info.id});
 }
 
 } // namespace cw::actors

@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -27,8 +28,14 @@ public:
   /// Returns the task with id `id`, or null.
   const task_info* find(task_id id) const;
 
-  /// Returns the queued task that should run next, if any.
-  std::optional<task_id> next_queued() const;
+  /// Returns the queued task that should run next at time `now_ms`, if any:
+  /// highest priority, then earliest `run_at`, then first submitted, among
+  /// those whose `not_before_ms` has come.
+  std::optional<task_id> next_queued(int64_t now_ms = INT64_MAX);
+
+  /// Returns the earliest `not_before_ms` of a queued task that is not yet
+  /// due at `now_ms`, if any: when the scheduler should look again.
+  std::optional<int64_t> next_due(int64_t now_ms) const;
 
   /// Returns the id the next submitted task gets.
   task_id next_id() const noexcept {
@@ -59,19 +66,24 @@ public:
     return tasks_.size();
   }
 
-  /// Returns the number of tasks waiting for an agent.
+  /// Returns the number of tasks waiting for an agent or for their time.
   size_t queued() const noexcept {
-    return queue_.size();
+    return ready_.size() + delayed_.size();
   }
 
 private:
-  using queue_key = std::pair<int32_t, task_id>; // (-priority, id)
+  // Ready tasks by (-priority, run_at, id); delayed ones by (not_before, id)
+  // until they are due.
+  using ready_key = std::tuple<int32_t, int64_t, task_id>;
+  using delayed_key = std::pair<int64_t, task_id>;
 
   void enqueue(const task_info& info);
   void dequeue(const task_info& info);
+  static ready_key ready_key_of(const task_info& info);
 
   std::map<task_id, task_info> tasks_;
-  std::set<queue_key> queue_;
+  std::set<ready_key> ready_;
+  std::set<delayed_key> delayed_;
   task_id max_id_ = 0;
 };
 

@@ -28,6 +28,26 @@ caf::error validate(task_spec& spec, const std::string& default_workspace) {
     return invalid("priority: must be between "
                    + std::to_string(task_limits::min_priority) + " and "
                    + std::to_string(task_limits::max_priority));
+  const auto& r = spec.retry;
+  if (r.max_attempts < 1 || r.max_attempts > task_limits::max_attempts)
+    return invalid("retry.max_attempts: must be from 1 to "
+                   + std::to_string(task_limits::max_attempts));
+  if (r.base_delay_ms < 0 || r.base_delay_ms > task_limits::max_delay_ms)
+    return invalid("retry.base_delay_ms: must be from 0 to "
+                   + std::to_string(task_limits::max_delay_ms));
+  if (r.max_delay_ms < r.base_delay_ms || r.max_delay_ms > task_limits::max_delay_ms)
+    return invalid("retry.max_delay_ms: must be from base_delay_ms to "
+                   + std::to_string(task_limits::max_delay_ms));
+  if (!(r.factor >= 1.0 && r.factor <= task_limits::max_factor))
+    return invalid("retry.factor: must be from 1 to "
+                   + std::to_string(static_cast<int>(task_limits::max_factor)));
+  if (!(r.jitter >= 0.0 && r.jitter <= 1.0))
+    return invalid("retry.jitter: must be from 0 to 1");
+  if (spec.timeout_ms < 0 || spec.timeout_ms > task_limits::max_timeout_ms)
+    return invalid("timeout_ms: must be from 0 (none) to "
+                   + std::to_string(task_limits::max_timeout_ms));
+  if (spec.run_at_ms < 0)
+    return invalid("run_at_ms: must not be negative");
   if (spec.workspace.empty())
     spec.workspace = default_workspace;
   std::filesystem::path ws{spec.workspace};

@@ -55,15 +55,16 @@ struct run_record {
   std::string log_path;
 };
 
-/// An agent that only records what it was asked to run.
+/// An agent that only records what it was asked to run and to cancel.
 agent_actor::behavior_type
-fake_agent(agent_actor::pointer, std::shared_ptr<std::vector<run_record>> runs) {
+fake_agent(agent_actor::pointer, std::shared_ptr<std::vector<run_record>> runs,
+           std::shared_ptr<std::vector<task_id>> cancels) {
   return {
     [runs](run_atom, task_id id, uint32_t attempt, const task_spec&,
            const std::string& log_path) {
       runs->push_back({id, attempt, log_path});
     },
-    [](cancel_atom, task_id) {},
+    [cancels](cancel_atom, task_id id) { cancels->push_back(id); },
     [](started_atom, task_id, uint32_t, int64_t) {},
     [](finished_atom, task_id, uint32_t, task_outcome) {},
   };
@@ -83,6 +84,18 @@ struct fixture : test::actor_fixture {
   scheduler_actor sched_actor;
   std::shared_ptr<std::vector<run_record>> runs
     = std::make_shared<std::vector<run_record>>();
+  std::shared_ptr<std::vector<task_id>> cancels
+    = std::make_shared<std::vector<task_id>>();
+  caf::actor_clock::time_point t0 = sched.clock().now();
+  static constexpr int64_t epoch_ms = 1'800'000'000'000;
+
+  /// Wall-clock time as the scheduler sees it: driven by the test clock.
+  int64_t wall() const {
+    return epoch_ms
+           + std::chrono::duration_cast<std::chrono::milliseconds>(
+               const_cast<fixture*>(this)->sched.clock().now() - t0)
+               .count();
+  }
 
   fixture() {
     journal = sys.spawn(fake_journal, jd);
@@ -102,12 +115,13 @@ struct fixture : test::actor_fixture {
     scheduler_config cfg{"node-a", "/logs", "/tmp", journal, recovered};
     cfg.snapshot_every_events = snapshot_every_events;
     cfg.snapshot_interval = snapshot_interval;
+    cfg.wall_clock = [this] { return wall(); };
     sched_actor = spawn_scheduler(sys, std::move(cfg));
     drain();
   }
 
   agent_actor add_agent(const std::string& name) {
-    auto agent = sys.spawn(fake_agent, runs);
+    auto agent = sys.spawn(fake_agent, runs, cancels);
     self->send(sched_actor, register_atom_v, name, agent);
     drain();
     return agent;
@@ -117,6 +131,14 @@ struct fixture : test::actor_fixture {
     self->send(sched_actor, submit_atom_v, std::move(x));
     drain();
     return reply<task_info>();
+  }
+
+  void finish(task_id id, uint32_t attempt, task_status status,
+              std::string reason = {}, int32_t signal = 0) {
+    self->send(sched_actor, finished_atom_v, id, attempt,
+               task_outcome{status, status == task_status::completed ? 0 : 1,
+                            signal, std::move(reason)});
+    drain();
   }
 
   task_info lookup(task_id id) {
@@ -351,6 +373,135 @@ CAF_TEST(a snapshot is taken by time when events arrived) {
   advance_time(60s);
   drain();
   CAF_CHECK_EQUAL(jd->snapshots.size(), 1u); // no new events, no snapshot
+}
+
+CAF_TEST(failed attempts are retried with exponential back off) {
+  start();
+  add_agent("agent-1");
+  auto x = spec();
+  x.retry = retry_policy{3, 1000, 2.0, 60'000, 0.0};
+  auto id = submit(x).id;
+  CAF_REQUIRE_EQUAL(runs->size(), 1u);
+  finish(id, 1, task_status::failed, "exit code 1");
+  auto info = lookup(id);
+  CAF_CHECK(info.status == task_status::queued);
+  CAF_CHECK_EQUAL(info.reason, "exit code 1");
+  CAF_CHECK_EQUAL(info.not_before_ms, wall() + 1000);
+  advance_time(999ms);
+  drain();
+  CAF_CHECK_EQUAL(runs->size(), 1u);
+  advance_time(1ms);
+  drain();
+  CAF_REQUIRE_EQUAL(runs->size(), 2u);
+  CAF_CHECK_EQUAL(runs->back().attempt, 2u);
+  finish(id, 2, task_status::failed, "exit code 1");
+  advance_time(1999ms);
+  drain();
+  CAF_CHECK_EQUAL(runs->size(), 2u); // the second delay doubles
+  advance_time(1ms);
+  drain();
+  CAF_REQUIRE_EQUAL(runs->size(), 3u);
+  finish(id, 3, task_status::failed, "exit code 1");
+  info = lookup(id);
+  CAF_CHECK(info.status == task_status::failed);
+  CAF_CHECK(info.dead);
+  CAF_CHECK_EQUAL(info.attempts, 3u);
+  advance_time(60s);
+  drain();
+  CAF_CHECK_EQUAL(runs->size(), 3u); // no more attempts
+}
+
+CAF_TEST(a dead task is listed and retried with fresh attempts) {
+  start();
+  add_agent("agent-1");
+  auto id = submit(spec()).id; // default policy: one attempt
+  finish(id, 1, task_status::failed, "exit code 1");
+  self->send(sched_actor, list_atom_v, task_filter{true, task_status::queued, 0, true});
+  drain();
+  auto dead = reply<std::vector<task_info>>();
+  CAF_REQUIRE_EQUAL(dead.size(), 1u);
+  CAF_CHECK_EQUAL(dead.front().id, id);
+  self->send(sched_actor, retry_atom_v, id);
+  drain();
+  auto again = reply<task_info>();
+  CAF_CHECK(!again.dead);
+  CAF_REQUIRE_EQUAL(runs->size(), 2u);
+  CAF_CHECK_EQUAL(runs->back().attempt, 1u);
+  CAF_CHECK(lookup(id).status == task_status::running);
+  self->send(sched_actor, retry_atom_v, id);
+  drain();
+  CAF_CHECK(error_reply() == errc::illegal_transition);
+  auto types = event_types();
+  CAF_REQUIRE(types.size() >= 2);
+  CAF_CHECK_EQUAL(types[types.size() - 2], "task.retried");
+  CAF_CHECK_EQUAL(types.back(), "task.assigned");
+}
+
+CAF_TEST(an attempt that runs past its timeout is stopped and fails) {
+  start();
+  add_agent("agent-1");
+  auto x = spec();
+  x.timeout_ms = 5000;
+  auto id = submit(x).id;
+  self->send(sched_actor, started_atom_v, id, uint32_t{1}, int64_t{77});
+  drain();
+  advance_time(4999ms);
+  drain();
+  CAF_CHECK(cancels->empty());
+  advance_time(1ms);
+  drain();
+  CAF_REQUIRE_EQUAL(cancels->size(), 1u);
+  CAF_CHECK_EQUAL(cancels->front(), id);
+  finish(id, 1, task_status::failed, "killed by signal 15", 15);
+  auto info = lookup(id);
+  CAF_CHECK(info.status == task_status::failed);
+  CAF_CHECK_EQUAL(info.reason, "timeout");
+  CAF_CHECK_EQUAL(info.signal, 15);
+}
+
+CAF_TEST(cancel removes a queued task and stops a running one) {
+  start();
+  add_agent("agent-1");
+  auto running = submit(spec()).id;
+  auto queued = submit(spec()).id;
+  self->send(sched_actor, cancel_atom_v, queued);
+  drain();
+  CAF_CHECK(reply<task_info>().status == task_status::cancelled);
+  self->send(sched_actor, cancel_atom_v, running);
+  drain();
+  CAF_CHECK(reply<task_info>().status == task_status::cancelled);
+  CAF_CHECK_EQUAL(*cancels, std::vector<task_id>{running});
+  // The agent stays busy until its process is gone, then takes new work.
+  auto next = submit(spec()).id;
+  CAF_CHECK_EQUAL(runs->size(), 1u);
+  finish(running, 1, task_status::failed, "killed by signal 15", 15);
+  CAF_CHECK(lookup(running).status == task_status::cancelled);
+  CAF_REQUIRE_EQUAL(runs->size(), 2u);
+  CAF_CHECK_EQUAL(runs->back().id, next);
+  self->send(sched_actor, cancel_atom_v, queued);
+  drain();
+  auto err = error_reply();
+  CAF_CHECK(err == errc::illegal_transition);
+  CAF_CHECK(error_message(err).find("cancelled") != std::string::npos);
+}
+
+CAF_TEST(a delayed task waits for its time without blocking others) {
+  start();
+  auto later = spec(9);
+  later.run_at_ms = wall() + 10'000;
+  auto delayed = submit(later).id;
+  auto now = submit(spec(0)).id;
+  add_agent("agent-1");
+  CAF_REQUIRE_EQUAL(runs->size(), 1u);
+  CAF_CHECK_EQUAL(runs->back().id, now);
+  finish(now, 1, task_status::completed);
+  advance_time(9999ms);
+  drain();
+  CAF_CHECK_EQUAL(runs->size(), 1u);
+  advance_time(1ms);
+  drain();
+  CAF_REQUIRE_EQUAL(runs->size(), 2u);
+  CAF_CHECK_EQUAL(runs->back().id, delayed);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -1,6 +1,7 @@
 #define CAF_SUITE actors.task_table
 #include "caf/test/unit_test.hpp"
 
+#include "actors/scheduler/retry.hpp"
 #include "actors/scheduler/task_table.hpp"
 
 using namespace cw;
@@ -100,4 +101,36 @@ CAF_TEST(listing filters by status newest first and counts) {
   CAF_CHECK_EQUAL(counts["queued"], 3u);
   CAF_CHECK_EQUAL(counts["completed"], 1u);
   CAF_CHECK_EQUAL(counts["failed"], 0u);
+}
+
+CAF_TEST(among equal priorities the earlier run_at goes first) {
+  task_table t;
+  auto a = spec_with_priority(1);
+  a.run_at_ms = 500;
+  auto b = spec_with_priority(1);
+  b.run_at_ms = 100;
+  t.apply(task_submitted{1, a}, 1);
+  t.apply(task_submitted{2, b}, 2);
+  t.apply(task_submitted{3, spec_with_priority(1)}, 3);
+  CAF_CHECK(t.next_queued(50) == task_id{3});
+  CAF_CHECK(t.next_due(50) == int64_t{100});
+  CAF_CHECK(t.next_queued(1000) == task_id{3});
+  t.apply(task_assigned{3, "a", 1, ""}, 4);
+  CAF_CHECK(t.next_queued(1000) == task_id{2});
+}
+
+CAF_TEST(retry delays grow by the factor up to the cap) {
+  retry_policy p{10, 1000, 2.0, 5000, 0.0};
+  CAF_CHECK_EQUAL(retry_delay_ms(p, 1, 0.3), 1000);
+  CAF_CHECK_EQUAL(retry_delay_ms(p, 2, 0.3), 2000);
+  CAF_CHECK_EQUAL(retry_delay_ms(p, 3, 0.3), 4000);
+  CAF_CHECK_EQUAL(retry_delay_ms(p, 4, 0.3), 5000);
+  CAF_CHECK_EQUAL(retry_delay_ms(p, 60, 0.3), 5000);
+  p.jitter = 0.5;
+  CAF_CHECK_EQUAL(retry_delay_ms(p, 1, 0.0), 500);
+  CAF_CHECK_EQUAL(retry_delay_ms(p, 1, 0.5), 1000);
+  CAF_CHECK_EQUAL(retry_delay_ms(p, 1, 1.0), 1500);
+  CAF_CHECK(may_retry(p, 9));
+  CAF_CHECK(!may_retry(p, 10));
+  CAF_CHECK(!may_retry(retry_policy{0, 0, 1.0, 0, 0.0}, 1));
 }

@@ -9,7 +9,7 @@ using namespace cw;
 
 CAF_TEST(every code has a distinct name) {
   std::set<std::string> names;
-  for (int i = 0; i <= static_cast<int>(errc::journal_too_old); ++i) {
+  for (int i = 0; i <= static_cast<int>(errc::illegal_transition); ++i) {
     auto name = to_string(static_cast<errc>(i));
     CAF_CHECK(name.find("errc(") == std::string::npos);
     CAF_CHECK(names.insert(name).second);
@@ -20,6 +20,7 @@ CAF_TEST(every code has a distinct name) {
 CAF_TEST(pinned values stay put) {
   CAF_CHECK_EQUAL(static_cast<int>(errc::none), 0);
   CAF_CHECK_EQUAL(static_cast<int>(errc::journal_too_new), 5);
+  CAF_CHECK_EQUAL(static_cast<int>(errc::illegal_transition), 10);
 }
 
 CAF_TEST(errors carry code and message) {

@@ -84,17 +84,25 @@ std::string outcome_line(const task_info& x) {
     result += " (exit 0)";
   else if (!x.reason.empty())
     result += " (" + x.reason + ")";
+  if (x.dead)
+    result += ", attempts used up: in the dead-letter queue";
   return result;
 }
 
 void print_task(const cli_context& ctx, const task_info& x) {
   auto& out = *ctx.out;
   out << "id:         " << x.id << "\n"
-      << "status:     " << to_string(x.status) << "\n"
+      << "status:     " << to_string(x.status) << (x.dead ? " (dead letter)" : "")
+      << "\n"
       << "command:    " << command_line(x.spec) << "\n"
       << "workspace:  " << x.spec.workspace << "\n"
       << "priority:   " << x.spec.priority << "\n"
-      << "attempts:   " << x.attempts << "\n";
+      << "attempts:   " << x.attempts << " of " << x.spec.retry.max_attempts
+      << "\n";
+  if (x.spec.timeout_ms > 0)
+    out << "timeout:    " << x.spec.timeout_ms << " ms\n";
+  if (x.status == task_status::queued && x.not_before_ms > 0)
+    out << "not before: " << x.not_before_ms << " ms since the epoch\n";
   if (!x.agent.empty())
     out << "agent:      " << x.agent << "\n";
   if (x.pid != 0)
@@ -138,6 +146,12 @@ cli_status cli_run(const cli_context& ctx, const run_options& opts) {
     json body{{"provider", "command"},
               {"argv", opts.argv},
               {"priority", opts.priority}};
+    if (opts.attempts > 0)
+      body["retry"] = json{{"max_attempts", opts.attempts}};
+    if (opts.timeout_s > 0)
+      body["timeout_ms"] = static_cast<int64_t>(opts.timeout_s * 1000);
+    if (opts.delay_s > 0)
+      body["delay_ms"] = static_cast<int64_t>(opts.delay_s * 1000);
     std::error_code ec;
     auto ws = opts.workspace.empty() ? std::filesystem::current_path(ec)
                                      : std::filesystem::absolute(
@@ -176,12 +190,14 @@ cli_status cli_status_of(const cli_context& ctx, uint64_t id) {
 }
 
 cli_status cli_tasks(const cli_context& ctx, const std::string& status,
-                     uint32_t limit) {
+                     uint32_t limit, bool dead) {
   return guarded([&] {
     auto client = connect(ctx);
     std::string target = "/v1/tasks?limit=" + std::to_string(limit);
     if (!status.empty())
       target += "&status=" + status;
+    if (dead)
+      target += "&dead=true";
     auto res = call(ctx, *client, "GET", target);
     if (ctx.json) {
       *ctx.out << res.body << "\n";
@@ -201,6 +217,33 @@ cli_status cli_tasks(const cli_context& ctx, const std::string& status,
     }
     return cli_status::success;
   });
+}
+
+namespace {
+
+/// POSTs an action on one task and prints the task afterwards.
+cli_status task_action(const cli_context& ctx, uint64_t id,
+                       const std::string& action) {
+  return guarded([&] {
+    auto client = connect(ctx);
+    auto res = call(ctx, *client, "POST",
+                    "/v1/tasks/" + std::to_string(id) + "/" + action);
+    if (ctx.json)
+      *ctx.out << res.body << "\n";
+    else
+      *ctx.out << outcome_line(parse_task(ctx, res.body)) << "\n";
+    return cli_status::success;
+  });
+}
+
+} // namespace
+
+cli_status cli_cancel(const cli_context& ctx, uint64_t id) {
+  return task_action(ctx, id, "cancel");
+}
+
+cli_status cli_retry(const cli_context& ctx, uint64_t id) {
+  return task_action(ctx, id, "retry");
 }
 
 cli_status cli_logs(const cli_context& ctx, uint64_t id, bool follow) {

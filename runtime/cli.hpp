@@ -35,6 +35,12 @@ struct run_options {
   std::string workspace;
   int32_t priority = 0;
   bool wait = false;
+  /// Attempts in all (0: the node's default).
+  uint32_t attempts = 0;
+  /// Seconds an attempt may run (0: no limit).
+  double timeout_s = 0;
+  /// Seconds to wait before the task may start.
+  double delay_s = 0;
 };
 
 /// Submits `opts` and prints the new task's id (or, with `wait`, its
@@ -44,9 +50,16 @@ cli_status cli_run(const cli_context& ctx, const run_options& opts);
 /// `cw status ID`: prints one task.
 cli_status cli_status_of(const cli_context& ctx, uint64_t id);
 
-/// `cw tasks [--status S] [--limit N]`: lists tasks, newest first.
+/// `cw tasks [--status S] [--limit N] [--dead]`: lists tasks, newest first;
+/// `dead` lists only the dead-letter queue.
 cli_status cli_tasks(const cli_context& ctx, const std::string& status,
-                     uint32_t limit);
+                     uint32_t limit, bool dead = false);
+
+/// `cw cancel ID`: cancels a queued or running task.
+cli_status cli_cancel(const cli_context& ctx, uint64_t id);
+
+/// `cw retry ID`: gives a failed or cancelled task fresh attempts.
+cli_status cli_retry(const cli_context& ctx, uint64_t id);
 
 /// `cw logs ID [-f]`: prints a task's output; `follow` keeps printing until
 /// the task ends.

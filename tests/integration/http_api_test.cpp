@@ -1,6 +1,8 @@
 #define CAF_SUITE integration.http_api
 #include "caf/test/unit_test.hpp"
 
+#include <signal.h>
+
 #include <nlohmann/json.hpp>
 
 #include "messages/errc.hpp"
@@ -139,6 +141,76 @@ CAF_TEST(a second node on the same data dir is refused) {
   CAF_REQUIRE(!second);
   CAF_CHECK(describe(second.error()).find("in use by another cw-node")
             != std::string::npos);
+}
+
+CAF_TEST(a task that fails twice succeeds on its third attempt) {
+  auto script = "n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); "
+                "echo $n > count; echo attempt $n; [ $n -ge 3 ]";
+  auto body = json{{"argv", {"sh", "-c", script}},
+                   {"workspace", dir.path().string()},
+                   {"retry", {{"max_attempts", 3}, {"base_delay_ms", 20},
+                              {"jitter", 0}}}};
+  auto res = call("POST", "/v1/tasks", body.dump());
+  CAF_REQUIRE_EQUAL(res.status, 201u);
+  auto id = std::to_string(json::parse(res.body)["id"].get<uint64_t>());
+  json done;
+  for (int i = 0; i < 10; ++i) { // long polls end early on a retry
+    done = json::parse(call("GET", "/v1/tasks/" + id + "?wait=30").body);
+    if (done["status"] == "completed" || done["status"] == "failed")
+      break;
+  }
+  CAF_CHECK_EQUAL(done["status"], "completed");
+  CAF_CHECK_EQUAL(done["attempts"], 3);
+  CAF_CHECK_EQUAL(done["dead"], false);
+  auto log = call("GET", "/v1/tasks/" + id + "/log");
+  CAF_CHECK_EQUAL(log.body, "attempt 1\nattempt 2\nattempt 3\n");
+}
+
+CAF_TEST(timeouts and cancels stop real processes) {
+  auto slow = json{{"argv", {"sleep", "30"}}, {"workspace", "/tmp"},
+                   {"timeout_ms", 300}};
+  auto res = call("POST", "/v1/tasks", slow.dump());
+  CAF_REQUIRE_EQUAL(res.status, 201u);
+  auto timed = std::to_string(json::parse(res.body)["id"].get<uint64_t>());
+  auto done = json::parse(call("GET", "/v1/tasks/" + timed + "?wait=30").body);
+  CAF_CHECK_EQUAL(done["status"], "failed");
+  CAF_CHECK_EQUAL(done["reason"], "timeout");
+  CAF_CHECK_EQUAL(done["dead"], true);
+  auto dead = json::parse(call("GET", "/v1/tasks?dead=true").body)["tasks"];
+  CAF_REQUIRE_EQUAL(dead.size(), 1u);
+  CAF_CHECK_EQUAL(std::to_string(dead[0]["id"].get<uint64_t>()), timed);
+  res = call("POST", "/v1/tasks",
+             R"({"argv":["sh","-c","echo up; exec sleep 30"],"workspace":"/tmp"})");
+  auto id = std::to_string(json::parse(res.body)["id"].get<uint64_t>());
+  bool up = false;
+  for (int i = 0; i < 10'000 && !up; ++i)
+    up = call("GET", "/v1/tasks/" + id + "/log").body == "up\n";
+  CAF_REQUIRE(up);
+  auto pid = json::parse(call("GET", "/v1/tasks/" + id).body)["pid"].get<int>();
+  auto cancelled = call("POST", "/v1/tasks/" + id + "/cancel");
+  CAF_CHECK_EQUAL(cancelled.status, 200u);
+  auto cancelled_task = json::parse(cancelled.body);
+  CAF_CHECK_EQUAL(cancelled_task["status"], "cancelled");
+  check_refused(call("POST", "/v1/tasks/" + id + "/cancel"), 409, "");
+  // The process is gone once the agent takes new work again.
+  res = call("POST", "/v1/tasks", R"({"argv":["true"],"workspace":"/tmp"})");
+  auto next = std::to_string(json::parse(res.body)["id"].get<uint64_t>());
+  auto next_task = json::parse(call("GET", "/v1/tasks/" + next + "?wait=30").body);
+  CAF_CHECK_EQUAL(next_task["status"], "completed");
+  CAF_CHECK(::kill(pid, 0) != 0); // reaped by the launcher
+  auto retried = call("POST", "/v1/tasks/" + timed + "/retry");
+  CAF_CHECK_EQUAL(retried.status, 200u);
+  auto retried_task = json::parse(retried.body);
+  // Fresh attempts: queued again, or already on its first new attempt.
+  CAF_CHECK_EQUAL(retried_task["dead"], false);
+  CAF_CHECK(retried_task["attempts"].get<int>() <= 1);
+  CAF_CHECK(retried_task["status"] != "failed");
+  check_refused(call("POST", "/v1/tasks/" + next + "/retry"), 409, "");
+  check_refused(call("POST", "/v1/tasks",
+                     R"({"argv":["x"],"retry":{"max_attempts":0}})"),
+                400, "retry.max_attempts");
+  check_refused(call("POST", "/v1/tasks", R"({"argv":["x"],"timeout_ms":-5})"),
+                400, "timeout_ms");
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -115,6 +115,12 @@ struct task_retried {
   task_id id = 0;
 };
 
+/// The scheduler's life cycle moved (`scheduler.phase_changed@1`).
+struct scheduler_phase_changed {
+  scheduler_phase from = scheduler_phase::idle;
+  scheduler_phase to = scheduler_phase::idle;
+};
+
 /// Any typed task event.
 using task_event
   = std::variant<task_submitted, task_assigned, task_started, task_finished,

@@ -40,9 +40,6 @@ using agent_actor = caf::typed_actor<
   caf::reacts_to<started_atom, task_id, uint32_t, int64_t>,
   caf::reacts_to<finished_atom, task_id, uint32_t, task_outcome>>;
 
-/// Counts per task status, for health and progress displays.
-using status_counts = std::map<std::string, uint64_t>;
-
 /// The scheduler: owns task state and dispatches tasks to agents.
 /// - `submit(spec)`: validates, journals `task.submitted`, replies with the
 ///   new task. Errors: `invalid_argument`, `unknown_provider`.
@@ -57,7 +54,9 @@ using status_counts = std::map<std::string, uint64_t>;
 ///   terminated). Errors: `no_such_task`, `illegal_transition` (ended).
 /// - `retry(id)`: gives a failed or cancelled task fresh attempts. Errors:
 ///   `no_such_task`, `illegal_transition`.
-/// - `stats`: replies with the number of tasks per status.
+/// - `stats`: replies with phase, counts per status, throughput and latency.
+/// - `pause`, `resume`, `drain`: life-cycle commands; reply with the status.
+///   Errors: `illegal_transition` naming the allowed commands.
 /// - `expire(waiter)`: internal; answers an `await` whose time is up.
 /// - `snapshot`: internal; the periodic snapshot timer.
 /// - `wake`: internal; a delayed task may be due.
@@ -72,7 +71,10 @@ using scheduler_actor = caf::typed_actor<
   caf::reacts_to<finished_atom, task_id, uint32_t, task_outcome>,
   caf::replies_to<cancel_atom, task_id>::with<task_info>,
   caf::replies_to<retry_atom, task_id>::with<task_info>,
-  caf::replies_to<stats_atom>::with<status_counts>,
+  caf::replies_to<stats_atom>::with<scheduler_status>,
+  caf::replies_to<pause_atom>::with<scheduler_status>,
+  caf::replies_to<resume_atom>::with<scheduler_status>,
+  caf::replies_to<drain_atom>::with<scheduler_status>,
   caf::reacts_to<expire_atom, uint64_t>,
   caf::reacts_to<snapshot_atom>,
   caf::reacts_to<wake_atom>,

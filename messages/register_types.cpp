@@ -10,7 +10,6 @@ namespace cw {
 
 void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_types<caf::id_block::cw>();
-  cfg.add_message_type<status_counts>("cw.status_counts");
   cfg.add_message_type<agent_actor>("cw.agent_actor");
   cfg.add_error_category(caf::atom("cw"), render_error);
 }

@@ -40,4 +40,33 @@ bool is_terminal(task_status x) {
          || x == task_status::cancelled;
 }
 
+namespace {
+
+constexpr std::array<std::pair<scheduler_phase, const char*>, 5> phase_names{{
+  {scheduler_phase::idle, "idle"},
+  {scheduler_phase::running, "running"},
+  {scheduler_phase::paused, "paused"},
+  {scheduler_phase::stopping, "stopping"},
+  {scheduler_phase::stopped, "stopped"},
+}};
+
+} // namespace
+
+std::string to_string(scheduler_phase x) {
+  for (auto& [phase, name] : phase_names)
+    if (phase == x)
+      return name;
+  return "unknown";
+}
+
+bool from_string(const std::string& str, scheduler_phase& x) {
+  for (auto& [phase, name] : phase_names) {
+    if (str == name) {
+      x = phase;
+      return true;
+    }
+  }
+  return false;
+}
+
 } // namespace cw

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,51 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, retry_policy& x) {
   return f(caf::meta::type_name("cw.retry_policy"), x.max_attempts,
            x.base_delay_ms, x.factor, x.max_delay_ms, x.jitter);
+}
+
+/// The phases of the scheduler's life cycle.
+enum class scheduler_phase : uint8_t {
+  /// No agent registered yet.
+  idle,
+  /// Starting queued tasks.
+  running,
+  /// No new starts; running tasks go on; submissions queue.
+  paused,
+  /// Draining: no new starts; becomes `stopped` when no task runs.
+  stopping,
+  /// Drained.
+  stopped,
+};
+
+/// Returns the lower-case name of `x`.
+std::string to_string(scheduler_phase x);
+
+/// Parses a phase name; returns false if `str` names none.
+bool from_string(const std::string& str, scheduler_phase& x);
+
+/// What a client sees of the scheduler: phase, counts, recent throughput
+/// and latencies.
+struct scheduler_status {
+  scheduler_phase phase = scheduler_phase::idle;
+  /// Tasks per status name.
+  std::map<std::string, uint64_t> counts;
+  uint32_t agents = 0;
+  uint32_t idle_agents = 0;
+  /// Tasks that ended in the last 60 s.
+  uint64_t finished_last_minute = 0;
+  /// Over the most recent ended tasks: wait (submitted or queued → start)
+  /// and run (start → end) percentiles, ms.
+  int64_t wait_p50_ms = 0;
+  int64_t wait_p99_ms = 0;
+  int64_t run_p50_ms = 0;
+  int64_t run_p99_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, scheduler_status& x) {
+  return f(caf::meta::type_name("cw.scheduler_status"), x.phase, x.counts,
+           x.agents, x.idle_agents, x.finished_last_minute, x.wait_p50_ms,
+           x.wait_p99_ms, x.run_p50_ms, x.run_p99_ms);
 }
 
 /// What to run: the part of a task a client chooses.

@@ -18,6 +18,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(cw, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(cw, (cw::task_outcome))
   CAF_ADD_TYPE_ID(cw, (cw::task_info))
   CAF_ADD_TYPE_ID(cw, (cw::task_filter))
+  CAF_ADD_TYPE_ID(cw, (cw::scheduler_status))
   CAF_ADD_TYPE_ID(cw, (cw::event))
   CAF_ADD_TYPE_ID(cw, (cw::snapshot))
   CAF_ADD_TYPE_ID(cw, (std::vector<cw::task_info>))
@@ -41,6 +42,10 @@ CAF_BEGIN_TYPE_ID_BLOCK(cw, caf::first_custom_type_id)
   CAF_ADD_ATOM(cw, cw, run_atom, "run")
   /// Cancels a task.
   CAF_ADD_ATOM(cw, cw, cancel_atom, "cancel")
+  /// Life-cycle commands of the scheduler.
+  CAF_ADD_ATOM(cw, cw, pause_atom, "pause")
+  CAF_ADD_ATOM(cw, cw, resume_atom, "resume")
+  CAF_ADD_ATOM(cw, cw, drain_atom, "drain")
   /// Gives a dead task fresh attempts.
   CAF_ADD_ATOM(cw, cw, retry_atom, "retry")
   /// Internal: a delayed task may be due (scheduler).

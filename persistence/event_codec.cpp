@@ -96,6 +96,36 @@ event encode(const task_event& x, int64_t time_ms, const std::string& node) {
   return result;
 }
 
+event encode(const scheduler_phase_changed& x, int64_t time_ms,
+             const std::string& node) {
+  event result;
+  result.type = "scheduler.phase_changed";
+  result.version = 1;
+  result.time_ms = time_ms;
+  result.node = node;
+  result.entity = "scheduler";
+  result.payload = json{{"from", to_string(x.from)}, {"to", to_string(x.to)}}.dump();
+  return result;
+}
+
+caf::expected<scheduler_phase_changed> decode_phase_changed(const event& x) {
+  auto fail = [&](const std::string& why) {
+    return make_error(errc::journal_corrupt,
+                      "cannot decode " + x.type + "@" + std::to_string(x.version)
+                        + " at seq " + std::to_string(x.seq) + ": " + why);
+  };
+  if (x.type != "scheduler.phase_changed" || x.version != 1)
+    return fail("unknown type or version");
+  auto j = json::parse(x.payload, nullptr, false);
+  scheduler_phase_changed result;
+  if (!j.is_object() || !j.contains("from") || !j.contains("to")
+      || !j["from"].is_string() || !j["to"].is_string()
+      || !from_string(j["from"].get<std::string>(), result.from)
+      || !from_string(j["to"].get<std::string>(), result.to))
+    return fail("malformed payload");
+  return result;
+}
+
 caf::expected<task_event> decode(const event& x) {
   auto fail = [&](const std::string& why) {
     return make_error(errc::journal_corrupt,

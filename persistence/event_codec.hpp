@@ -16,6 +16,14 @@ namespace cw::persistence {
 /// payload filled in; seq and checksum are left to the journal.
 event encode(const task_event& x, int64_t time_ms, const std::string& node);
 
+/// Returns the envelope of a scheduler life-cycle change.
+event encode(const scheduler_phase_changed& x, int64_t time_ms,
+             const std::string& node);
+
+/// Returns the life-cycle change stored in `x` (`scheduler.phase_changed`).
+/// Errors: `journal_corrupt`.
+caf::expected<scheduler_phase_changed> decode_phase_changed(const event& x);
+
 /// Returns the typed event stored in `x`, upcasting older versions.
 /// Errors: `journal_corrupt` for unknown types, versions or payloads.
 caf::expected<task_event> decode(const event& x);

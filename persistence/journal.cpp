@@ -38,6 +38,22 @@ CREATE TABLE IF NOT EXISTS snapshots (
   PRIMARY KEY (kind, seq)
 ))sql";
 
+/// The columns every event query selects, in this order.
+#define CW_EVENT_COLUMNS                                                       \
+  "seq, time_ms, node, type, version, entity, payload, checksum"
+
+/// Reads the current row of a query that selects CW_EVENT_COLUMNS.
+void read_row(SQLite::Statement& stmt, event& ev) {
+  ev.seq = static_cast<uint64_t>(stmt.getColumn(0).getInt64());
+  ev.time_ms = stmt.getColumn(1).getInt64();
+  ev.node = stmt.getColumn(2).getString();
+  ev.type = stmt.getColumn(3).getString();
+  ev.version = static_cast<uint32_t>(stmt.getColumn(4).getInt64());
+  ev.entity = stmt.getColumn(5).getString();
+  ev.payload = stmt.getColumn(6).getString();
+  ev.checksum = static_cast<uint64_t>(stmt.getColumn(7).getInt64());
+}
+
 int64_t now_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
@@ -201,21 +217,13 @@ journal::each_row(uint64_t from, uint64_t to,
   uint64_t count = 0;
   try {
     SQLite::Statement stmt{impl_->db,
-                           "SELECT seq, time_ms, node, type, version, entity, "
-                           "payload, checksum FROM events WHERE seq >= ? "
+                           "SELECT " CW_EVENT_COLUMNS " FROM events WHERE seq >= ? "
                            "AND seq <= ? ORDER BY seq"};
     stmt.bind(1, static_cast<int64_t>(from));
     stmt.bind(2, static_cast<int64_t>(std::min<uint64_t>(to, INT64_MAX)));
     event ev;
     while (stmt.executeStep()) {
-      ev.seq = static_cast<uint64_t>(stmt.getColumn(0).getInt64());
-      ev.time_ms = stmt.getColumn(1).getInt64();
-      ev.node = stmt.getColumn(2).getString();
-      ev.type = stmt.getColumn(3).getString();
-      ev.version = static_cast<uint32_t>(stmt.getColumn(4).getInt64());
-      ev.entity = stmt.getColumn(5).getString();
-      ev.payload = stmt.getColumn(6).getString();
-      ev.checksum = static_cast<uint64_t>(stmt.getColumn(7).getInt64());
+      read_row(stmt, ev);
       if (!f(ev))
         break;
       ++count;
@@ -224,6 +232,30 @@ journal::each_row(uint64_t from, uint64_t to,
     return io_error(impl_->path, ex.what());
   }
   return count;
+}
+
+caf::expected<std::vector<event>>
+journal::last_of_type(const std::string& type, uint64_t up_to) const {
+  std::vector<event> result;
+  try {
+    SQLite::Statement stmt{impl_->db,
+                           "SELECT " CW_EVENT_COLUMNS " FROM events WHERE type = ? AND "
+                           "seq <= ? ORDER BY seq DESC LIMIT 1"};
+    stmt.bind(1, type);
+    stmt.bind(2, static_cast<int64_t>(std::min<uint64_t>(up_to, INT64_MAX)));
+    if (stmt.executeStep()) {
+      event ev;
+      read_row(stmt, ev);
+      if (checksum(ev) != ev.checksum)
+        return make_error(errc::journal_corrupt,
+                          impl_->path + ": checksum mismatch at seq "
+                            + std::to_string(ev.seq));
+      result.push_back(std::move(ev));
+    }
+  } catch (const std::exception& ex) {
+    return io_error(impl_->path, ex.what());
+  }
+  return result;
 }
 
 caf::error journal::save_snapshot(snapshot& x, size_t keep) {

@@ -66,6 +66,12 @@ public:
   caf::expected<uint64_t>
   scan(uint64_t from, const std::function<bool(event&)>& f) const;
 
+  /// Returns the newest event of `type` with seq <= `up_to`, if any, after
+  /// checking its checksum. Errors: `journal_io`, `journal_corrupt`.
+  caf::expected<std::vector<event>> last_of_type(const std::string& type,
+                                                 uint64_t up_to
+                                                 = UINT64_MAX) const;
+
   /// Stores a snapshot (its checksum filled in) and keeps only the newest
   /// `keep` snapshots of its kind. Errors: `journal_io`.
   caf::error save_snapshot(snapshot& x, size_t keep = 2);

@@ -117,13 +117,22 @@ target split_target(const std::string& str) {
 void health(self_ptr self, http_exchange x) {
   self->request(self->state.cfg.scheduler, request_timeout, stats_atom_v)
     .then(
-      [self, x](const status_counts& counts) mutable {
+      [self, x](const scheduler_status& st) mutable {
         reply_json(x, 200,
                    json{{"status", "ok"},
                         {"node", self->state.cfg.node_name},
-                        {"tasks", counts}});
+                        {"phase", to_string(st.phase)},
+                        {"tasks", st.counts}});
       },
       [self, x](caf::error& err) mutable { reply_error(self, x, err); });
+}
+
+/// `GET /v1/scheduler` and `POST /v1/scheduler/{pause,resume,drain}`.
+template <class Atom>
+void scheduler_call(self_ptr self, http_exchange x, Atom what) {
+  self->request(self->state.cfg.scheduler, request_timeout, what)
+    .then([x](const scheduler_status& st) mutable { reply_json(x, 200, to_json(st)); },
+          [self, x](caf::error& err) mutable { reply_error(self, x, err); });
 }
 
 void submit(self_ptr self, http_exchange x) {
@@ -243,6 +252,19 @@ void route(self_ptr self, http_exchange& x) {
   };
   if (seg.size() == 1 && seg[0] == "health")
     return method == "GET" ? health(self, std::move(x)) : not_allowed();
+  if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "scheduler") {
+    if (seg.size() == 2)
+      return method == "GET" ? scheduler_call(self, std::move(x), stats_atom_v)
+                             : not_allowed();
+    if (seg.size() == 3 && method != "POST")
+      return not_allowed();
+    if (seg.size() == 3 && seg[2] == "pause")
+      return scheduler_call(self, std::move(x), pause_atom_v);
+    if (seg.size() == 3 && seg[2] == "resume")
+      return scheduler_call(self, std::move(x), resume_atom_v);
+    if (seg.size() == 3 && seg[2] == "drain")
+      return scheduler_call(self, std::move(x), drain_atom_v);
+  }
   if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "tasks") {
     if (seg.size() == 2) {
       if (method == "POST")

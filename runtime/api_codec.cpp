@@ -137,6 +137,16 @@ json to_json(const task_info& x) {
               {"dead", x.dead}};
 }
 
+json to_json(const scheduler_status& x) {
+  return json{{"phase", to_string(x.phase)},
+              {"tasks", x.counts},
+              {"agents", x.agents},
+              {"idle_agents", x.idle_agents},
+              {"finished_last_minute", x.finished_last_minute},
+              {"wait_ms", {{"p50", x.wait_p50_ms}, {"p99", x.wait_p99_ms}}},
+              {"run_ms", {{"p50", x.run_p50_ms}, {"p99", x.run_p99_ms}}}};
+}
+
 caf::expected<task_info> task_from_json(const json& j) {
   try {
     task_info x;

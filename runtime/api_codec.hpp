@@ -19,6 +19,9 @@ caf::expected<task_spec> parse_task_spec(const std::string& body);
 /// Returns the JSON form of a task as the API shows it.
 nlohmann::json to_json(const task_info& x);
 
+/// Returns the JSON form of the scheduler's status.
+nlohmann::json to_json(const scheduler_status& x);
+
 /// Reads a task back from its API JSON form (used by clients).
 caf::expected<task_info> task_from_json(const nlohmann::json& j);
 

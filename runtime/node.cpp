@@ -142,6 +142,7 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   actors::scheduler_config sched_cfg{c.node_name,        log_dir,
                                      c.default_workspace, d->journal,
                                      recovered->tasks,    recovered->last_seq};
+  sched_cfg.recovered_phase = recovered->phase;
   sched_cfg.snapshot_every_events = c.snapshot_every_events;
   sched_cfg.snapshot_interval = std::chrono::seconds(c.snapshot_interval_s);
   d->scheduler = actors::spawn_scheduler(sys, std::move(sched_cfg));

@@ -64,6 +64,16 @@ recover_tasks(const persistence::journal& j, uint64_t up_to,
   if (decode_error)
     return decode_error;
   result.replayed = *n;
+  // The phase is "last one wins": one indexed lookup, snapshot or not.
+  auto phase = j.last_of_type("scheduler.phase_changed", up_to);
+  if (!phase)
+    return phase.error();
+  if (!phase->empty()) {
+    auto change = persistence::decode_phase_changed(phase->front());
+    if (!change)
+      return change.error();
+    result.phase = change->to;
+  }
   return result;
 }
 

@@ -5,6 +5,8 @@
 
 #include "caf/expected.hpp"
 
+#include "messages/task.hpp"
+
 namespace cw::persistence {
 class journal;
 } // namespace cw::persistence
@@ -22,6 +24,8 @@ struct task_recovery {
   uint64_t replayed = 0;
   /// Seq of the last event folded.
   uint64_t last_seq = 0;
+  /// The scheduler's life-cycle phase as last recorded (idle when never).
+  scheduler_phase phase = scheduler_phase::idle;
 };
 
 /// Folds the task events of `j` with seq <= `up_to` through the same

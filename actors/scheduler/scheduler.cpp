@@ -16,6 +16,7 @@
 #include "caf/typed_response_promise.hpp"
 
 #include "actors/agent/agent.hpp"
+#include "actors/scheduler/lifecycle.hpp"
 #include "actors/scheduler/retry.hpp"
 #include "actors/scheduler/task_table.hpp"
 #include "actors/scheduler/validate.hpp"
@@ -62,6 +63,14 @@ struct scheduler_state {
   uint64_t last_seq = 0;
   uint64_t since_snapshot = 0;
   std::deque<std::pair<uint64_t, std::function<void()>>> after_commit;
+  lifecycle life;
+  // Recently ended tasks for throughput and latency: (end, wait, run) in ms.
+  struct ended {
+    int64_t end_ms;
+    int64_t wait_ms;
+    int64_t run_ms;
+  };
+  std::deque<ended> recent;
   // The earliest wake-up timer armed for delayed tasks, 0 when none.
   int64_t wake_armed_ms = 0;
   // Attempts stopped by their timeout: their outcome reads "timeout".
@@ -101,6 +110,18 @@ void record(self_ptr self, const task_event& ev) {
 }
 
 void take_snapshot(self_ptr self);
+
+/// Records a life-cycle change: applied at once, journaled with the rest.
+void change_phase(self_ptr self, scheduler_phase to) {
+  auto& st = self->state;
+  auto from = st.life.phase();
+  if (from == to)
+    return;
+  st.life.apply(to);
+  st.pending_rows.push_back(persistence::encode(scheduler_phase_changed{from, to},
+                                                now_ms(self), st.cfg.node_name));
+  spdlog::info("scheduler: {} -> {}", to_string(from), to_string(to));
+}
 
 /// Sends the buffered rows to the journal as one append.
 void commit(self_ptr self) {
@@ -191,6 +212,10 @@ caf::expected<task_info> find_task(self_ptr self, task_id id) {
 void dispatch(self_ptr self) {
   auto& st = self->state;
   auto now = now_ms(self);
+  if (!st.life.may_start_tasks()) {
+    commit(self);
+    return;
+  }
   while (!st.idle.empty()) {
     auto next = st.tasks.next_queued(now);
     if (!next)
@@ -243,11 +268,66 @@ void free_agent(self_ptr self, const std::string& agent, task_id id) {
   }
 }
 
+/// A drained scheduler with nothing running is stopped.
+void check_drained(self_ptr self) {
+  auto& st = self->state;
+  if (st.life.phase() != scheduler_phase::stopping)
+    return;
+  for (auto& [name, slot] : st.agents)
+    if (slot.task != 0)
+      return;
+  change_phase(self, scheduler_phase::stopped);
+  commit(self);
+}
+
 /// Records a terminal event for `id` and answers its waiters once durable.
 void end_task(self_ptr self, task_event ev) {
+  auto& st = self->state;
   auto id = subject(ev);
   record(self, ev);
+  const auto& info = *st.tasks.find(id);
+  if (info.started_ms != 0 && info.finished_ms >= info.started_ms) {
+    auto ready = std::max(info.submitted_ms, info.not_before_ms);
+    st.recent.push_back({info.finished_ms,
+                         std::max<int64_t>(0, info.started_ms - ready),
+                         info.finished_ms - info.started_ms});
+    if (st.recent.size() > 10'000)
+      st.recent.pop_front();
+  }
   when_durable(self, [self, id] { notify_waiters(self, id); });
+}
+
+int64_t percentile(std::vector<int64_t> xs, double p) {
+  if (xs.empty())
+    return 0;
+  auto k = static_cast<size_t>(p * static_cast<double>(xs.size() - 1));
+  std::nth_element(xs.begin(), xs.begin() + static_cast<std::ptrdiff_t>(k),
+                   xs.end());
+  return xs[k];
+}
+
+/// Returns what clients see of the scheduler.
+scheduler_status status_of(self_ptr self) {
+  auto& st = self->state;
+  scheduler_status result;
+  result.phase = st.life.phase();
+  result.counts = st.tasks.counts();
+  result.agents = static_cast<uint32_t>(st.agents.size());
+  result.idle_agents = static_cast<uint32_t>(st.idle.size());
+  auto now = now_ms(self);
+  std::vector<int64_t> waits;
+  std::vector<int64_t> runs;
+  for (auto& e : st.recent) {
+    if (now - e.end_ms <= 60'000)
+      ++result.finished_last_minute;
+    waits.push_back(e.wait_ms);
+    runs.push_back(e.run_ms);
+  }
+  result.wait_p50_ms = percentile(waits, 0.50);
+  result.wait_p99_ms = percentile(waits, 0.99);
+  result.run_p50_ms = percentile(runs, 0.50);
+  result.run_p99_ms = percentile(runs, 0.99);
+  return result;
 }
 
 /// Ends the current attempt of `id`: the task completes, is retried after
@@ -264,12 +344,27 @@ void end_attempt(self_ptr self, task_id id, task_outcome outcome) {
     end_task(self, task_finished{id, std::move(outcome)});
   }
   dispatch(self);
+  check_drained(self);
 }
 
 bool is_current_attempt(self_ptr self, task_id id, uint32_t attempt) {
   auto info = self->state.tasks.find(id);
   return info != nullptr && info->status == task_status::running
          && info->attempts == attempt;
+}
+
+/// Runs a life-cycle command and answers with the status once durable.
+caf::result<scheduler_status> command(self_ptr self, lifecycle_command cmd) {
+  auto& st = self->state;
+  auto to = st.life.next(cmd);
+  if (!to)
+    return to.error();
+  change_phase(self, *to);
+  dispatch(self);
+  check_drained(self);
+  return answer<scheduler_status>(self, [self] {
+    return caf::expected<scheduler_status>{status_of(self)};
+  });
 }
 
 scheduler_actor::behavior_type scheduler_impl(self_ptr self,
@@ -280,6 +375,9 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
   cfg.recovered.reset();
   st.cfg = std::move(cfg);
   st.last_seq = st.cfg.last_seq;
+  // A pause outlives a restart; a drain does not (it was for the shutdown).
+  if (st.cfg.recovered_phase == scheduler_phase::paused)
+    st.life.apply(scheduler_phase::paused);
   if (st.cfg.snapshot_interval.count() > 0)
     self->delayed_send(self, st.cfg.snapshot_interval, snapshot_atom_v);
   for (auto id : st.tasks.running())
@@ -351,6 +449,8 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
       st.agent_names.emplace(agent.address(), name);
       st.agents.emplace(name, agent_slot{agent, 0});
       st.idle.push_back(name);
+      if (st.life.phase() == scheduler_phase::idle)
+        change_phase(self, scheduler_phase::running);
       dispatch(self);
     },
     [self](started_atom, task_id id, uint32_t attempt, int64_t pid) {
@@ -374,6 +474,7 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
       bool timed_out = st.timed_out.erase({id, attempt}) > 0;
       if (!is_current_attempt(self, id, attempt)) {
         dispatch(self);
+        check_drained(self);
         return;
       }
       if (timed_out) {
@@ -427,10 +528,19 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
       dispatch(self);
       return result;
     },
-    [self](stats_atom) -> caf::result<status_counts> {
-      return answer<status_counts>(self, [self] {
-        return caf::expected<status_counts>{self->state.tasks.counts()};
+    [self](stats_atom) -> caf::result<scheduler_status> {
+      return answer<scheduler_status>(self, [self] {
+        return caf::expected<scheduler_status>{status_of(self)};
       });
+    },
+    [self](pause_atom) -> caf::result<scheduler_status> {
+      return command(self, lifecycle_command::pause);
+    },
+    [self](resume_atom) -> caf::result<scheduler_status> {
+      return command(self, lifecycle_command::resume);
+    },
+    [self](drain_atom) -> caf::result<scheduler_status> {
+      return command(self, lifecycle_command::drain);
     },
     [self](snapshot_atom) {
       auto& st = self->state;

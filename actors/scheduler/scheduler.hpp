@@ -27,6 +27,9 @@ struct scheduler_config {
   std::shared_ptr<task_table> recovered;
   /// Seq of the last event in the journal at start-up.
   uint64_t last_seq = 0;
+  /// Life-cycle phase recorded before the restart: `paused` persists; any
+  /// other phase starts over at `idle`.
+  scheduler_phase recovered_phase = scheduler_phase::idle;
   /// Take a snapshot after this many events (0: never by count).
   uint64_t snapshot_every_events = 100'000;
   /// Take a snapshot this often when events arrived since the last one

@@ -136,8 +136,8 @@ std::vector<task_info> task_table::list(const task_filter& filter) const {
   return result;
 }
 
-status_counts task_table::counts() const {
-  status_counts result;
+std::map<std::string, uint64_t> task_table::counts() const {
+  std::map<std::string, uint64_t> result;
   for (auto s : {task_status::blocked, task_status::queued, task_status::running,
                  task_status::completed, task_status::failed,
                  task_status::cancelled})

@@ -46,7 +46,7 @@ public:
   std::vector<task_info> list(const task_filter& filter) const;
 
   /// Returns the number of tasks per status name.
-  status_counts counts() const;
+  std::map<std::string, uint64_t> counts() const;
 
   /// Returns the ids of all tasks in state `running`.
   std::vector<task_id> running() const;

@@ -147,10 +147,23 @@ struct fixture : test::actor_fixture {
     return reply<task_info>();
   }
 
+  /// Returns the types of the task events journaled so far.
   std::vector<std::string> event_types() const {
     std::vector<std::string> result;
     for (auto& ev : jd->events)
-      result.push_back(ev.type);
+      if (ev.type.rfind("task.", 0) == 0)
+        result.push_back(ev.type);
+    return result;
+  }
+
+  template <class Atom>
+  caf::expected<scheduler_status> command(Atom what) {
+    self->send(sched_actor, what);
+    drain();
+    caf::expected<scheduler_status> result{scheduler_status{}};
+    self->receive([&](scheduler_status& x) { result = std::move(x); },
+                  [&](caf::error& err) { result = std::move(err); },
+                  caf::after(0s) >> [] { CAF_FAIL("no reply"); });
     return result;
   }
 };
@@ -339,11 +352,11 @@ CAF_TEST(unknown tasks are reported as such) {
 }
 
 CAF_TEST(a snapshot is taken every n events and covers exactly its seq) {
-  start(nullptr, 3);
-  add_agent("agent-1");
-  submit(spec()); // submitted + assigned: 2 events
+  start(nullptr, 4);
+  add_agent("agent-1"); // scheduler.phase_changed (idle -> running): 1 event
+  submit(spec());       // submitted + assigned: 3 events
   CAF_CHECK(jd->snapshots.empty());
-  submit(spec()); // 3rd event: snapshot
+  submit(spec());       // 4th event (the agent is busy): snapshot
   CAF_REQUIRE_EQUAL(jd->snapshots.size(), 1u);
   auto& snap = jd->snapshots.front();
   CAF_CHECK_EQUAL(snap.kind, "tasks");
@@ -352,12 +365,16 @@ CAF_TEST(a snapshot is taken every n events and covers exactly its seq) {
   for (auto& ev : jd->events) {
     if (ev.seq > snap.seq)
       break;
-    replayed.apply(*persistence::decode(ev), ev.time_ms);
+    if (ev.type.rfind("task.", 0) != 0)
+      continue;
+    auto typed = persistence::decode(ev);
+    CAF_REQUIRE(typed);
+    replayed.apply(*typed, ev.time_ms);
   }
   auto loaded = task_table::load(snap.state);
   CAF_REQUIRE(loaded);
   CAF_CHECK(*loaded == replayed);
-  CAF_CHECK_EQUAL(snap.seq, 3u);
+  CAF_CHECK_EQUAL(snap.seq, 4u);
 }
 
 CAF_TEST(a snapshot is taken by time when events arrived) {
@@ -373,6 +390,60 @@ CAF_TEST(a snapshot is taken by time when events arrived) {
   advance_time(60s);
   drain();
   CAF_CHECK_EQUAL(jd->snapshots.size(), 1u); // no new events, no snapshot
+}
+
+CAF_TEST(the life cycle pauses resumes and drains) {
+  start();
+  auto st = command(stats_atom_v);
+  CAF_REQUIRE(st);
+  CAF_CHECK(st->phase == scheduler_phase::idle);
+  add_agent("agent-1");
+  CAF_CHECK(command(stats_atom_v)->phase == scheduler_phase::running);
+  st = command(pause_atom_v);
+  CAF_REQUIRE(st);
+  CAF_CHECK(st->phase == scheduler_phase::paused);
+  auto id = submit(spec()).id; // accepted, but not started
+  CAF_CHECK(runs->empty());
+  auto again = command(pause_atom_v);
+  CAF_REQUIRE(!again);
+  CAF_CHECK(again.error() == errc::illegal_transition);
+  CAF_CHECK_EQUAL(error_message(again.error()),
+                  "cannot pause: the scheduler is paused; allowed: resume, drain");
+  CAF_CHECK(command(resume_atom_v)->phase == scheduler_phase::running);
+  CAF_REQUIRE_EQUAL(runs->size(), 1u);
+  // Drain: no new starts, the running task finishes, then stopped.
+  auto waiting = submit(spec()).id;
+  CAF_CHECK(command(drain_atom_v)->phase == scheduler_phase::stopping);
+  finish(id, 1, task_status::completed);
+  CAF_CHECK_EQUAL(runs->size(), 1u);
+  CAF_CHECK(lookup(waiting).status == task_status::queued);
+  auto stopped = command(stats_atom_v);
+  CAF_CHECK(stopped->phase == scheduler_phase::stopped);
+  CAF_CHECK_EQUAL(stopped->counts["completed"], 1u);
+  CAF_CHECK_EQUAL(stopped->finished_last_minute, 1u);
+  CAF_CHECK(command(resume_atom_v)->phase == scheduler_phase::running);
+  CAF_CHECK_EQUAL(runs->size(), 2u);
+  std::vector<std::string> phases;
+  for (auto& ev : jd->events)
+    if (ev.type == "scheduler.phase_changed")
+      phases.push_back(persistence::decode_phase_changed(ev)->to == scheduler_phase::running
+                         ? "running" : to_string(persistence::decode_phase_changed(ev)->to));
+  CAF_CHECK_EQUAL(phases, (std::vector<std::string>{"running", "paused", "running",
+                                                    "stopping", "stopped", "running"}));
+}
+
+CAF_TEST(a pause outlives a restart) {
+  start(nullptr);
+  sched_actor = nullptr;
+  scheduler_config cfg{"node-a", "/logs", "/tmp", journal, nullptr};
+  cfg.recovered_phase = scheduler_phase::paused;
+  cfg.snapshot_interval = caf::timespan{0};
+  sched_actor = spawn_scheduler(sys, std::move(cfg));
+  drain();
+  add_agent("agent-1");
+  submit(spec());
+  CAF_CHECK(runs->empty());
+  CAF_CHECK(command(stats_atom_v)->phase == scheduler_phase::paused);
 }
 
 CAF_TEST(failed attempts are retried with exponential back off) {

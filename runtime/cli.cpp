@@ -246,6 +246,36 @@ cli_status cli_retry(const cli_context& ctx, uint64_t id) {
   return task_action(ctx, id, "retry");
 }
 
+cli_status cli_scheduler(const cli_context& ctx, const std::string& action) {
+  return guarded([&] {
+    auto client = connect(ctx);
+    auto res = action == "scheduler"
+                 ? call(ctx, *client, "GET", "/v1/scheduler")
+                 : call(ctx, *client, "POST", "/v1/scheduler/" + action);
+    if (ctx.json) {
+      *ctx.out << res.body << "\n";
+      return cli_status::success;
+    }
+    auto j = json::parse(res.body, nullptr, false);
+    if (!j.is_object())
+      return cli_status::failure;
+    auto& out = *ctx.out;
+    out << "scheduler " << j.value("phase", "?") << "\n";
+    out << "agents:     " << j.value("agents", 0) << " ("
+        << j.value("idle_agents", 0) << " idle)\n";
+    out << "tasks:     ";
+    for (auto& [name, n] : j["tasks"].items())
+      out << " " << name << " " << n.get<uint64_t>();
+    out << "\nlast min:   " << j.value("finished_last_minute", 0)
+        << " tasks ended\n";
+    out << "wait:       p50 " << j["wait_ms"].value("p50", 0) << " ms, p99 "
+        << j["wait_ms"].value("p99", 0) << " ms\n";
+    out << "run:        p50 " << j["run_ms"].value("p50", 0) << " ms, p99 "
+        << j["run_ms"].value("p99", 0) << " ms\n";
+    return cli_status::success;
+  });
+}
+
 cli_status cli_logs(const cli_context& ctx, uint64_t id, bool follow) {
   return guarded([&] {
     auto client = connect(ctx);

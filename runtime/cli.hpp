@@ -61,6 +61,10 @@ cli_status cli_cancel(const cli_context& ctx, uint64_t id);
 /// `cw retry ID`: gives a failed or cancelled task fresh attempts.
 cli_status cli_retry(const cli_context& ctx, uint64_t id);
 
+/// `cw pause|resume|drain` (POST) and `cw scheduler` (GET): prints the
+/// scheduler's phase, task counts, throughput and latencies.
+cli_status cli_scheduler(const cli_context& ctx, const std::string& action);
+
 /// `cw logs ID [-f]`: prints a task's output; `follow` keeps printing until
 /// the task ends.
 cli_status cli_logs(const cli_context& ctx, uint64_t id, bool follow);

@@ -97,6 +97,20 @@ caf::expected<node_config> load_config_file(const std::string& path,
       if (!n || *n < 1 || *n > 4096)
         return invalid(where("agents") + " must be an integer from 1 to 4096");
       cfg.agents = static_cast<uint32_t>(*n);
+    } else if (k == "max_running" || k == "max_running_per_workspace"
+               || k == "retry_max_attempts") {
+      auto n = value.value<int64_t>();
+      auto lo = k == "retry_max_attempts" ? 1 : 0;
+      auto hi = k == "retry_max_attempts" ? 100 : 100'000;
+      if (!n || *n < lo || *n > hi)
+        return invalid(where(k.c_str()) + " must be an integer from "
+                       + std::to_string(lo) + " to " + std::to_string(hi));
+      if (k == "max_running")
+        cfg.max_running = static_cast<uint32_t>(*n);
+      else if (k == "max_running_per_workspace")
+        cfg.max_running_per_workspace = static_cast<uint32_t>(*n);
+      else
+        cfg.retry_max_attempts = static_cast<uint32_t>(*n);
     } else if (k == "snapshot_every_events" || k == "snapshot_interval_s") {
       auto n = value.value<int64_t>();
       if (!n || *n < 0 || *n > 1'000'000'000)

@@ -26,6 +26,12 @@ struct node_config {
   persistence::durability durability = persistence::durability::full;
   /// Workspace of tasks that name none; the node's working directory.
   std::string default_workspace;
+  /// At most this many tasks run at once (0: one per agent).
+  uint32_t max_running = 0;
+  /// At most this many tasks run at once in one workspace (0: no limit).
+  uint32_t max_running_per_workspace = 0;
+  /// Attempts of tasks that name no retry policy.
+  uint32_t retry_max_attempts = 1;
   /// Snapshot the task state after this many events (0: never by count).
   uint64_t snapshot_every_events = 100'000;
   /// Snapshot at least this often while events arrive (0: never by time).
@@ -38,7 +44,8 @@ node_config default_node_config();
 
 /// Overrides `cfg` with the keys of a TOML file (`data_dir`, `api`,
 /// `agents`, `log_level`, `node_name`, `durability`,
-/// `snapshot_every_events`, `snapshot_interval_s`). Errors name the file,
+/// `snapshot_every_events`, `snapshot_interval_s`, `max_running`,
+/// `max_running_per_workspace`, `retry_max_attempts`). Errors name the file,
 /// the key and the line.
 caf::expected<node_config> load_config_file(const std::string& path,
                                             node_config cfg);

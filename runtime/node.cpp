@@ -143,6 +143,9 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
                                      c.default_workspace, d->journal,
                                      recovered->tasks,    recovered->last_seq};
   sched_cfg.recovered_phase = recovered->phase;
+  sched_cfg.max_running = c.max_running;
+  sched_cfg.max_running_per_workspace = c.max_running_per_workspace;
+  sched_cfg.default_retry.max_attempts = c.retry_max_attempts;
   sched_cfg.snapshot_every_events = c.snapshot_every_events;
   sched_cfg.snapshot_interval = std::chrono::seconds(c.snapshot_interval_s);
   d->scheduler = actors::spawn_scheduler(sys, std::move(sched_cfg));

@@ -29,7 +29,7 @@ namespace cw::runtime {
 
 namespace {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;
 using journal_ptr = std::unique_ptr<persistence::journal>;
 
 /// How often `--follow` looks for new rows.
@@ -156,7 +156,8 @@ cli_status list_events(const cli_context& ctx, const persistence::journal& j,
   auto last = std::min(j.last_seq(), filter.to_seq);
   // Rows and bar would interleave on one terminal: draw only when stdout
   // goes elsewhere.
-  progress_bar bar{*ctx.err, last >= filter.from_seq ? last - filter.from_seq + 1 : 0,
+  progress_bar bar{*ctx.err,
+                   last >= filter.from_seq ? last - filter.from_seq + 1 : 0,
                    ::isatty(STDOUT_FILENO) != 1};
   uint64_t next = filter.from_seq;
   std::function<void(event&)> print = [&](event& ev) {
@@ -200,7 +201,8 @@ cli_status print_state(const cli_context& ctx, const persistence::journal& j,
     fail(ctx, describe(recovered.error()));
   auto tasks = recovered->tasks->list(task_filter{});
   if (opts.task)
-    std::erase_if(tasks, [&](const task_info& x) { return x.id != *opts.task; });
+    std::erase_if(tasks,
+                  [&](const task_info& x) { return x.id != *opts.task; });
   auto& out = *ctx.out;
   if (ctx.json) {
     for (auto& x : tasks)
@@ -209,7 +211,8 @@ cli_status print_state(const cli_context& ctx, const persistence::journal& j,
     return cli_status::success;
   }
   std::string when;
-  if (auto n = j.read(at, [&](event& ev) { when = format_time(ev.time_ms); }, at);
+  if (auto n = j.read(
+        at, [&](event& ev) { when = format_time(ev.time_ms); }, at);
       !n)
     fail(ctx, describe(n.error()));
   out << "state after seq " << at << (when.empty() ? "" : " (" + when + ")")
@@ -233,10 +236,22 @@ struct state_entry {
   std::string detail;
 };
 
-std::string detail_of(const task_info& x) {
+/// Returns what a state holds beyond its name, e.g. the attempt and agent.
+std::string detail_of(const task_info& x, const task_event& ev) {
   switch (x.status) {
-    case task_status::queued:
-      return x.reason.empty() ? std::string{} : "requeued: " + x.reason;
+    case task_status::queued: {
+      std::string result;
+      if (std::holds_alternative<task_requeued>(ev))
+        result = "requeued: " + x.reason;
+      else if (std::holds_alternative<task_retry_scheduled>(ev))
+        result = "retry after: " + x.reason;
+      else if (std::holds_alternative<task_retried>(ev))
+        result = "retried with fresh attempts";
+      if (x.not_before_ms != 0)
+        result += (result.empty() ? "" : "; ") + std::string{"not before "}
+                  + format_time(x.not_before_ms);
+      return result;
+    }
     case task_status::running:
       return "attempt " + std::to_string(x.attempts) + " on " + x.agent
              + (x.pid != 0 ? ", pid " + std::to_string(x.pid) : "");
@@ -273,10 +288,11 @@ cli_status print_timeline(const cli_context& ctx, const persistence::journal& j,
     auto info = table.find(id);
     // A start only adds the pid to the running state.
     if (std::holds_alternative<task_started>(*typed) && !states.empty()) {
-      states.back().detail = detail_of(*info);
+      states.back().detail = detail_of(*info, *typed);
       return;
     }
-    states.push_back({ev.seq, ev.time_ms, info->status, detail_of(*info)});
+    states.push_back(
+      {ev.seq, ev.time_ms, info->status, detail_of(*info, *typed)});
   });
   bar.finish();
   if (!n)
@@ -288,10 +304,7 @@ cli_status print_timeline(const cli_context& ctx, const persistence::journal& j,
   auto& out = *ctx.out;
   auto ongoing = !is_terminal(states.back().status);
   if (!ctx.json)
-    out << "task " << id << ": "
-        << summarize(persistence::encode(
-             task_submitted{id, table.find(id)->spec}, 0, {}))
-        << "\n"
+    out << "task " << id << ": " << summarize(table.find(id)->spec) << "\n"
         << pad("   SEQ", 8) << pad("ENTERED", 26) << pad("FOR", 13)
         << "STATE\n";
   for (size_t i = 0; i < states.size(); ++i) {
@@ -317,8 +330,7 @@ cli_status print_timeline(const cli_context& ctx, const persistence::journal& j,
     auto seq = std::to_string(x.seq);
     out << std::string(seq.size() < 6 ? 6 - seq.size() : 0, ' ') << seq << "  "
         << pad(format_time(x.entered_ms), 26)
-        << pad(spent ? format_duration(*spent) : "-", 13)
-        << to_string(x.status)
+        << pad(spent ? format_duration(*spent) : "-", 13) << to_string(x.status)
         << (x.detail.empty() ? "" : " (" + x.detail + ")") << "\n";
   }
   if (ongoing && !ctx.json)
@@ -350,8 +362,8 @@ cli_status verify(const cli_context& ctx, const persistence::journal& j) {
                          : "missing (gap: seqs " + std::to_string(expected)
                              + " to " + std::to_string(ev.seq - 1) + ")");
     else if (ev.seq < expected)
-      report(ev.seq, "out of order (expected seq " + std::to_string(expected)
-                       + ")");
+      report(ev.seq,
+             "out of order (expected seq " + std::to_string(expected) + ")");
     expected = ev.seq + 1;
     std::string issues;
     auto add = [&](const std::string& what) {

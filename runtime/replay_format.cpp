@@ -53,17 +53,7 @@ std::string command_line(const std::vector<std::string>& argv) {
 std::string summary_of(const task_event& ev) {
   return std::visit(
     overload{
-      [](const task_submitted& x) {
-        std::string result;
-        if (x.spec.provider != "command")
-          result += "provider " + x.spec.provider + "; ";
-        if (!x.spec.argv.empty())
-          result += command_line(x.spec.argv) + "; ";
-        if (!x.spec.prompt.empty())
-          result += "prompt " + json(shorten(x.spec.prompt, 40)).dump() + "; ";
-        return result + "priority " + std::to_string(x.spec.priority) + "; in "
-               + x.spec.workspace;
-      },
+      [](const task_submitted& x) { return summarize(x.spec); },
       [](const task_assigned& x) {
         auto result = x.agent + ", attempt " + std::to_string(x.attempt);
         if (!x.reason.empty())
@@ -82,6 +72,15 @@ std::string summary_of(const task_event& ev) {
         return result;
       },
       [](const task_requeued& x) { return x.reason; },
+      [](const task_retry_scheduled& x) {
+        return x.reason + "; retry at " + format_time(x.run_at_ms);
+      },
+      [](const task_cancelled& x) {
+        return x.reason.empty() ? std::string{"cancelled"} : x.reason;
+      },
+      [](const task_retried&) { return std::string{"fresh attempts"}; },
+      // Types this summary does not know yet show their payload.
+      [](const auto&) { return std::string{}; },
     },
     ev);
 }
@@ -172,15 +171,35 @@ std::string format_duration(int64_t ms) {
   else
     std::snprintf(buf, sizeof(buf), "%lldh %02dm %02ds",
                   static_cast<long long>(secs / 3600),
-                  static_cast<int>(secs / 60 % 60), static_cast<int>(secs % 60));
+                  static_cast<int>(secs / 60 % 60),
+                  static_cast<int>(secs % 60));
   return buf;
 }
 
 std::string summarize(const event& ev) {
   if (ev.type.rfind("task.", 0) == 0)
     if (auto typed = persistence::decode(ev))
-      return summary_of(*typed);
+      if (auto result = summary_of(*typed); !result.empty())
+        return result;
   return shorten(ev.payload);
+}
+
+std::string summarize(const task_spec& spec) {
+  std::string result;
+  if (spec.provider != "command")
+    result += "provider " + spec.provider + "; ";
+  if (!spec.argv.empty())
+    result += command_line(spec.argv) + "; ";
+  if (!spec.prompt.empty())
+    result += "prompt " + json(shorten(spec.prompt, 40)).dump() + "; ";
+  result += "priority " + std::to_string(spec.priority);
+  if (spec.retry.max_attempts != 0)
+    result += "; max attempts " + std::to_string(spec.retry.max_attempts);
+  if (spec.timeout_ms != 0)
+    result += "; timeout " + format_duration(spec.timeout_ms);
+  if (spec.run_at_ms != 0)
+    result += "; not before " + format_time(spec.run_at_ms);
+  return result + "; in " + spec.workspace;
 }
 
 std::string pad(std::string str, size_t width) {
@@ -195,19 +214,20 @@ std::string format_event(const event& ev) {
     seq.insert(0, 6 - seq.size(), ' ');
   return seq + "  " + format_time(ev.time_ms) + "  "
          + (ev.node.empty() ? "-" : ev.node) + "  "
-         + pad(ev.type + "@" + std::to_string(ev.version), 16) + "  "
+         + pad(ev.type + "@" + std::to_string(ev.version), 22) + "  "
          + pad(ev.entity, 9) + "  " + summarize(ev);
 }
 
-json event_json(const event& ev) {
-  auto payload = json::parse(ev.payload, nullptr, false);
+nlohmann::ordered_json event_json(const event& ev) {
+  using ojson = nlohmann::ordered_json;
+  auto payload = ojson::parse(ev.payload, nullptr, false);
   if (payload.is_discarded())
     payload = ev.payload;
-  return json{{"seq", ev.seq},         {"time", format_time(ev.time_ms)},
-              {"time_ms", ev.time_ms}, {"node", ev.node},
-              {"type", ev.type},       {"version", ev.version},
-              {"entity", ev.entity},   {"payload", std::move(payload)},
-              {"checksum", ev.checksum}};
+  return ojson{{"seq", ev.seq},          {"time", format_time(ev.time_ms)},
+               {"time_ms", ev.time_ms},  {"node", ev.node},
+               {"type", ev.type},        {"version", ev.version},
+               {"entity", ev.entity},    {"payload", std::move(payload)},
+               {"checksum", ev.checksum}};
 }
 
 progress_bar::progress_bar(std::ostream& err, uint64_t total, bool enabled)

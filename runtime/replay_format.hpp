@@ -9,6 +9,7 @@
 #include "caf/expected.hpp"
 
 #include "messages/events.hpp"
+#include "messages/task.hpp"
 
 namespace cw::runtime {
 
@@ -27,13 +28,17 @@ std::string format_duration(int64_t ms);
 /// `task.started`; the raw payload (shortened) when it does not decode.
 std::string summarize(const event& ev);
 
+/// Returns a one-line summary of what a task runs: command line (or
+/// provider and prompt), priority, limits and workspace.
+std::string summarize(const task_spec& spec);
+
 /// Returns the listing line of `ev` (without newline): seq, time, node,
 /// `type@version`, entity and summary.
 std::string format_event(const event& ev);
 
-/// Returns the envelope of `ev` as JSON with `payload` as a JSON object (a
-/// string when the stored payload is not valid JSON).
-nlohmann::json event_json(const event& ev);
+/// Returns the envelope of `ev` as JSON, fields in schema order, with
+/// `payload` as a JSON object (a string when the stored payload is not JSON).
+nlohmann::ordered_json event_json(const event& ev);
 
 /// Returns `str` padded with spaces to at least `width` characters.
 std::string pad(std::string str, size_t width);

@@ -216,10 +216,27 @@ void dispatch(self_ptr self) {
     commit(self);
     return;
   }
-  while (!st.idle.empty()) {
-    auto next = st.tasks.next_queued(now);
+  // Running tasks per workspace, for the per-workspace limit.
+  std::map<std::string, uint32_t> per_workspace;
+  uint32_t running = 0;
+  for (auto& [name, slot] : st.agents) {
+    if (slot.task == 0)
+      continue;
+    ++running;
+    if (auto info = st.tasks.find(slot.task))
+      ++per_workspace[info->spec.workspace];
+  }
+  auto eligible = [&](const task_info& info) {
+    auto cap = st.cfg.max_running_per_workspace;
+    return cap == 0 || per_workspace[info.spec.workspace] < cap;
+  };
+  while (!st.idle.empty()
+         && (st.cfg.max_running == 0 || running < st.cfg.max_running)) {
+    auto next = st.tasks.next_queued(now, eligible);
     if (!next)
       break;
+    ++running;
+    ++per_workspace[st.tasks.find(*next)->spec.workspace];
     auto name = std::move(st.idle.front());
     st.idle.pop_front();
     auto& slot = st.agents[name];

@@ -35,6 +35,10 @@ struct scheduler_config {
   /// Take a snapshot this often when events arrived since the last one
   /// (0: never by time).
   caf::timespan snapshot_interval = std::chrono::minutes(5);
+  /// At most this many tasks run at once on this node (0: one per agent).
+  uint32_t max_running = 0;
+  /// At most this many tasks run at once in one workspace (0: no limit).
+  uint32_t max_running_per_workspace = 0;
   /// Retry policy of tasks that bring none (`max_attempts` 0).
   retry_policy default_retry = retry_policy{1, 1000, 2.0, 300'000, 0.1};
   /// Returns wall-clock milliseconds since the epoch; tests substitute a

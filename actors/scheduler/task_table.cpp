@@ -116,6 +116,16 @@ std::optional<task_id> task_table::next_queued(int64_t now_ms) {
   return std::get<2>(*ready_.begin());
 }
 
+std::optional<task_id>
+task_table::next_queued(int64_t now_ms,
+                        const std::function<bool(const task_info&)>& eligible) {
+  next_queued(now_ms); // promotes due tasks
+  for (auto& key : ready_)
+    if (eligible(tasks_.at(std::get<2>(key))))
+      return std::get<2>(key);
+  return std::nullopt;
+}
+
 std::optional<int64_t> task_table::next_due(int64_t now_ms) const {
   if (delayed_.empty() || delayed_.begin()->first <= now_ms)
     return std::nullopt;

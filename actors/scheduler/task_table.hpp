@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -32,6 +33,12 @@ public:
   /// highest priority, then earliest `run_at`, then first submitted, among
   /// those whose `not_before_ms` has come.
   std::optional<task_id> next_queued(int64_t now_ms = INT64_MAX);
+
+  /// Like `next_queued`, but skips tasks for which `eligible` is false (for
+  /// example because their workspace is at its concurrency limit).
+  std::optional<task_id>
+  next_queued(int64_t now_ms,
+              const std::function<bool(const task_info&)>& eligible);
 
   /// Returns the earliest `not_before_ms` of a queued task that is not yet
   /// due at `now_ms`, if any: when the scheduler should look again.

@@ -32,6 +32,13 @@ int main(int argc, char** argv) {
                     "wait for the task and exit with its success");
   run_cmd->add_option("--workspace", run.workspace,
                       "working directory (default: the current one)");
+  run_cmd->add_option("--attempts", run.attempts,
+                      "attempts in all, retried with back-off (default: node's)")
+    ->check(CLI::Range(1, 100));
+  run_cmd->add_option("--timeout", run.timeout_s, "seconds an attempt may run")
+    ->check(CLI::Range(0.001, 7.0 * 24 * 3600));
+  run_cmd->add_option("--delay", run.delay_s, "seconds before it may start")
+    ->check(CLI::Range(0.0, 7.0 * 24 * 3600));
   run_cmd->add_option("command", run.argv, "program and arguments")
     ->required();
 
@@ -48,6 +55,23 @@ int main(int argc, char** argv) {
     ->check(CLI::IsMember({"blocked", "queued", "running", "completed",
                            "failed", "cancelled"}));
   tasks_cmd->add_option("--limit", limit, "at most this many (0: all)");
+  bool dead = false;
+  tasks_cmd->add_flag("--dead", dead, "only the dead-letter queue");
+
+  auto cancel_cmd = app.add_subcommand("cancel", "cancel a queued or running task");
+  cancel_cmd->add_option("id", id, "task id")->required();
+  auto retry_cmd = app.add_subcommand("retry",
+                                      "give a failed task fresh attempts");
+  retry_cmd->add_option("id", id, "task id")->required();
+  std::string lifecycle;
+  for (auto [name, help] :
+       {std::pair{"pause", "start no new tasks (running ones go on)"},
+        std::pair{"resume", "start tasks again"},
+        std::pair{"drain", "start no new tasks, stop once none runs"},
+        std::pair{"scheduler", "show the scheduler's phase and figures"}})
+    app.add_subcommand(name, help)->callback([&lifecycle, name = name] {
+      lifecycle = name;
+    });
 
   bool follow = false;
   auto logs_cmd = app.add_subcommand("logs", "print a task's output");
@@ -57,7 +81,8 @@ int main(int argc, char** argv) {
   replay_options replay;
   auto replay_cmd = app.add_subcommand(
     "replay", "print the events of a journal file (read-only, offline)");
-  replay_cmd->add_option("file", replay.file, "journal file (DATA_DIR/journal.db)")
+  replay_cmd
+    ->add_option("file", replay.file, "journal file (DATA_DIR/journal.db)")
     ->required();
   auto task_opt = replay_cmd->add_option("--task", replay.task,
                                          "only the events of task ID");
@@ -69,7 +94,8 @@ int main(int argc, char** argv) {
                        },
                        "SEQ|TIME"};
   auto since_opt = replay_cmd->add_option(
-    "--since", replay.since, "from this seq or UTC time (2026-11-23T13:25:00Z)");
+    "--since", replay.since,
+    "from this seq or UTC time (2026-11-23T13:25:00Z)");
   since_opt->check(bound);
   auto until_opt = replay_cmd->add_option("--until", replay.until,
                                           "up to this seq or UTC time");
@@ -103,7 +129,13 @@ int main(int argc, char** argv) {
   else if (*status_cmd)
     rc = cli_status_of(ctx, id);
   else if (*tasks_cmd)
-    rc = cli_tasks(ctx, status_filter, limit);
+    rc = cli_tasks(ctx, status_filter, limit, dead);
+  else if (*cancel_cmd)
+    rc = cli_cancel(ctx, id);
+  else if (*retry_cmd)
+    rc = cli_retry(ctx, id);
+  else if (!lifecycle.empty())
+    rc = cli_scheduler(ctx, lifecycle);
   else if (*logs_cmd)
     rc = cli_logs(ctx, id, follow);
   else if (*replay_cmd)

@@ -111,8 +111,11 @@ struct fixture : test::actor_fixture {
 
   void start(std::shared_ptr<task_table> recovered = nullptr,
              uint64_t snapshot_every_events = 0,
-             caf::timespan snapshot_interval = caf::timespan{0}) {
+             caf::timespan snapshot_interval = caf::timespan{0},
+             uint32_t max_running = 0, uint32_t max_per_workspace = 0) {
     scheduler_config cfg{"node-a", "/logs", "/tmp", journal, recovered};
+    cfg.max_running = max_running;
+    cfg.max_running_per_workspace = max_per_workspace;
     cfg.snapshot_every_events = snapshot_every_events;
     cfg.snapshot_interval = snapshot_interval;
     cfg.wall_clock = [this] { return wall(); };
@@ -390,6 +393,32 @@ CAF_TEST(a snapshot is taken by time when events arrived) {
   advance_time(60s);
   drain();
   CAF_CHECK_EQUAL(jd->snapshots.size(), 1u); // no new events, no snapshot
+}
+
+CAF_TEST(concurrency limits hold globally and per workspace) {
+  start(nullptr, 0, caf::timespan{0}, 3, 1);
+  for (int i = 1; i <= 4; ++i)
+    add_agent("agent-" + std::to_string(i));
+  auto in = [](const std::string& ws) {
+    auto x = spec();
+    x.workspace = ws;
+    return x;
+  };
+  auto a1 = submit(in("/tmp")).id;
+  auto a2 = submit(in("/tmp")).id; // same workspace: waits
+  auto b1 = submit(in("/")).id;
+  auto c1 = submit(in("/usr")).id;
+  auto d1 = submit(in("/var")).id; // global cap of 3: waits
+  std::vector<task_id> started;
+  for (auto& r : *runs)
+    started.push_back(r.id);
+  CAF_CHECK_EQUAL(started, (std::vector<task_id>{a1, b1, c1}));
+  finish(a1, 1, task_status::completed);
+  CAF_REQUIRE_EQUAL(runs->size(), 4u);
+  CAF_CHECK_EQUAL(runs->back().id, a2); // older, and /tmp is free again
+  finish(b1, 1, task_status::completed);
+  CAF_REQUIRE_EQUAL(runs->size(), 5u);
+  CAF_CHECK_EQUAL(runs->back().id, d1);
 }
 
 CAF_TEST(the life cycle pauses resumes and drains) {

@@ -163,7 +163,7 @@ CAF_TEST(a corrupt row stops start up naming the seq and the file) {
                                                      "--api", "127.0.0.1:0"},
                              boost::process::std_out > boost::process::null,
                              boost::process::std_err > err};
-  CAF_REQUIRE(node.wait_for(30s));
+  CAF_REQUIRE(cw::test::wait_exit(node, 30s));
   CAF_CHECK_EQUAL(node.exit_code(), 1);
   auto msg = cw::test::slurp(err);
   CAF_CHECK(msg.find("seq 2") != std::string::npos);

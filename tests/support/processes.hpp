@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <boost/process/args.hpp>
@@ -25,6 +26,20 @@ inline std::string slurp(const std::string& path) {
   std::stringstream buf;
   buf << in.rdbuf();
   return buf.str();
+}
+
+/// Waits at most `timeout` for `c` to end; returns whether it did. Polls
+/// (every 5 ms) instead of `child::wait_for`, which in Boost 1.81 can miss an
+/// early SIGCHLD and sleep through its whole timeout.
+inline bool wait_exit(boost::process::child& c,
+                      std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (c.running()) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
 }
 
 /// A real cw-node process on a free loopback port; stopped (SIGTERM) or
@@ -75,7 +90,7 @@ public:
 private:
   int signal_and_wait(int sig) {
     ::kill(child_.id(), sig);
-    if (!child_.wait_for(std::chrono::seconds(30))) {
+    if (!wait_exit(child_, std::chrono::seconds(30))) {
       child_.terminate();
       CAF_FAIL("cw-node did not end within 30 s of signal " << sig);
     }
@@ -107,7 +122,7 @@ inline cli_result run_cw(const std::filesystem::path& dir,
                           boost::process::std_out > out,
                           boost::process::std_err > err,
                           boost::process::std_in < boost::process::null};
-  if (!c.wait_for(std::chrono::seconds(60))) {
+  if (!wait_exit(c, std::chrono::seconds(60))) {
     c.terminate();
     CAF_FAIL("cw did not finish within 60 s");
   }

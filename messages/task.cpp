@@ -16,23 +16,37 @@ constexpr std::array<std::pair<task_status, const char*>, 6> status_names{{
   {task_status::cancelled, "cancelled"},
 }};
 
-} // namespace
-
-std::string to_string(task_status x) {
-  for (auto& [status, name] : status_names)
-    if (status == x)
+/// Looks `x` up in a table of enumerators and names.
+template <class Enum, size_t N>
+std::string name_of(const std::array<std::pair<Enum, const char*>, N>& names,
+                    Enum x) {
+  for (auto& [value, name] : names)
+    if (value == x)
       return name;
   return "unknown";
 }
 
-bool from_string(const std::string& str, task_status& x) {
-  for (auto& [status, name] : status_names) {
+/// Looks `str` up in a table of enumerators and names.
+template <class Enum, size_t N>
+bool value_of(const std::array<std::pair<Enum, const char*>, N>& names,
+              const std::string& str, Enum& x) {
+  for (auto& [value, name] : names) {
     if (str == name) {
-      x = status;
+      x = value;
       return true;
     }
   }
   return false;
+}
+
+} // namespace
+
+std::string to_string(task_status x) {
+  return name_of(status_names, x);
+}
+
+bool from_string(const std::string& str, task_status& x) {
+  return value_of(status_names, str, x);
 }
 
 bool is_terminal(task_status x) {
@@ -53,20 +67,11 @@ constexpr std::array<std::pair<scheduler_phase, const char*>, 5> phase_names{{
 } // namespace
 
 std::string to_string(scheduler_phase x) {
-  for (auto& [phase, name] : phase_names)
-    if (phase == x)
-      return name;
-  return "unknown";
+  return name_of(phase_names, x);
 }
 
 bool from_string(const std::string& str, scheduler_phase& x) {
-  for (auto& [phase, name] : phase_names) {
-    if (str == name) {
-      x = phase;
-      return true;
-    }
-  }
-  return false;
+  return value_of(phase_names, str, x);
 }
 
 } // namespace cw

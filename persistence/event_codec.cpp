@@ -96,6 +96,17 @@ event encode(const task_event& x, int64_t time_ms, const std::string& node) {
   return result;
 }
 
+namespace {
+
+/// Returns the error for a row that does not decode, naming type and seq.
+caf::error undecodable(const event& x, const std::string& why) {
+  return make_error(errc::journal_corrupt,
+                    "cannot decode " + x.type + "@" + std::to_string(x.version)
+                      + " at seq " + std::to_string(x.seq) + ": " + why);
+}
+
+} // namespace
+
 event encode(const scheduler_phase_changed& x, int64_t time_ms,
              const std::string& node) {
   event result;
@@ -109,11 +120,7 @@ event encode(const scheduler_phase_changed& x, int64_t time_ms,
 }
 
 caf::expected<scheduler_phase_changed> decode_phase_changed(const event& x) {
-  auto fail = [&](const std::string& why) {
-    return make_error(errc::journal_corrupt,
-                      "cannot decode " + x.type + "@" + std::to_string(x.version)
-                        + " at seq " + std::to_string(x.seq) + ": " + why);
-  };
+  auto fail = [&](const std::string& why) { return undecodable(x, why); };
   if (x.type != "scheduler.phase_changed" || x.version != 1)
     return fail("unknown type or version");
   auto j = json::parse(x.payload, nullptr, false);
@@ -127,11 +134,7 @@ caf::expected<scheduler_phase_changed> decode_phase_changed(const event& x) {
 }
 
 caf::expected<task_event> decode(const event& x) {
-  auto fail = [&](const std::string& why) {
-    return make_error(errc::journal_corrupt,
-                      "cannot decode " + x.type + "@" + std::to_string(x.version)
-                        + " at seq " + std::to_string(x.seq) + ": " + why);
-  };
+  auto fail = [&](const std::string& why) { return undecodable(x, why); };
   // Every type is at version 1 except task.submitted and task.assigned (2);
   // older versions are upcast here, so folds only ever see current events.
   auto max_version
@@ -152,14 +155,22 @@ caf::expected<task_event> decode(const event& x) {
     if (x.type == "task.submitted") {
       task_submitted ev{id, {}};
       auto spec = obj["spec"].get_object().value();
-      for (auto field : spec) {
-        auto key = field.unescaped_key().value();
-        simdjson::ondemand::value value = field.value();
+      for (auto item : spec) {
+        // Unwrap the field first: its value lives inside it.
+        simdjson::ondemand::field field;
+        if (auto err = std::move(item).get(field))
+          throw simdjson::simdjson_error(err);
+        std::string_view key = field.unescaped_key().value();
+        simdjson::ondemand::value& value = field.value();
         if (key == "provider")
           ev.spec.provider = str(value);
-        else if (key == "argv")
-          for (auto arg : value.get_array().value())
+        else if (key == "argv") {
+          // Named: a range-for over `get_array().value()` would iterate a
+          // reference into a destroyed temporary.
+          simdjson::ondemand::array args = value.get_array().value();
+          for (auto arg : args)
             ev.spec.argv.push_back(str(simdjson::ondemand::value{arg.value()}));
+        }
         else if (key == "prompt")
           ev.spec.prompt = str(value);
         else if (key == "workspace")
@@ -170,10 +181,14 @@ caf::expected<task_event> decode(const event& x) {
           ev.spec.timeout_ms = value.get_int64().value();
         else if (key == "run_at_ms")
           ev.spec.run_at_ms = value.get_int64().value();
-        else if (key == "retry")
-          for (auto rf : value.get_object().value()) {
-            auto rkey = rf.unescaped_key().value();
-            simdjson::ondemand::value rv = rf.value();
+        else if (key == "retry") {
+          simdjson::ondemand::object retry = value.get_object().value();
+          for (auto ritem : retry) {
+            simdjson::ondemand::field rf;
+            if (auto err = std::move(ritem).get(rf))
+              throw simdjson::simdjson_error(err);
+            std::string_view rkey = rf.unescaped_key().value();
+            simdjson::ondemand::value& rv = rf.value();
             auto& r = ev.spec.retry;
             if (rkey == "max_attempts")
               r.max_attempts = static_cast<uint32_t>(rv.get_uint64().value());
@@ -186,6 +201,7 @@ caf::expected<task_event> decode(const event& x) {
             else if (rkey == "jitter")
               r.jitter = rv.get_double().value();
           }
+        }
       }
       // Version 1 had no retry policy: it ran once.
       if (x.version == 1)

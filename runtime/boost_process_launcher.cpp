@@ -46,9 +46,25 @@ struct boost_process_launcher::impl {
   std::map<int64_t, exit_callback> children;
   std::thread thread;
 
+  asio::steady_timer sweep{ioc};
+
   impl() : work(ioc.get_executor()), sigchld(ioc, SIGCHLD) {
     wait_for_sigchld();
+    sweep_periodically();
     thread = std::thread([this] { ioc.run(); });
+  }
+
+  /// A backstop for SIGCHLD: the signal can be consumed elsewhere in a
+  /// process that embeds the node (another library's handler, a test's own
+  /// child management), so every second the children are checked anyway.
+  void sweep_periodically() {
+    sweep.expires_after(std::chrono::seconds(1));
+    sweep.async_wait([this](const boost::system::error_code& ec) {
+      if (ec)
+        return;
+      reap();
+      sweep_periodically();
+    });
   }
 
   void wait_for_sigchld() {

@@ -3,9 +3,10 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
+#include <set>
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -34,45 +35,83 @@ namespace {
 /// How long agent processes get between SIGTERM and SIGKILL at shutdown.
 constexpr auto shutdown_grace = std::chrono::seconds(5);
 
-/// Holds an exclusive flock on `<data_dir>/lock` while the node runs, so two
-/// nodes never share a journal.
+/// Holds an exclusive POSIX record lock on `<data_dir>/lock` while the node
+/// runs, so two nodes never share a journal. Record locks (unlike flock) are
+/// not inherited by forked children, so an agent process that outlives a
+/// killed node does not keep the next start out. They are per process, so
+/// nodes in one process (tests, benchmarks) are also kept apart by a
+/// registry of the directories locked here.
 class data_dir_lock {
 public:
   static caf::expected<std::unique_ptr<data_dir_lock>>
   acquire(const std::string& dir) {
+    std::error_code ec;
+    auto canonical = std::filesystem::weakly_canonical(dir, ec).string();
+    auto in_use = [&](std::string holder) {
+      return make_error(errc::invalid_argument,
+                        "data-dir: " + dir + " is in use by another cw-node"
+                          + (holder.empty() ? std::string{}
+                                            : " (pid " + holder + ")"));
+    };
+    {
+      std::lock_guard<std::mutex> guard{registry_mutex()};
+      if (!registry().insert(canonical).second)
+        return in_use(std::to_string(::getpid()));
+    }
     auto path = dir + "/lock";
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
+    if (fd < 0) {
+      release_name(canonical);
       return make_error(errc::invalid_argument,
                         "data-dir: cannot open " + path + ": "
                           + std::strerror(errno));
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    }
+    struct flock fl = {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    if (::fcntl(fd, F_SETLK, &fl) != 0) {
       char buf[32] = {};
       auto n = ::pread(fd, buf, sizeof(buf) - 1, 0);
       ::close(fd);
-      return make_error(errc::invalid_argument,
-                        "data-dir: " + dir + " is in use by another cw-node"
-                          + (n > 0 ? " (pid " + std::string{buf, static_cast<size_t>(n)} + ")"
-                                   : std::string{}));
+      release_name(canonical);
+      return in_use(n > 0 ? std::string{buf, static_cast<size_t>(n)}
+                          : std::string{});
     }
     auto pid = std::to_string(::getpid());
     if (::ftruncate(fd, 0) != 0
         || ::pwrite(fd, pid.data(), pid.size(), 0)
              != static_cast<ssize_t>(pid.size()))
       spdlog::warn("cannot write pid to {}", path);
-    return std::unique_ptr<data_dir_lock>{new data_dir_lock(fd)};
+    return std::unique_ptr<data_dir_lock>{new data_dir_lock(fd, canonical)};
   }
 
   ~data_dir_lock() {
-    ::close(fd_);
+    ::close(fd_); // releases the record lock
+    release_name(name_);
   }
 
 private:
-  explicit data_dir_lock(int fd) : fd_(fd) {
+  data_dir_lock(int fd, std::string name) : fd_(fd), name_(std::move(name)) {
     // nop
   }
 
+  static std::mutex& registry_mutex() {
+    static std::mutex mtx;
+    return mtx;
+  }
+
+  static std::set<std::string>& registry() {
+    static std::set<std::string> dirs;
+    return dirs;
+  }
+
+  static void release_name(const std::string& name) {
+    std::lock_guard<std::mutex> guard{registry_mutex()};
+    registry().erase(name);
+  }
+
   int fd_;
+  std::string name_;
 };
 
 } // namespace

@@ -24,7 +24,6 @@
 #include <boost/process/environment.hpp>
 #include <boost/process/exe.hpp>
 #include <boost/process/extend.hpp>
-#include <boost/process/handles.hpp>
 #include <boost/process/io.hpp>
 #include <boost/process/search_path.hpp>
 #include <boost/process/start_dir.hpp>
@@ -152,15 +151,24 @@ struct boost_process_launcher::impl {
         bp::start_dir = req.workspace,
         bp::std_in < bp::null,
         (bp::std_out & bp::std_err) > log,
-        bp::limit_handles,
         bp::extend::on_exec_setup =
           [](auto&) {
+            // Runs in the child between fork and exec, where only
+            // async-signal-safe calls are allowed: another thread of the
+            // node may have held the allocator's lock at the fork (this is
+            // why bp::limit_handles, which allocates, is not used).
             // Own process group, so the whole tree can be signalled; and no
             // signal mask inherited from the node (cw-node blocks SIGTERM).
             ::setpgid(0, 0);
             sigset_t none;
             sigemptyset(&none);
             ::sigprocmask(SIG_SETMASK, &none, nullptr);
+            // No descriptor of the node (sockets, journal, other logs)
+            // leaks into the agent; stdin/out/err are already in place
+            // (this initializer comes after the redirections).
+            if (::close_range(3, ~0U, 0) != 0)
+              for (int fd = 3; fd < 4096; ++fd)
+                ::close(fd);
           },
       };
       auto pid = static_cast<int64_t>(child.id());

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include <signal.h>
+#include <unistd.h>
 
 #include "actors/agent/agent.hpp"
 #include "runtime/boost_process_launcher.hpp"
@@ -117,6 +118,17 @@ CAF_TEST(the process gets only the environment it is given) {
          {{"PATH", "/usr/bin:/bin"}, {"ONLY", "me"}});
   CAF_CHECK(outcome().status == task_status::completed);
   CAF_CHECK_EQUAL(slurp(dir.file("out.log")), "[][me]\n");
+}
+
+CAF_TEST(no descriptor of the parent leaks into the process) {
+  // An fd without CLOEXEC, as a careless library might leave one.
+  int leaky = ::dup(2);
+  CAF_REQUIRE(leaky > 2);
+  launch({"ls", "-1", "/proc/self/fd"});
+  CAF_CHECK(outcome().status == task_status::completed);
+  ::close(leaky);
+  // 0, 1, 2, and the directory ls itself opened to list them.
+  CAF_CHECK_EQUAL(slurp(dir.file("out.log")), "0\n1\n2\n3\n");
 }
 
 CAF_TEST(terminate stops the whole process group) {

@@ -18,6 +18,8 @@
 
 #include "caf/test/unit_test.hpp"
 
+#include "tests/support/waiter.hpp"
+
 namespace cw::test {
 
 /// Returns the contents of a file, empty when it does not exist.
@@ -28,18 +30,25 @@ inline std::string slurp(const std::string& path) {
   return buf.str();
 }
 
-/// Waits at most `timeout` for `c` to end; returns whether it did. Polls
-/// (every 5 ms) instead of `child::wait_for`, which in Boost 1.81 can miss an
-/// early SIGCHLD and sleep through its whole timeout.
+/// Waits at most `timeout` for `c` to end; returns whether it did. When
+/// the time is up the child is killed (and reaped) before returning false.
+/// A blocking `wait()` on a helper thread, not `child::wait_for`: in Boost
+/// 1.81 that one can miss an early SIGCHLD and sleep through its timeout.
 inline bool wait_exit(boost::process::child& c,
                       std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (c.running()) {
-    if (std::chrono::steady_clock::now() >= deadline)
-      return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  waiter<bool> ended;
+  std::thread reaper{[&] {
+    std::error_code ec;
+    c.wait(ec);
+    ended.set(true);
+  }};
+  auto done = ended.wait(timeout).has_value();
+  if (!done) {
+    std::error_code ec;
+    c.terminate(ec); // makes the blocking wait return
   }
-  return true;
+  reaper.join();
+  return done;
 }
 
 /// A real cw-node process on a free loopback port; stopped (SIGTERM) or
@@ -91,7 +100,6 @@ private:
   int signal_and_wait(int sig) {
     ::kill(child_.id(), sig);
     if (!wait_exit(child_, std::chrono::seconds(30))) {
-      child_.terminate();
       CAF_FAIL("cw-node did not end within 30 s of signal " << sig);
     }
     return child_.exit_code();
@@ -123,7 +131,6 @@ inline cli_result run_cw(const std::filesystem::path& dir,
                           boost::process::std_err > err,
                           boost::process::std_in < boost::process::null};
   if (!wait_exit(c, std::chrono::seconds(60))) {
-    c.terminate();
     CAF_FAIL("cw did not finish within 60 s");
   }
   return {c.exit_code(), slurp(out), slurp(err)};

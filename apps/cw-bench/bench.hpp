@@ -17,7 +17,7 @@ struct bench_args {
   uint32_t clients = 4;
   uint32_t agents = 8;
   uint64_t events = 1'000'000;
-  uint32_t in_flight = 2048;
+  uint32_t in_flight = 4096;
   std::string durability = "full";
 };
 

@@ -120,12 +120,15 @@ struct task_spec {
   int64_t timeout_ms = 0;
   /// Not before this wall-clock time (ms since the epoch); 0 for now.
   int64_t run_at_ms = 0;
+  /// Tasks that must complete first; the task is `blocked` until they have.
+  std::vector<uint64_t> depends_on;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, task_spec& x) {
   return f(caf::meta::type_name("cw.task_spec"), x.provider, x.argv, x.prompt,
-           x.workspace, x.priority, x.retry, x.timeout_ms, x.run_at_ms);
+           x.workspace, x.priority, x.retry, x.timeout_ms, x.run_at_ms,
+           x.depends_on);
 }
 
 /// How an agent process ended.

@@ -23,7 +23,8 @@ void to_json(json& j, const task_spec& x) {
   j = json{{"provider", x.provider},     {"argv", x.argv},
            {"prompt", x.prompt},         {"workspace", x.workspace},
            {"priority", x.priority},     {"retry", std::move(retry)},
-           {"timeout_ms", x.timeout_ms}, {"run_at_ms", x.run_at_ms}};
+           {"timeout_ms", x.timeout_ms}, {"run_at_ms", x.run_at_ms},
+           {"depends_on", x.depends_on}};
 }
 
 void to_json(json& j, const task_outcome& x) {
@@ -181,6 +182,11 @@ caf::expected<task_event> decode(const event& x) {
           ev.spec.timeout_ms = value.get_int64().value();
         else if (key == "run_at_ms")
           ev.spec.run_at_ms = value.get_int64().value();
+        else if (key == "depends_on") {
+          simdjson::ondemand::array deps = value.get_array().value();
+          for (auto dep : deps)
+            ev.spec.depends_on.push_back(dep.get_uint64().value());
+        }
         else if (key == "retry") {
           simdjson::ondemand::object retry = value.get_object().value();
           for (auto ritem : retry) {

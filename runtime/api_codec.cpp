@@ -111,6 +111,14 @@ caf::expected<task_spec> parse_task_spec(const std::string& body) {
     } else if (key == "retry") {
       if (auto err = parse_retry(value, spec.retry))
         return err;
+    } else if (key == "depends_on") {
+      if (!value.is_array())
+        return invalid(key, "must be an array of task ids");
+      for (auto& dep : value) {
+        if (!dep.is_number_unsigned() || dep.get<uint64_t>() == 0)
+          return invalid(key, "must be an array of task ids");
+        spec.depends_on.push_back(dep.get<uint64_t>());
+      }
     } else {
       return invalid(key, "unknown field");
     }
@@ -172,6 +180,7 @@ caf::expected<task_info> task_from_json(const json& j) {
     x.dead = j.value("dead", false);
     x.spec.timeout_ms = spec.value("timeout_ms", int64_t{0});
     x.spec.run_at_ms = spec.value("run_at_ms", int64_t{0});
+    x.spec.depends_on = spec.value("depends_on", std::vector<uint64_t>{});
     if (auto r = spec.find("retry"); r != spec.end() && r->is_object()) {
       x.spec.retry.max_attempts = r->value("max_attempts", 1u);
       x.spec.retry.base_delay_ms = r->value("base_delay_ms", int64_t{1000});

@@ -152,6 +152,8 @@ cli_status cli_run(const cli_context& ctx, const run_options& opts) {
       body["timeout_ms"] = static_cast<int64_t>(opts.timeout_s * 1000);
     if (opts.delay_s > 0)
       body["delay_ms"] = static_cast<int64_t>(opts.delay_s * 1000);
+    if (!opts.after.empty())
+      body["depends_on"] = opts.after;
     std::error_code ec;
     auto ws = opts.workspace.empty() ? std::filesystem::current_path(ec)
                                      : std::filesystem::absolute(

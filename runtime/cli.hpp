@@ -41,6 +41,8 @@ struct run_options {
   double timeout_s = 0;
   /// Seconds to wait before the task may start.
   double delay_s = 0;
+  /// Tasks that must complete first.
+  std::vector<uint64_t> after;
 };
 
 /// Submits `opts` and prints the new task's id (or, with `wait`, its

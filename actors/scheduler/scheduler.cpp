@@ -312,6 +312,15 @@ void end_task(self_ptr self, task_event ev) {
       st.recent.pop_front();
   }
   when_durable(self, [self, id] { notify_waiters(self, id); });
+  // Dependents of a task that failed for good or was cancelled cannot run:
+  // they are cancelled too, naming the cause (and so on down the graph).
+  if (info.status == task_status::failed
+      || info.status == task_status::cancelled) {
+    auto why = "dependency " + std::to_string(id) + " " + to_string(info.status);
+    for (auto dependent : st.tasks.blocked_on(id))
+      if (st.tasks.find(dependent)->status == task_status::blocked)
+        end_task(self, task_cancelled{dependent, why});
+  }
 }
 
 int64_t percentile(std::vector<int64_t> xs, double p) {
@@ -425,8 +434,22 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
         spec.retry = st.cfg.default_retry;
       if (auto err = validate(spec, st.cfg.default_workspace))
         return err;
+      for (auto dep : spec.depends_on)
+        if (st.tasks.find(dep) == nullptr)
+          return make_error(errc::invalid_argument,
+                            "depends_on: no task with id " + std::to_string(dep));
       auto id = st.tasks.next_id();
+      auto deps = spec.depends_on;
       record(self, task_submitted{id, std::move(spec)});
+      // A dependency that already failed or was cancelled dooms the task.
+      for (auto dep : deps) {
+        auto status = st.tasks.find(dep)->status;
+        if (status == task_status::failed || status == task_status::cancelled) {
+          end_task(self, task_cancelled{id, "dependency " + std::to_string(dep)
+                                              + " " + to_string(status)});
+          break;
+        }
+      }
       auto result = answer<task_info>(self, [self, id] {
         return find_task(self, id);
       });

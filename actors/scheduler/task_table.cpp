@@ -31,7 +31,7 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
     info.submitted_ms = time_ms;
     info.not_before_ms = submitted->spec.run_at_ms;
     max_id_ = std::max(max_id_, id);
-    enqueue(info);
+    block_or_enqueue(info);
     return true;
   }
   auto i = tasks_.find(id);
@@ -61,6 +61,8 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
                  info.reason = x.outcome.reason;
                  info.finished_ms = time_ms;
                  info.dead = info.status == task_status::failed;
+                 if (info.status == task_status::completed)
+                   unblock_dependents(info.id);
                },
                [&](const task_requeued& x) {
                  dequeue(info);
@@ -86,13 +88,12 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
                },
                [&](const task_retried&) {
                  dequeue(info);
-                 info.status = task_status::queued;
                  info.attempts = 0;
                  info.dead = false;
                  info.reason.clear();
                  info.finished_ms = 0;
                  info.not_before_ms = 0;
-                 enqueue(info);
+                 block_or_enqueue(info);
                },
              },
              ev);
@@ -168,7 +169,7 @@ std::vector<task_id> task_table::running() const {
 namespace {
 
 /// Format of `save`; bump when the layout changes and keep reading old ones.
-constexpr uint8_t snapshot_format = 2;
+constexpr uint8_t snapshot_format = 3;
 
 bool same(const task_info& a, const task_info& b) {
   return a.id == b.id && a.spec.provider == b.spec.provider
@@ -182,7 +183,8 @@ bool same(const task_info& a, const task_info& b) {
          && a.not_before_ms == b.not_before_ms && a.dead == b.dead
          && a.spec.timeout_ms == b.spec.timeout_ms
          && a.spec.run_at_ms == b.spec.run_at_ms
-         && a.spec.retry.max_attempts == b.spec.retry.max_attempts;
+         && a.spec.retry.max_attempts == b.spec.retry.max_attempts
+         && a.spec.depends_on == b.spec.depends_on;
 }
 
 } // namespace
@@ -221,6 +223,12 @@ caf::expected<task_table> task_table::load(const std::string& blob) {
                                           std::move(info));
     if (pos->second.status == task_status::queued)
       result.enqueue(pos->second);
+    else if (pos->second.status == task_status::blocked)
+      for (auto dep : pos->second.spec.depends_on)
+        if (auto d = result.tasks_.find(dep);
+            d == result.tasks_.end()
+            || d->second.status != task_status::completed)
+          result.waiting_on_.emplace(dep, pos->second.id);
   }
   if (source.remaining() != 0)
     return corrupt("trailing bytes");
@@ -229,7 +237,7 @@ caf::expected<task_table> task_table::load(const std::string& blob) {
 
 bool task_table::operator==(const task_table& other) const {
   if (max_id_ != other.max_id_ || ready_ != other.ready_
-      || delayed_ != other.delayed_
+      || delayed_ != other.delayed_ || waiting_on_ != other.waiting_on_
       || tasks_.size() != other.tasks_.size())
     return false;
   for (auto i = tasks_.begin(), j = other.tasks_.begin(); i != tasks_.end();
@@ -237,6 +245,52 @@ bool task_table::operator==(const task_table& other) const {
     if (i->first != j->first || !same(i->second, j->second))
       return false;
   return true;
+}
+
+void task_table::block_or_enqueue(task_info& info) {
+  bool blocked = false;
+  for (auto dep : info.spec.depends_on) {
+    auto d = tasks_.find(dep);
+    if (d == tasks_.end() || d->second.status != task_status::completed) {
+      waiting_on_.emplace(dep, info.id);
+      blocked = true;
+    }
+  }
+  if (blocked) {
+    info.status = task_status::blocked;
+    return;
+  }
+  info.status = task_status::queued;
+  enqueue(info);
+}
+
+void task_table::unblock_dependents(task_id id) {
+  auto [first, last] = waiting_on_.equal_range(id);
+  std::vector<task_id> dependents;
+  for (auto i = first; i != last; ++i)
+    dependents.push_back(i->second);
+  waiting_on_.erase(id);
+  for (auto dep_id : dependents) {
+    auto& info = tasks_.at(dep_id);
+    if (info.status != task_status::blocked)
+      continue;
+    bool still_waiting = false;
+    for (auto& [dep, waiter] : waiting_on_)
+      if (waiter == dep_id)
+        still_waiting = true;
+    if (!still_waiting) {
+      info.status = task_status::queued;
+      enqueue(info);
+    }
+  }
+}
+
+std::vector<task_id> task_table::blocked_on(task_id id) const {
+  std::vector<task_id> result;
+  auto [first, last] = waiting_on_.equal_range(id);
+  for (auto i = first; i != last; ++i)
+    result.push_back(i->second);
+  return result;
 }
 
 task_table::ready_key task_table::ready_key_of(const task_info& info) {

@@ -68,6 +68,9 @@ public:
   /// Returns whether both tables hold the same tasks and queue.
   bool operator==(const task_table& other) const;
 
+  /// Returns the tasks that wait for `id` (blocked on it).
+  std::vector<task_id> blocked_on(task_id id) const;
+
   /// Returns the number of tasks known.
   size_t size() const noexcept {
     return tasks_.size();
@@ -88,7 +91,15 @@ private:
   void dequeue(const task_info& info);
   static ready_key ready_key_of(const task_info& info);
 
+  /// Makes `info` blocked if a dependency has not completed yet.
+  void block_or_enqueue(task_info& info);
+  /// Moves dependents of a completed task whose dependencies all completed
+  /// to the queue.
+  void unblock_dependents(task_id id);
+
   std::map<task_id, task_info> tasks_;
+  // Blocked tasks by the dependency they wait for.
+  std::multimap<task_id, task_id> waiting_on_;
   std::set<ready_key> ready_;
   std::set<delayed_key> delayed_;
   task_id max_id_ = 0;

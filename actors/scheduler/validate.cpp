@@ -46,6 +46,8 @@ caf::error validate(task_spec& spec, const std::string& default_workspace) {
   if (spec.timeout_ms < 0 || spec.timeout_ms > task_limits::max_timeout_ms)
     return invalid("timeout_ms: must be from 0 (none) to "
                    + std::to_string(task_limits::max_timeout_ms));
+  if (spec.depends_on.size() > 1000)
+    return invalid("depends_on: more than 1000 dependencies");
   if (spec.run_at_ms < 0)
     return invalid("run_at_ms: must not be negative");
   if (spec.workspace.empty())

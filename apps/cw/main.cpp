@@ -39,6 +39,8 @@ int main(int argc, char** argv) {
     ->check(CLI::Range(0.001, 7.0 * 24 * 3600));
   run_cmd->add_option("--delay", run.delay_s, "seconds before it may start")
     ->check(CLI::Range(0.0, 7.0 * 24 * 3600));
+  run_cmd->add_option("--after", run.after,
+                      "start only after task ID completed (repeatable)");
   run_cmd->add_option("command", run.argv, "program and arguments")
     ->required();
 

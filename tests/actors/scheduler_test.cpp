@@ -421,6 +421,52 @@ CAF_TEST(concurrency limits hold globally and per workspace) {
   CAF_CHECK_EQUAL(runs->back().id, d1);
 }
 
+CAF_TEST(dependents run after their dependencies and fall with them) {
+  start();
+  add_agent("agent-1");
+  auto a = submit(spec()).id;
+  auto b_spec = spec();
+  b_spec.depends_on = {a};
+  auto b = submit(b_spec).id;
+  auto c_spec = spec();
+  c_spec.depends_on = {b};
+  auto c = submit(c_spec).id;
+  CAF_CHECK(lookup(b).status == task_status::blocked);
+  finish(a, 1, task_status::completed);
+  CAF_REQUIRE_EQUAL(runs->size(), 2u);
+  CAF_CHECK_EQUAL(runs->back().id, b);
+  finish(b, 1, task_status::failed, "exit code 1");
+  auto cancelled = lookup(c);
+  CAF_CHECK(cancelled.status == task_status::cancelled);
+  CAF_CHECK_EQUAL(cancelled.reason, "dependency " + std::to_string(b) + " failed");
+  // A new dependent of a failed task is cancelled at once.
+  auto late = spec();
+  late.depends_on = {b};
+  auto d = submit(late);
+  CAF_CHECK(lookup(d.id).status == task_status::cancelled);
+  // Cancelling a blocked chain cascades too.
+  auto e = submit(spec(-5)).id; // agent-1 idle: runs e
+  auto f_spec = spec();
+  f_spec.depends_on = {e};
+  auto f = submit(f_spec).id;
+  auto g_spec = spec();
+  g_spec.depends_on = {f};
+  auto g = submit(g_spec).id;
+  self->send(sched_actor, cancel_atom_v, f);
+  drain();
+  CAF_CHECK(reply<task_info>().status == task_status::cancelled);
+  CAF_CHECK(lookup(g).status == task_status::cancelled);
+  CAF_CHECK_EQUAL(lookup(g).reason, "dependency " + std::to_string(f) + " cancelled");
+  // Unknown dependencies are refused with the field named.
+  auto bad = spec();
+  bad.depends_on = {999};
+  self->send(sched_actor, submit_atom_v, bad);
+  drain();
+  auto err = error_reply();
+  CAF_CHECK(err == errc::invalid_argument);
+  CAF_CHECK(error_message(err).rfind("depends_on:", 0) == 0);
+}
+
 CAF_TEST(the life cycle pauses resumes and drains) {
   start();
   auto st = command(stats_atom_v);

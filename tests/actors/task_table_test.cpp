@@ -134,3 +134,35 @@ CAF_TEST(retry delays grow by the factor up to the cap) {
   CAF_CHECK(!may_retry(p, 10));
   CAF_CHECK(!may_retry(retry_policy{0, 0, 1.0, 0, 0.0}, 1));
 }
+
+CAF_TEST(a task waits blocked until every dependency completed) {
+  task_table t;
+  t.apply(task_submitted{1, spec_with_priority(0)}, 1);
+  t.apply(task_submitted{2, spec_with_priority(0)}, 2);
+  auto dependent = spec_with_priority(5);
+  dependent.depends_on = {1, 2};
+  t.apply(task_submitted{3, dependent}, 3);
+  CAF_CHECK(t.find(3)->status == task_status::blocked);
+  CAF_CHECK_EQUAL(t.blocked_on(1), std::vector<task_id>{3});
+  CAF_CHECK(t.next_queued() == task_id{1}); // 3 has the higher priority but waits
+  t.apply(task_assigned{1, "a", 1, ""}, 4);
+  t.apply(task_finished{1, {task_status::completed, 0, 0, ""}}, 5);
+  CAF_CHECK(t.find(3)->status == task_status::blocked);
+  // The fold round-trips through a snapshot while tasks are blocked.
+  auto loaded = task_table::load(t.save());
+  CAF_REQUIRE(loaded);
+  CAF_CHECK(*loaded == t);
+  t.apply(task_assigned{2, "a", 1, ""}, 6);
+  t.apply(task_finished{2, {task_status::completed, 0, 0, ""}}, 7);
+  CAF_CHECK(t.find(3)->status == task_status::queued);
+  CAF_CHECK(t.next_queued() == task_id{3});
+  // A failed dependency leaves its dependents blocked for the scheduler to
+  // cancel: the fold itself decides nothing.
+  auto after_fail = spec_with_priority(0);
+  after_fail.depends_on = {4};
+  t.apply(task_submitted{4, spec_with_priority(0)}, 8);
+  t.apply(task_submitted{5, after_fail}, 9);
+  t.apply(task_assigned{4, "a", 1, ""}, 10);
+  t.apply(task_finished{4, {task_status::failed, 1, 0, "exit code 1"}}, 11);
+  CAF_CHECK(t.find(5)->status == task_status::blocked);
+}

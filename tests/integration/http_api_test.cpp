@@ -8,6 +8,7 @@
 #include "messages/errc.hpp"
 #include "runtime/http_client.hpp"
 #include "runtime/node.hpp"
+#include "tests/support/processes.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace cw;
@@ -164,6 +165,32 @@ CAF_TEST(a task that fails twice succeeds on its third attempt) {
   CAF_CHECK_EQUAL(done["dead"], false);
   auto log = call("GET", "/v1/tasks/" + id + "/log");
   CAF_CHECK_EQUAL(log.body, "attempt 1\nattempt 2\nattempt 3\n");
+}
+
+CAF_TEST(a diamond of dependencies runs in order) {
+  // a -> (b, c) -> d; each appends its name to one file in the workspace.
+  auto submit_step = [&](const std::string& name, std::vector<uint64_t> deps) {
+    auto body = json{{"argv", {"sh", "-c", "echo " + name + " >> order"}},
+                     {"workspace", dir.path().string()},
+                     {"depends_on", deps}};
+    auto res = call("POST", "/v1/tasks", body.dump());
+    CAF_REQUIRE_EQUAL(res.status, 201u);
+    return json::parse(res.body)["id"].get<uint64_t>();
+  };
+  auto a = submit_step("a", {});
+  auto b = submit_step("b", {a});
+  auto c = submit_step("c", {a});
+  auto d = submit_step("d", {b, c});
+  auto done = json::parse(call("GET", "/v1/tasks/" + std::to_string(d) + "?wait=60").body);
+  CAF_CHECK_EQUAL(done["status"], "completed");
+  auto order = cw::test::slurp(dir.file("order"));
+  CAF_REQUIRE_EQUAL(order.size(), 8u);
+  CAF_CHECK_EQUAL(order.substr(0, 2), "a\n");
+  CAF_CHECK_EQUAL(order.substr(6, 2), "d\n");
+  check_refused(call("POST", "/v1/tasks", R"({"argv":["x"],"depends_on":[424242]})"),
+                400, "depends_on");
+  check_refused(call("POST", "/v1/tasks", R"({"argv":["x"],"depends_on":"1"})"),
+                400, "depends_on");
 }
 
 CAF_TEST(timeouts and cancels stop real processes) {

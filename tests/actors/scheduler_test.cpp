@@ -78,6 +78,13 @@ task_spec spec(int32_t priority = 0) {
   return x;
 }
 
+/// Returns a spec that depends on `deps`.
+task_spec after(std::vector<task_id> deps) {
+  auto x = spec();
+  x.depends_on = std::move(deps);
+  return x;
+}
+
 struct fixture : test::actor_fixture {
   std::shared_ptr<journal_data> jd = std::make_shared<journal_data>();
   journal_actor journal;
@@ -425,12 +432,8 @@ CAF_TEST(dependents run after their dependencies and fall with them) {
   start();
   add_agent("agent-1");
   auto a = submit(spec()).id;
-  auto b_spec = spec();
-  b_spec.depends_on = {a};
-  auto b = submit(b_spec).id;
-  auto c_spec = spec();
-  c_spec.depends_on = {b};
-  auto c = submit(c_spec).id;
+  auto b = submit(after({a})).id;
+  auto c = submit(after({b})).id;
   CAF_CHECK(lookup(b).status == task_status::blocked);
   finish(a, 1, task_status::completed);
   CAF_REQUIRE_EQUAL(runs->size(), 2u);
@@ -440,27 +443,19 @@ CAF_TEST(dependents run after their dependencies and fall with them) {
   CAF_CHECK(cancelled.status == task_status::cancelled);
   CAF_CHECK_EQUAL(cancelled.reason, "dependency " + std::to_string(b) + " failed");
   // A new dependent of a failed task is cancelled at once.
-  auto late = spec();
-  late.depends_on = {b};
-  auto d = submit(late);
+  auto d = submit(after({b}));
   CAF_CHECK(lookup(d.id).status == task_status::cancelled);
   // Cancelling a blocked chain cascades too.
   auto e = submit(spec(-5)).id; // agent-1 idle: runs e
-  auto f_spec = spec();
-  f_spec.depends_on = {e};
-  auto f = submit(f_spec).id;
-  auto g_spec = spec();
-  g_spec.depends_on = {f};
-  auto g = submit(g_spec).id;
+  auto f = submit(after({e})).id;
+  auto g = submit(after({f})).id;
   self->send(sched_actor, cancel_atom_v, f);
   drain();
   CAF_CHECK(reply<task_info>().status == task_status::cancelled);
   CAF_CHECK(lookup(g).status == task_status::cancelled);
   CAF_CHECK_EQUAL(lookup(g).reason, "dependency " + std::to_string(f) + " cancelled");
   // Unknown dependencies are refused with the field named.
-  auto bad = spec();
-  bad.depends_on = {999};
-  self->send(sched_actor, submit_atom_v, bad);
+  self->send(sched_actor, submit_atom_v, after({999}));
   drain();
   auto err = error_reply();
   CAF_CHECK(err == errc::invalid_argument);

@@ -96,50 +96,6 @@ task_spec spec_of(std::vector<std::string> argv) {
   return x;
 }
 
-task_event submitted(task_id id, task_spec spec) {
-  task_submitted x;
-  x.id = id;
-  x.spec = std::move(spec);
-  return x;
-}
-
-task_event assigned(task_id id, std::string agent, uint32_t attempt) {
-  task_assigned x;
-  x.id = id;
-  x.agent = std::move(agent);
-  x.attempt = attempt;
-  return x;
-}
-
-task_event started(task_id id, int64_t pid) {
-  task_started x;
-  x.id = id;
-  x.pid = pid;
-  return x;
-}
-
-task_event requeued(task_id id, std::string reason) {
-  task_requeued x;
-  x.id = id;
-  x.reason = std::move(reason);
-  return x;
-}
-
-task_event retry_scheduled(task_id id, std::string reason, int64_t run_at_ms) {
-  task_retry_scheduled x;
-  x.id = id;
-  x.reason = std::move(reason);
-  x.run_at_ms = run_at_ms;
-  return x;
-}
-
-task_event cancelled(task_id id, std::string reason) {
-  task_cancelled x;
-  x.id = id;
-  x.reason = std::move(reason);
-  return x;
-}
-
 std::vector<event> read_all(const std::string& path) {
   auto j = persistence::journal::open(path,
                                       {persistence::durability::full, true});
@@ -276,16 +232,16 @@ struct fixture {
     auto t0 = base_ms();
     auto spec = spec_of({"true"});
     std::vector<std::pair<task_event, int64_t>> evs{
-      {submitted(1, spec), t0},
-      {assigned(1, "agent-a", 1), t0 + 1000},
-      {started(1, 111), t0 + 1500},
-      {requeued(1, "node restarted"), t0 + 3000},
-      {submitted(2, spec), t0 + 3200},
-      {assigned(1, "agent-b", 2), t0 + 3500},
-      {submitted(3, spec), t0 + 10000},
-      {assigned(2, "agent-a", 1), t0 + 10500},
-      {retry_scheduled(2, "exit code 1", t0 + 20000), t0 + 11000},
-      {cancelled(2, "by request"), t0 + 12000},
+      {task_submitted{1, spec}, t0},
+      {task_assigned{1, "agent-a", 1, ""}, t0 + 1000},
+      {task_started{1, 111}, t0 + 1500},
+      {task_requeued{1, "node restarted"}, t0 + 3000},
+      {task_submitted{2, spec}, t0 + 3200},
+      {task_assigned{1, "agent-b", 2, ""}, t0 + 3500},
+      {task_submitted{3, spec}, t0 + 10000},
+      {task_assigned{2, "agent-a", 1, ""}, t0 + 10500},
+      {task_retry_scheduled{2, "exit code 1", t0 + 20000}, t0 + 11000},
+      {task_cancelled{2, "by request"}, t0 + 12000},
     };
     std::vector<event> rows;
     for (auto& [ev, t] : evs)
@@ -616,8 +572,8 @@ CAF_TEST(follow prints matching rows appended after it started) {
     auto j = persistence::journal::open(journal);
     CAF_REQUIRE(j);
     std::vector<event> rows{
-      persistence::encode(requeued(1, "filtered out"), 1, "writer"),
-      persistence::encode(submitted(3, spec_of({"echo", "later"})), 2,
+      persistence::encode(task_requeued{1, "filtered out"}, 1, "writer"),
+      persistence::encode(task_submitted{3, spec_of({"echo", "later"})}, 2,
                           "writer")};
     CAF_REQUIRE((*j)->append(rows));
   }

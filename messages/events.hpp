@@ -7,6 +7,7 @@
 #include "caf/meta/type_name.hpp"
 
 #include "messages/task.hpp"
+#include "messages/workflow.hpp"
 
 namespace cw {
 
@@ -59,8 +60,8 @@ typename Inspector::result_type inspect(Inspector& f, snapshot& x) {
 
 // -- typed task events --------------------------------------------------------
 
-/// A client submitted a task (`task.submitted@2`; version 1 had no retry
-/// policy, timeout or run_at).
+/// A client submitted a task (`task.submitted@3`; version 1 had no retry
+/// policy, timeout or run_at; version 2 no workflow, key or placement).
 struct task_submitted {
   task_id id = 0;
   task_spec spec;
@@ -121,13 +122,40 @@ struct scheduler_phase_changed {
   scheduler_phase to = scheduler_phase::idle;
 };
 
-/// Any typed task event.
+// -- typed workflow events ----------------------------------------------------
+
+/// A client submitted a workflow (`workflow.submitted@1`). Recorded before
+/// the `task.submitted` events of its tasks, which follow in `tasks` order.
+struct workflow_submitted {
+  workflow_id id = 0;
+  std::string name;
+  failure_policy policy = failure_policy::fail_fast;
+  /// Its tasks in topological order (dependencies first).
+  std::vector<task_id> tasks;
+};
+
+/// Every task of a workflow ended (`workflow.finished@1`).
+struct workflow_finished {
+  workflow_id id = 0;
+  workflow_status status = workflow_status::completed;
+  std::string reason;
+};
+
+/// Any typed event of the task fold (tasks and the workflows they form).
 using task_event
   = std::variant<task_submitted, task_assigned, task_started, task_finished,
                  task_requeued, task_retry_scheduled, task_cancelled,
-                 task_retried>;
+                 task_retried, workflow_submitted, workflow_finished>;
 
-/// Returns the task a typed event is about.
-task_id subject(const task_event& x);
+/// Returns the id of the entity a typed event is about: a task id, or a
+/// workflow id for workflow events.
+uint64_t subject(const task_event& x);
+
+/// Returns whether `x` is about a workflow rather than a task.
+bool is_workflow_event(const task_event& x);
+
+/// Returns the entity of `x` as the journal names it: `"task/42"` or
+/// `"workflow/7"`.
+std::string entity_of(const task_event& x);
 
 } // namespace cw

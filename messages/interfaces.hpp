@@ -47,7 +47,8 @@ using agent_actor = caf::typed_actor<
 /// - `list(filter)`: replies with matching tasks, newest first.
 /// - `await(id, max_wait)`: replies once the task has ended, or with its
 ///   current state after `max_wait`. Errors: `no_such_task`.
-/// - `register(name, agent)`: adds an idle agent.
+/// - `register(profile, agent)`: adds an idle agent with its pool,
+///   provider, capabilities, max load and weight.
 /// - `started(id, attempt, pid)`, `finished(id, attempt, outcome)`: reports of
 ///   agents about their processes.
 /// - `cancel(id)`: cancels a queued or running task (its process group is
@@ -57,6 +58,14 @@ using agent_actor = caf::typed_actor<
 /// - `stats`: replies with phase, counts per status, throughput and latency.
 /// - `pause`, `resume`, `drain`: life-cycle commands; reply with the status.
 ///   Errors: `illegal_transition` naming the allowed commands.
+/// - `workflow(submit, spec)`: checks the graph, journals the workflow and
+///   its tasks, replies with the workflow. Errors: `invalid_argument` naming
+///   the field (a cycle with its path, an unknown or duplicate id).
+/// - `workflow(lookup, id)`: replies with the workflow, its tasks, progress
+///   and critical path. Errors: `no_such_task`.
+/// - `workflow(list, limit)`: the newest workflows (0: all).
+/// - `workflow(cancel, id)`: cancels every task of the workflow that has not
+///   ended. Errors: `no_such_task`, `illegal_transition` (ended).
 /// - `expire(waiter)`: internal; answers an `await` whose time is up.
 /// - `snapshot`: internal; the periodic snapshot timer.
 /// - `wake`: internal; a delayed task may be due.
@@ -66,7 +75,7 @@ using scheduler_actor = caf::typed_actor<
   caf::replies_to<lookup_atom, task_id>::with<task_info>,
   caf::replies_to<list_atom, task_filter>::with<std::vector<task_info>>,
   caf::replies_to<await_atom, task_id, caf::timespan>::with<task_info>,
-  caf::reacts_to<register_atom, std::string, agent_actor>,
+  caf::reacts_to<register_atom, agent_profile, agent_actor>,
   caf::reacts_to<started_atom, task_id, uint32_t, int64_t>,
   caf::reacts_to<finished_atom, task_id, uint32_t, task_outcome>,
   caf::replies_to<cancel_atom, task_id>::with<task_info>,
@@ -75,6 +84,11 @@ using scheduler_actor = caf::typed_actor<
   caf::replies_to<pause_atom>::with<scheduler_status>,
   caf::replies_to<resume_atom>::with<scheduler_status>,
   caf::replies_to<drain_atom>::with<scheduler_status>,
+  caf::replies_to<workflow_atom, submit_atom, workflow_spec>::with<workflow_info>,
+  caf::replies_to<workflow_atom, lookup_atom, workflow_id>::with<workflow_info>,
+  caf::replies_to<workflow_atom, list_atom,
+                  uint32_t>::with<std::vector<workflow_info>>,
+  caf::replies_to<workflow_atom, cancel_atom, workflow_id>::with<workflow_info>,
   caf::reacts_to<expire_atom, uint64_t>,
   caf::reacts_to<snapshot_atom>,
   caf::reacts_to<wake_atom>,

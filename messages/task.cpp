@@ -1,4 +1,6 @@
 #include "messages/task.hpp"
+#include "messages/agent.hpp"
+#include "messages/workflow.hpp"
 
 #include <array>
 #include <utility>
@@ -72,6 +74,60 @@ std::string to_string(scheduler_phase x) {
 
 bool from_string(const std::string& str, scheduler_phase& x) {
   return value_of(phase_names, str, x);
+}
+
+namespace {
+
+constexpr std::array<std::pair<failure_policy, const char*>, 2> policy_names{{
+  {failure_policy::fail_fast, "fail_fast"},
+  {failure_policy::continue_, "continue"},
+}};
+
+constexpr std::array<std::pair<workflow_status, const char*>, 4>
+  workflow_status_names{{
+    {workflow_status::running, "running"},
+    {workflow_status::completed, "completed"},
+    {workflow_status::failed, "failed"},
+    {workflow_status::cancelled, "cancelled"},
+  }};
+
+} // namespace
+
+namespace {
+
+constexpr std::array<std::pair<placement_strategy, const char*>, 5>
+  strategy_names{{
+    {placement_strategy::least_loaded, "least_loaded"},
+    {placement_strategy::round_robin, "round_robin"},
+    {placement_strategy::capability_match, "capability_match"},
+    {placement_strategy::random, "random"},
+    {placement_strategy::weighted, "weighted"},
+  }};
+
+} // namespace
+
+std::string to_string(placement_strategy x) {
+  return name_of(strategy_names, x);
+}
+
+bool from_string(const std::string& str, placement_strategy& x) {
+  return value_of(strategy_names, str, x);
+}
+
+std::string to_string(failure_policy x) {
+  return name_of(policy_names, x);
+}
+
+bool from_string(const std::string& str, failure_policy& x) {
+  return value_of(policy_names, str, x);
+}
+
+std::string to_string(workflow_status x) {
+  return name_of(workflow_status_names, x);
+}
+
+bool from_string(const std::string& str, workflow_status& x) {
+  return value_of(workflow_status_names, str, x);
 }
 
 } // namespace cw

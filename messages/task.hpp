@@ -122,13 +122,29 @@ struct task_spec {
   int64_t run_at_ms = 0;
   /// Tasks that must complete first; the task is `blocked` until they have.
   std::vector<uint64_t> depends_on;
+  /// The workflow the task belongs to, 0 for none.
+  uint64_t workflow = 0;
+  /// The task's name inside its workflow.
+  std::string key;
+  // -- placement ------------------------------------------------------------
+  /// The pool whose agents run the task; empty: any pool of the provider.
+  std::string pool;
+  /// Capabilities the agent must have, e.g. `"gpu"`, `"rust"`.
+  std::vector<std::string> capabilities;
+  /// Only this agent may run the task.
+  std::string required_agent;
+  /// Run on the agent that ran (or runs) this task.
+  uint64_t same_agent_as = 0;
+  /// Never run on these agents.
+  std::vector<std::string> excluded_agents;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, task_spec& x) {
   return f(caf::meta::type_name("cw.task_spec"), x.provider, x.argv, x.prompt,
            x.workspace, x.priority, x.retry, x.timeout_ms, x.run_at_ms,
-           x.depends_on);
+           x.depends_on, x.workflow, x.key, x.pool, x.capabilities, x.required_agent,
+           x.same_agent_as, x.excluded_agents);
 }
 
 /// How an agent process ended.
@@ -210,6 +226,8 @@ struct task_limits {
   static constexpr int64_t max_delay_ms = 7LL * 24 * 3600 * 1000;
   static constexpr int64_t max_timeout_ms = 7LL * 24 * 3600 * 1000;
   static constexpr double max_factor = 10.0;
+  static constexpr size_t max_capabilities = 64;
+  static constexpr size_t max_name_bytes = 256;
 };
 
 } // namespace cw

@@ -8,8 +8,10 @@
 
 #include "caf/type_id.hpp"
 
+#include "messages/agent.hpp"
 #include "messages/events.hpp"
 #include "messages/task.hpp"
+#include "messages/workflow.hpp"
 
 CAF_BEGIN_TYPE_ID_BLOCK(cw, caf::first_custom_type_id)
 
@@ -23,6 +25,10 @@ CAF_BEGIN_TYPE_ID_BLOCK(cw, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(cw, (cw::snapshot))
   CAF_ADD_TYPE_ID(cw, (std::vector<cw::task_info>))
   CAF_ADD_TYPE_ID(cw, (std::vector<cw::event>))
+  CAF_ADD_TYPE_ID(cw, (cw::workflow_spec))
+  CAF_ADD_TYPE_ID(cw, (cw::workflow_info))
+  CAF_ADD_TYPE_ID(cw, (std::vector<cw::workflow_info>))
+  CAF_ADD_TYPE_ID(cw, (cw::agent_profile))
 
   /// Submits work (scheduler).
   CAF_ADD_ATOM(cw, cw, submit_atom, "submit")
@@ -61,5 +67,11 @@ CAF_BEGIN_TYPE_ID_BLOCK(cw, caf::first_custom_type_id)
   /// Internal: commit the pending batch (journal), expire waiters (scheduler).
   CAF_ADD_ATOM(cw, cw, flush_atom, "flush")
   CAF_ADD_ATOM(cw, cw, expire_atom, "expire")
+  /// Internal: restart a child after its back-off (supervisor).
+  CAF_ADD_ATOM(cw, cw, restart_atom, "restart")
+  /// Asks a supervisor for its children.
+  CAF_ADD_ATOM(cw, cw, children_atom, "children")
+  /// Workflow commands (scheduler): with submit, lookup, list, cancel.
+  CAF_ADD_ATOM(cw, cw, workflow_atom, "workflow")
 
 CAF_END_TYPE_ID_BLOCK(cw)

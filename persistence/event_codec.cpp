@@ -25,6 +25,21 @@ void to_json(json& j, const task_spec& x) {
            {"priority", x.priority},     {"retry", std::move(retry)},
            {"timeout_ms", x.timeout_ms}, {"run_at_ms", x.run_at_ms},
            {"depends_on", x.depends_on}};
+  // Fields added in version 3 appear only when set: most tasks use none.
+  if (x.workflow != 0) {
+    j["workflow"] = x.workflow;
+    j["key"] = x.key;
+  }
+  if (!x.pool.empty())
+    j["pool"] = x.pool;
+  if (!x.capabilities.empty())
+    j["capabilities"] = x.capabilities;
+  if (!x.required_agent.empty())
+    j["required_agent"] = x.required_agent;
+  if (x.same_agent_as != 0)
+    j["same_agent_as"] = x.same_agent_as;
+  if (!x.excluded_agents.empty())
+    j["excluded_agents"] = x.excluded_agents;
 }
 
 void to_json(json& j, const task_outcome& x) {
@@ -44,7 +59,7 @@ struct encoder {
     json spec;
     to_json(spec, x.spec);
     payload = json{{"id", x.id}, {"spec", std::move(spec)}};
-    version = 2;
+    version = 3;
     return "task.submitted";
   }
   std::string operator()(const task_assigned& x) {
@@ -81,6 +96,19 @@ struct encoder {
     payload = json{{"id", x.id}};
     return "task.retried";
   }
+  std::string operator()(const workflow_submitted& x) {
+    payload = json{{"id", x.id},
+                   {"name", x.name},
+                   {"policy", to_string(x.policy)},
+                   {"tasks", x.tasks}};
+    return "workflow.submitted";
+  }
+  std::string operator()(const workflow_finished& x) {
+    payload = json{{"id", x.id},
+                   {"status", to_string(x.status)},
+                   {"reason", x.reason}};
+    return "workflow.finished";
+  }
 };
 
 } // namespace
@@ -92,7 +120,7 @@ event encode(const task_event& x, int64_t time_ms, const std::string& node) {
   result.type = std::visit(encoder{payload, result.version}, x);
   result.time_ms = time_ms;
   result.node = node;
-  result.entity = "task/" + std::to_string(subject(x));
+  result.entity = entity_of(x);
   result.payload = payload.dump();
   return result;
 }
@@ -134,12 +162,18 @@ caf::expected<scheduler_phase_changed> decode_phase_changed(const event& x) {
   return result;
 }
 
+bool is_task_fold_type(const std::string& type) {
+  return type.rfind("task.", 0) == 0 || type.rfind("workflow.", 0) == 0;
+}
+
 caf::expected<task_event> decode(const event& x) {
   auto fail = [&](const std::string& why) { return undecodable(x, why); };
-  // Every type is at version 1 except task.submitted and task.assigned (2);
-  // older versions are upcast here, so folds only ever see current events.
-  auto max_version
-    = x.type == "task.assigned" || x.type == "task.submitted" ? 2u : 1u;
+  // Every type is at version 1 except task.assigned (2) and task.submitted
+  // (3); older versions are upcast here, so folds only ever see current
+  // events.
+  auto max_version = x.type == "task.submitted"  ? 3u
+                     : x.type == "task.assigned" ? 2u
+                                                 : 1u;
   if (x.version < 1 || x.version > max_version)
     return fail("unknown version");
   // Replay decodes every row of the journal: simdjson's on-demand parser
@@ -187,6 +221,23 @@ caf::expected<task_event> decode(const event& x) {
           for (auto dep : deps)
             ev.spec.depends_on.push_back(dep.get_uint64().value());
         }
+        else if (key == "workflow")
+          ev.spec.workflow = value.get_uint64().value();
+        else if (key == "key")
+          ev.spec.key = str(value);
+        else if (key == "pool")
+          ev.spec.pool = str(value);
+        else if (key == "capabilities" || key == "excluded_agents") {
+          auto& out = key == "capabilities" ? ev.spec.capabilities
+                                            : ev.spec.excluded_agents;
+          simdjson::ondemand::array names = value.get_array().value();
+          for (auto name : names)
+            out.push_back(str(simdjson::ondemand::value{name.value()}));
+        }
+        else if (key == "required_agent")
+          ev.spec.required_agent = str(value);
+        else if (key == "same_agent_as")
+          ev.spec.same_agent_as = value.get_uint64().value();
         else if (key == "retry") {
           simdjson::ondemand::object retry = value.get_object().value();
           for (auto ritem : retry) {
@@ -245,6 +296,25 @@ caf::expected<task_event> decode(const event& x) {
       return task_event{task_cancelled{id, str(obj["reason"].value())}};
     if (x.type == "task.retried")
       return task_event{task_retried{id}};
+    if (x.type == "workflow.submitted") {
+      workflow_submitted ev;
+      ev.id = id;
+      ev.name = str(obj["name"].value());
+      if (!from_string(str(obj["policy"].value()), ev.policy))
+        return fail("unknown failure policy");
+      simdjson::ondemand::array tasks = obj["tasks"].get_array().value();
+      for (auto t : tasks)
+        ev.tasks.push_back(t.get_uint64().value());
+      return task_event{std::move(ev)};
+    }
+    if (x.type == "workflow.finished") {
+      workflow_finished ev;
+      ev.id = id;
+      if (!from_string(str(obj["status"].value()), ev.status))
+        return fail("unknown workflow status");
+      ev.reason = str(obj["reason"].value());
+      return task_event{std::move(ev)};
+    }
   } catch (const std::exception& ex) {
     return fail(ex.what());
   }

@@ -24,6 +24,10 @@ event encode(const scheduler_phase_changed& x, int64_t time_ms,
 /// Errors: `journal_corrupt`.
 caf::expected<scheduler_phase_changed> decode_phase_changed(const event& x);
 
+/// Returns whether events of type `type` belong to the task fold (`task.*`
+/// and `workflow.*`), i.e. whether `decode` reads them.
+bool is_task_fold_type(const std::string& type);
+
 /// Returns the typed event stored in `x`, upcasting older versions.
 /// Errors: `journal_corrupt` for unknown types, versions or payloads.
 caf::expected<task_event> decode(const event& x);

@@ -241,6 +241,77 @@ void change(self_ptr self, http_exchange x, task_id id, Atom what) {
           [self, x](caf::error& err) mutable { reply_error(self, x, err); });
 }
 
+// -- workflows ----------------------------------------------------------------
+
+template <class... Ts>
+void workflow_call(self_ptr self, http_exchange x, unsigned status, Ts... xs) {
+  self->request(self->state.cfg.scheduler, request_timeout, workflow_atom_v, xs...)
+    .then([x, status](const workflow_info& info) mutable {
+            reply_json(x, status, to_json(info));
+          },
+          [self, x](caf::error& err) mutable { reply_error(self, x, err); });
+}
+
+void submit_workflow(self_ptr self, http_exchange x) {
+  auto spec = parse_workflow_spec(x.req.body);
+  if (!spec)
+    return reply_error(self, x, spec.error());
+  workflow_call(self, std::move(x), 201, submit_atom_v, std::move(*spec));
+}
+
+void list_workflows(self_ptr self, http_exchange x, const target& t) {
+  uint64_t limit = 0;
+  for (auto& [key, value] : t.query) {
+    if (key != "limit")
+      return reply_invalid(self, x, key, "unknown query parameter");
+    if (!parse_uint(value, limit) || limit > 1'000'000)
+      return reply_invalid(self, x, "limit", "must be an integer from 0 to 1000000");
+  }
+  self
+    ->request(self->state.cfg.scheduler, request_timeout, workflow_atom_v,
+              list_atom_v, static_cast<uint32_t>(limit))
+    .then(
+      [x](const std::vector<workflow_info>& all) mutable {
+        auto arr = json::array();
+        for (auto& info : all)
+          arr.push_back(to_json(info));
+        reply_json(x, 200, json{{"workflows", std::move(arr)}});
+      },
+      [self, x](caf::error& err) mutable { reply_error(self, x, err); });
+}
+
+void route_workflows(self_ptr self, http_exchange& x, const target& t) {
+  auto& seg = t.segments;
+  auto& method = x.req.method;
+  auto not_allowed = [&] {
+    reply_json(x, 405,
+               json{{"error", "method_not_allowed"},
+                    {"message", method + " is not allowed on " + x.req.target}});
+  };
+  if (seg.size() == 2) {
+    if (method == "POST")
+      return submit_workflow(self, std::move(x));
+    if (method == "GET")
+      return list_workflows(self, std::move(x), t);
+    return not_allowed();
+  }
+  uint64_t id = 0;
+  if (!parse_uint(seg[2], id) || id == 0)
+    return reply_invalid(self, x, "id",
+                         "must be a positive integer, got '" + seg[2] + "'");
+  if (seg.size() == 3)
+    return method == "GET"
+             ? workflow_call(self, std::move(x), 200, lookup_atom_v, id)
+             : not_allowed();
+  if (seg.size() == 4 && seg[3] == "cancel")
+    return method == "POST"
+             ? workflow_call(self, std::move(x), 200, cancel_atom_v, id)
+             : not_allowed();
+  reply_json(x, 404,
+             json{{"error", "not_found"},
+                  {"message", "no route for " + method + " " + x.req.target}});
+}
+
 void route(self_ptr self, http_exchange& x) {
   auto t = split_target(x.req.target);
   auto& seg = t.segments;
@@ -265,6 +336,8 @@ void route(self_ptr self, http_exchange& x) {
     if (seg.size() == 3 && seg[2] == "drain")
       return scheduler_call(self, std::move(x), drain_atom_v);
   }
+  if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "workflows")
+    return route_workflows(self, x, t);
   if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "tasks") {
     if (seg.size() == 2) {
       if (method == "POST")

@@ -55,76 +55,175 @@ caf::error parse_retry(const json& j, retry_policy& r) {
   return {};
 }
 
+/// Reads one field of a task spec.
+caf::error parse_task_field(const std::string& key, const json& value,
+                            task_spec& spec) {
+  if (key == "provider") {
+    if (!value.is_string())
+      return invalid(key, "must be a string");
+    spec.provider = value.get<std::string>();
+  } else if (key == "argv") {
+    if (!value.is_array())
+      return invalid(key, "must be an array of strings");
+    for (auto& arg : value) {
+      if (!arg.is_string())
+        return invalid(key, "must be an array of strings");
+      spec.argv.push_back(arg.get<std::string>());
+    }
+  } else if (key == "prompt") {
+    if (!value.is_string())
+      return invalid(key, "must be a string");
+    spec.prompt = value.get<std::string>();
+  } else if (key == "workspace") {
+    if (!value.is_string())
+      return invalid(key, "must be a string");
+    spec.workspace = value.get<std::string>();
+  } else if (key == "priority") {
+    if (!value.is_number_integer())
+      return invalid(key, "must be an integer");
+    auto p = value.get<int64_t>();
+    if (p < task_limits::min_priority || p > task_limits::max_priority)
+      return invalid(key, "must be between "
+                            + std::to_string(task_limits::min_priority)
+                            + " and "
+                            + std::to_string(task_limits::max_priority));
+    spec.priority = static_cast<int32_t>(p);
+  } else if (key == "timeout_ms" || key == "run_at_ms" || key == "delay_ms") {
+    if (!value.is_number_integer() || value.get<int64_t>() < 0)
+      return invalid(key, "must be a non-negative integer");
+    auto ms = value.get<int64_t>();
+    if (key == "timeout_ms")
+      spec.timeout_ms = ms;
+    else if (key == "run_at_ms")
+      spec.run_at_ms = std::max(spec.run_at_ms, ms);
+    else if (ms > task_limits::max_delay_ms)
+      return invalid(key, "must be at most "
+                            + std::to_string(task_limits::max_delay_ms));
+    else if (ms > 0)
+      spec.run_at_ms = std::max(spec.run_at_ms, now_ms() + ms);
+  } else if (key == "retry") {
+    if (auto err = parse_retry(value, spec.retry))
+      return err;
+  } else if (key == "depends_on") {
+    if (!value.is_array())
+      return invalid(key, "must be an array of task ids");
+    for (auto& dep : value) {
+      if (!dep.is_number_unsigned() || dep.get<uint64_t>() == 0)
+        return invalid(key, "must be an array of task ids");
+      spec.depends_on.push_back(dep.get<uint64_t>());
+    }
+  } else {
+    return invalid(key, "unknown field");
+  }
+  return {};
+}
+
+/// Reads an array of non-empty strings.
+caf::error parse_names(const json& value, const std::string& field,
+                       std::vector<std::string>& out) {
+  if (!value.is_array())
+    return invalid(field, "must be an array of strings");
+  for (auto& item : value) {
+    if (!item.is_string() || item.get<std::string>().empty())
+      return invalid(field, "must be an array of non-empty strings");
+    out.push_back(item.get<std::string>());
+  }
+  return {};
+}
+
+/// Reads the fields of a task from a JSON object. Inside a workflow, `id`
+/// and `depends_on` name tasks of the workflow (`wtask` is set); otherwise
+/// `depends_on` holds task ids. Errors name the field with `prefix`.
+caf::error parse_task_fields(const json& j, const std::string& prefix,
+                             task_spec& spec, workflow_task_spec* wtask) {
+  if (!j.is_object())
+    return invalid(prefix.empty() ? "body" : prefix.substr(0, prefix.size() - 1),
+                   "must be a JSON object");
+  for (auto& [key, value] : j.items()) {
+    auto err = [&]() -> caf::error {
+      if (wtask != nullptr && key == "id") {
+        if (!value.is_string())
+          return invalid(key, "must be a string");
+        wtask->key = value.get<std::string>();
+        return {};
+      }
+      if (wtask != nullptr && key == "depends_on")
+        return parse_names(value, key, wtask->depends_on);
+      if (key == "pool" || key == "required_agent") {
+        if (!value.is_string())
+          return invalid(key, "must be a string");
+        (key == "pool" ? spec.pool : spec.required_agent)
+          = value.get<std::string>();
+        return {};
+      }
+      if (key == "capabilities")
+        return parse_names(value, key, spec.capabilities);
+      if (key == "excluded_agents")
+        return parse_names(value, key, spec.excluded_agents);
+      if (key == "same_agent_as") {
+        if (!value.is_number_unsigned() || value.get<uint64_t>() == 0)
+          return invalid(key, "must be a task id");
+        spec.same_agent_as = value.get<uint64_t>();
+        return {};
+      }
+      return parse_task_field(key, value, spec);
+    }();
+    if (err)
+      return make_error(errc::invalid_argument, prefix + error_message(err));
+  }
+  return {};
+}
+
 } // namespace
 
 caf::expected<task_spec> parse_task_spec(const std::string& body) {
   json j = json::parse(body, nullptr, false);
   if (j.is_discarded())
     return invalid("body", "malformed JSON");
+  task_spec spec;
+  if (auto err = parse_task_fields(j, "", spec, nullptr))
+    return err;
+  return spec;
+}
+
+caf::expected<workflow_spec> parse_workflow_spec(const std::string& body) {
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded())
+    return invalid("body", "malformed JSON");
   if (!j.is_object())
     return invalid("body", "must be a JSON object");
-  task_spec spec;
+  workflow_spec spec;
+  bool has_tasks = false;
   for (auto& [key, value] : j.items()) {
-    if (key == "provider") {
+    if (key == "name") {
       if (!value.is_string())
         return invalid(key, "must be a string");
-      spec.provider = value.get<std::string>();
-    } else if (key == "argv") {
+      spec.name = value.get<std::string>();
+    } else if (key == "failure_policy") {
+      if (!value.is_string() || !from_string(value.get<std::string>(), spec.policy))
+        return invalid(key, "must be \"fail_fast\" or \"continue\"");
+    } else if (key == "tasks") {
       if (!value.is_array())
-        return invalid(key, "must be an array of strings");
-      for (auto& arg : value) {
-        if (!arg.is_string())
-          return invalid(key, "must be an array of strings");
-        spec.argv.push_back(arg.get<std::string>());
-      }
-    } else if (key == "prompt") {
-      if (!value.is_string())
-        return invalid(key, "must be a string");
-      spec.prompt = value.get<std::string>();
-    } else if (key == "workspace") {
-      if (!value.is_string())
-        return invalid(key, "must be a string");
-      spec.workspace = value.get<std::string>();
-    } else if (key == "priority") {
-      if (!value.is_number_integer())
-        return invalid(key, "must be an integer");
-      auto p = value.get<int64_t>();
-      if (p < task_limits::min_priority || p > task_limits::max_priority)
-        return invalid(key, "must be between "
-                              + std::to_string(task_limits::min_priority)
-                              + " and "
-                              + std::to_string(task_limits::max_priority));
-      spec.priority = static_cast<int32_t>(p);
-    } else if (key == "timeout_ms" || key == "run_at_ms" || key == "delay_ms") {
-      if (!value.is_number_integer() || value.get<int64_t>() < 0)
-        return invalid(key, "must be a non-negative integer");
-      auto ms = value.get<int64_t>();
-      if (key == "timeout_ms")
-        spec.timeout_ms = ms;
-      else if (key == "run_at_ms")
-        spec.run_at_ms = std::max(spec.run_at_ms, ms);
-      else if (ms > task_limits::max_delay_ms)
-        return invalid(key, "must be at most "
-                              + std::to_string(task_limits::max_delay_ms));
-      else if (ms > 0)
-        spec.run_at_ms = std::max(spec.run_at_ms, now_ms() + ms);
-    } else if (key == "retry") {
-      if (auto err = parse_retry(value, spec.retry))
-        return err;
-    } else if (key == "depends_on") {
-      if (!value.is_array())
-        return invalid(key, "must be an array of task ids");
-      for (auto& dep : value) {
-        if (!dep.is_number_unsigned() || dep.get<uint64_t>() == 0)
-          return invalid(key, "must be an array of task ids");
-        spec.depends_on.push_back(dep.get<uint64_t>());
+        return invalid(key, "must be an array of tasks");
+      has_tasks = true;
+      for (size_t i = 0; i < value.size(); ++i) {
+        workflow_task_spec t;
+        auto prefix = "tasks[" + std::to_string(i) + "].";
+        if (auto err = parse_task_fields(value[i], prefix, t.spec, &t))
+          return err;
+        if (t.key.empty())
+          return invalid(prefix + "id", "required: a name unique in the workflow");
+        spec.tasks.push_back(std::move(t));
       }
     } else {
       return invalid(key, "unknown field");
     }
   }
+  if (!has_tasks)
+    return invalid("tasks", "required: an array of tasks");
   return spec;
 }
+
 
 json to_json(const task_info& x) {
   json spec;
@@ -143,6 +242,62 @@ json to_json(const task_info& x) {
               {"finished_ms", x.finished_ms},
               {"not_before_ms", x.not_before_ms},
               {"dead", x.dead}};
+}
+
+json to_json(const workflow_info& x) {
+  auto tasks = json::array();
+  for (auto& t : x.tasks)
+    tasks.push_back(json{{"id", t.key},
+                         {"task", t.id},
+                         {"status", to_string(t.status)},
+                         {"depends_on", t.depends_on},
+                         {"reason", t.reason},
+                         {"started_ms", t.started_ms},
+                         {"finished_ms", t.finished_ms}});
+  return json{{"id", x.id},
+              {"name", x.name},
+              {"failure_policy", to_string(x.policy)},
+              {"status", to_string(x.status)},
+              {"reason", x.reason},
+              {"progress", x.progress},
+              {"critical_path", x.critical_path},
+              {"critical_path_ms", x.critical_path_ms},
+              {"submitted_ms", x.submitted_ms},
+              {"finished_ms", x.finished_ms},
+              {"tasks", std::move(tasks)}};
+}
+
+caf::expected<workflow_info> workflow_from_json(const json& j) {
+  try {
+    workflow_info x;
+    x.id = j.at("id").get<workflow_id>();
+    x.name = j.at("name").get<std::string>();
+    if (!from_string(j.at("failure_policy").get<std::string>(), x.policy)
+        || !from_string(j.at("status").get<std::string>(), x.status))
+      return make_error(errc::invalid_argument, "workflow: unknown enum value");
+    x.reason = j.at("reason").get<std::string>();
+    x.progress = j.at("progress").get<double>();
+    x.critical_path = j.at("critical_path").get<std::vector<std::string>>();
+    x.critical_path_ms = j.at("critical_path_ms").get<int64_t>();
+    x.submitted_ms = j.at("submitted_ms").get<int64_t>();
+    x.finished_ms = j.at("finished_ms").get<int64_t>();
+    for (auto& t : j.at("tasks")) {
+      workflow_task_view v;
+      v.key = t.at("id").get<std::string>();
+      v.id = t.at("task").get<task_id>();
+      if (!from_string(t.at("status").get<std::string>(), v.status))
+        return make_error(errc::invalid_argument, "workflow: unknown task status");
+      v.depends_on = t.at("depends_on").get<std::vector<std::string>>();
+      v.reason = t.at("reason").get<std::string>();
+      v.started_ms = t.at("started_ms").get<int64_t>();
+      v.finished_ms = t.at("finished_ms").get<int64_t>();
+      x.tasks.push_back(std::move(v));
+    }
+    return x;
+  } catch (const std::exception& ex) {
+    return make_error(errc::invalid_argument,
+                      std::string{"malformed workflow: "} + ex.what());
+  }
 }
 
 json to_json(const scheduler_status& x) {
@@ -181,6 +336,15 @@ caf::expected<task_info> task_from_json(const json& j) {
     x.spec.timeout_ms = spec.value("timeout_ms", int64_t{0});
     x.spec.run_at_ms = spec.value("run_at_ms", int64_t{0});
     x.spec.depends_on = spec.value("depends_on", std::vector<uint64_t>{});
+    x.spec.workflow = spec.value("workflow", uint64_t{0});
+    x.spec.key = spec.value("key", std::string{});
+    x.spec.pool = spec.value("pool", std::string{});
+    x.spec.capabilities
+      = spec.value("capabilities", std::vector<std::string>{});
+    x.spec.required_agent = spec.value("required_agent", std::string{});
+    x.spec.same_agent_as = spec.value("same_agent_as", uint64_t{0});
+    x.spec.excluded_agents
+      = spec.value("excluded_agents", std::vector<std::string>{});
     if (auto r = spec.find("retry"); r != spec.end() && r->is_object()) {
       x.spec.retry.max_attempts = r->value("max_attempts", 1u);
       x.spec.retry.base_delay_ms = r->value("base_delay_ms", int64_t{1000});

@@ -1,10 +1,13 @@
 #include "runtime/cli.hpp"
 
 #include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <ostream>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
+#include <toml++/toml.h>
 
 #include "messages/errc.hpp"
 #include "runtime/api_codec.hpp"
@@ -154,6 +157,16 @@ cli_status cli_run(const cli_context& ctx, const run_options& opts) {
       body["delay_ms"] = static_cast<int64_t>(opts.delay_s * 1000);
     if (!opts.after.empty())
       body["depends_on"] = opts.after;
+    if (!opts.pool.empty())
+      body["pool"] = opts.pool;
+    if (!opts.capabilities.empty())
+      body["capabilities"] = opts.capabilities;
+    if (!opts.agent.empty())
+      body["required_agent"] = opts.agent;
+    if (opts.same_agent_as != 0)
+      body["same_agent_as"] = opts.same_agent_as;
+    if (!opts.exclude_agents.empty())
+      body["excluded_agents"] = opts.exclude_agents;
     std::error_code ec;
     auto ws = opts.workspace.empty() ? std::filesystem::current_path(ec)
                                      : std::filesystem::absolute(
@@ -304,6 +317,162 @@ cli_status cli_logs(const cli_context& ctx, uint64_t id, bool follow) {
       // passes, then look again.
       call(ctx, *client, "GET", "/v1/tasks/" + std::to_string(id) + "?wait=1");
     }
+  });
+}
+
+// -- workflows ----------------------------------------------------------------
+
+caf::expected<std::string> read_workflow_file(const std::string& file) {
+  auto bad = [&](const std::string& why) {
+    return make_error(errc::invalid_argument, "file: " + file + ": " + why);
+  };
+  std::ifstream in{file, std::ios::binary};
+  if (!in)
+    return bad("cannot be read");
+  std::stringstream text;
+  text << in.rdbuf();
+  if (std::filesystem::path{file}.extension() != ".toml") {
+    auto j = json::parse(text.str(), nullptr, false);
+    if (j.is_discarded())
+      return bad("not valid JSON");
+    return j.dump();
+  }
+  try {
+    auto tbl = toml::parse(text.str(), file);
+    std::stringstream out;
+    out << toml::json_formatter{tbl};
+    return out.str();
+  } catch (const toml::parse_error& err) {
+    return bad("line " + std::to_string(err.source().begin.line) + ": "
+               + std::string{err.description()});
+  }
+}
+
+namespace {
+
+workflow_info parse_workflow(const cli_context& ctx, const std::string& body) {
+  auto j = json::parse(body, nullptr, false);
+  auto info = j.is_discarded() ? caf::expected<workflow_info>{make_error(
+                errc::invalid_argument, "the node sent malformed JSON")}
+                               : workflow_from_json(j);
+  if (!info) {
+    *ctx.err << "cw: " << describe(info.error()) << "\n";
+    throw failure{cli_status::failure};
+  }
+  return std::move(*info);
+}
+
+std::string workflow_line(const workflow_info& x) {
+  size_t ended = 0;
+  for (auto& t : x.tasks)
+    ended += is_terminal(t.status) ? 1 : 0;
+  std::ostringstream out;
+  out << "workflow " << x.id << " " << x.name << ": " << to_string(x.status)
+      << ", " << std::fixed << std::setprecision(0) << x.progress << "% ("
+      << ended << " of " << x.tasks.size() << " tasks ended), "
+      << to_string(x.policy);
+  if (!x.reason.empty())
+    out << "\nreason: " << x.reason;
+  return out.str();
+}
+
+void print_workflow(const cli_context& ctx, const workflow_info& x) {
+  auto& out = *ctx.out;
+  out << workflow_line(x) << "\n";
+  out << "critical path: ";
+  for (size_t i = 0; i < x.critical_path.size(); ++i)
+    out << (i == 0 ? "" : " -> ") << x.critical_path[i];
+  out << " (" << x.critical_path_ms << " ms)\n";
+  out << std::left << std::setw(16) << "ID" << std::setw(8) << "TASK"
+      << std::setw(11) << "STATUS" << std::setw(20) << "DEPENDS ON"
+      << "REASON\n";
+  for (auto& t : x.tasks) {
+    std::string deps;
+    for (auto& d : t.depends_on)
+      deps += (deps.empty() ? "" : ",") + d;
+    out << std::left << std::setw(16) << t.key << std::setw(8) << t.id
+        << std::setw(11) << to_string(t.status) << std::setw(20)
+        << (deps.empty() ? "-" : deps) << t.reason << "\n";
+  }
+}
+
+} // namespace
+
+cli_status cli_workflow_submit(const cli_context& ctx, const std::string& file,
+                               bool wait) {
+  return guarded([&] {
+    auto body = read_workflow_file(file);
+    if (!body) {
+      *ctx.err << "cw: " << describe(body.error()) << "\n";
+      return cli_status::usage;
+    }
+    auto client = connect(ctx);
+    auto res = call(ctx, *client, "POST", "/v1/workflows", *body);
+    auto info = parse_workflow(ctx, res.body);
+    if (!wait) {
+      if (ctx.json)
+        *ctx.out << res.body << "\n";
+      else
+        *ctx.out << info.id << "\n";
+      return cli_status::success;
+    }
+    // The workflow ends in the same journal commit as its last task, so
+    // once every task has ended the workflow has too.
+    for (auto& t : info.tasks)
+      wait_for(ctx, *client, t.id);
+    auto final_res
+      = call(ctx, *client, "GET", "/v1/workflows/" + std::to_string(info.id));
+    auto final_info = parse_workflow(ctx, final_res.body);
+    if (ctx.json)
+      *ctx.out << final_res.body << "\n";
+    else
+      print_workflow(ctx, final_info);
+    return final_info.status == workflow_status::completed
+             ? cli_status::success
+             : cli_status::failure;
+  });
+}
+
+cli_status cli_workflow_status(const cli_context& ctx, uint64_t id) {
+  return guarded([&] {
+    auto client = connect(ctx);
+    auto res = call(ctx, *client, "GET", "/v1/workflows/" + std::to_string(id));
+    if (ctx.json)
+      *ctx.out << res.body << "\n";
+    else
+      print_workflow(ctx, parse_workflow(ctx, res.body));
+    return cli_status::success;
+  });
+}
+
+cli_status cli_workflow_list(const cli_context& ctx, uint32_t limit) {
+  return guarded([&] {
+    auto client = connect(ctx);
+    auto res = call(ctx, *client, "GET",
+                    "/v1/workflows?limit=" + std::to_string(limit));
+    if (ctx.json) {
+      *ctx.out << res.body << "\n";
+      return cli_status::success;
+    }
+    auto j = json::parse(res.body, nullptr, false);
+    if (!j.is_object() || !j.contains("workflows"))
+      return cli_status::failure;
+    for (auto& item : j["workflows"])
+      *ctx.out << workflow_line(parse_workflow(ctx, item.dump())) << "\n";
+    return cli_status::success;
+  });
+}
+
+cli_status cli_workflow_cancel(const cli_context& ctx, uint64_t id) {
+  return guarded([&] {
+    auto client = connect(ctx);
+    auto res = call(ctx, *client, "POST",
+                    "/v1/workflows/" + std::to_string(id) + "/cancel");
+    if (ctx.json)
+      *ctx.out << res.body << "\n";
+    else
+      *ctx.out << workflow_line(parse_workflow(ctx, res.body)) << "\n";
+    return cli_status::success;
   });
 }
 

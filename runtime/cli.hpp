@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "caf/expected.hpp"
+
 namespace cw::runtime {
 
 /// Exit statuses of the `cw` command.
@@ -43,6 +45,13 @@ struct run_options {
   double delay_s = 0;
   /// Tasks that must complete first.
   std::vector<uint64_t> after;
+  /// Placement: pool, required capabilities, required agent, the task whose
+  /// agent to share, agents to avoid.
+  std::string pool;
+  std::vector<std::string> capabilities;
+  std::string agent;
+  uint64_t same_agent_as = 0;
+  std::vector<std::string> exclude_agents;
 };
 
 /// Submits `opts` and prints the new task's id (or, with `wait`, its
@@ -70,5 +79,26 @@ cli_status cli_scheduler(const cli_context& ctx, const std::string& action);
 /// `cw logs ID [-f]`: prints a task's output; `follow` keeps printing until
 /// the task ends.
 cli_status cli_logs(const cli_context& ctx, uint64_t id, bool follow);
+
+/// `cw workflow submit FILE [--wait]`: submits the workflow in a JSON or
+/// TOML file (by extension: `.toml` is TOML, anything else JSON) and prints
+/// its id, or with `wait` its final status; the exit status follows the
+/// workflow's success with `wait`.
+cli_status cli_workflow_submit(const cli_context& ctx, const std::string& file,
+                               bool wait);
+
+/// `cw workflow status ID`: each task with its state, progress, critical
+/// path.
+cli_status cli_workflow_status(const cli_context& ctx, uint64_t id);
+
+/// `cw workflow list`: the newest workflows.
+cli_status cli_workflow_list(const cli_context& ctx, uint32_t limit);
+
+/// `cw workflow cancel ID`: cancels every task that has not ended.
+cli_status cli_workflow_cancel(const cli_context& ctx, uint64_t id);
+
+/// Reads a workflow file into the JSON body of `POST /v1/workflows`.
+/// Errors: `invalid_argument` naming the file (and line, for TOML).
+caf::expected<std::string> read_workflow_file(const std::string& file);
 
 } // namespace cw::runtime

@@ -18,6 +18,70 @@ caf::error invalid(const std::string& what) {
   return make_error(errc::invalid_argument, what);
 }
 
+/// Reads one `[pools.NAME]` table.
+caf::expected<pool_config> parse_pool(const std::string& path,
+                                      const std::string& name,
+                                      const toml::table& tbl) {
+  pool_config pool;
+  pool.name = name;
+  auto where = [&](const std::string& key) {
+    auto node = tbl.get(key);
+    auto line = node != nullptr ? node->source().begin.line : 0;
+    return "config " + path + " line " + std::to_string(line) + ": pools."
+           + name + "." + key;
+  };
+  for (auto& [key, value] : tbl) {
+    auto k = std::string{key.str()};
+    if (k == "provider" || k == "strategy") {
+      auto str = value.value<std::string>();
+      if (!str)
+        return invalid(where(k) + " must be a string");
+      if (k == "provider") {
+        if (*str != "command" && *str != "noop")
+          return invalid(where(k) + ": unknown provider '" + *str
+                         + "' (known: command, noop)");
+        pool.provider = *str;
+      } else if (!from_string(*str, pool.settings.strategy)) {
+        return invalid(where(k) + ": unknown strategy '" + *str
+                       + "' (known: least_loaded, round_robin, "
+                         "capability_match, random, weighted)");
+      }
+    } else if (k == "agents" || k == "max_load" || k == "weight"
+               || k == "max_running" || k == "steal_threshold") {
+      auto n = value.value<int64_t>();
+      int64_t lo = k == "max_running" || k == "steal_threshold" ? 0 : 1;
+      int64_t hi = k == "agents" ? 4096 : 100'000;
+      if (!n || *n < lo || *n > hi)
+        return invalid(where(k) + " must be an integer from "
+                       + std::to_string(lo) + " to " + std::to_string(hi));
+      auto v = static_cast<uint32_t>(*n);
+      if (k == "agents")
+        pool.agents = v;
+      else if (k == "max_load")
+        pool.max_load = v;
+      else if (k == "weight")
+        pool.weight = v;
+      else if (k == "max_running")
+        pool.settings.max_running = v;
+      else
+        pool.settings.steal_threshold = v;
+    } else if (k == "capabilities") {
+      auto arr = value.as_array();
+      if (arr == nullptr)
+        return invalid(where(k) + " must be an array of strings");
+      for (auto& item : *arr) {
+        auto str = item.value<std::string>();
+        if (!str || str->empty())
+          return invalid(where(k) + " must be an array of non-empty strings");
+        pool.capabilities.push_back(*str);
+      }
+    } else {
+      return invalid(where(k) + " is not a known pool setting");
+    }
+  }
+  return pool;
+}
+
 } // namespace
 
 node_config default_node_config() {
@@ -111,6 +175,37 @@ caf::expected<node_config> load_config_file(const std::string& path,
         cfg.max_running_per_workspace = static_cast<uint32_t>(*n);
       else
         cfg.retry_max_attempts = static_cast<uint32_t>(*n);
+    } else if (k == "pools") {
+      auto pools = value.as_table();
+      if (pools == nullptr)
+        return invalid(where("pools") + " must be a table of [pools.NAME] tables");
+      for (auto& [name, pool_value] : *pools) {
+        auto pool_tbl = pool_value.as_table();
+        if (pool_tbl == nullptr)
+          return invalid(where("pools") + "." + std::string{name.str()}
+                         + " must be a table");
+        auto pool = parse_pool(path, std::string{name.str()}, *pool_tbl);
+        if (!pool)
+          return pool.error();
+        cfg.pools.push_back(std::move(*pool));
+      }
+    } else if (k == "provider_limits") {
+      auto limits = value.as_table();
+      if (limits == nullptr)
+        return invalid(where(k.c_str()) + " must be a table");
+      for (auto& [provider, limit] : *limits) {
+        auto n = limit.value<int64_t>();
+        if (!n || *n < 1 || *n > 100'000)
+          return invalid(where(k.c_str()) + "." + std::string{provider.str()}
+                         + " must be an integer from 1 to 100000");
+        cfg.provider_limits[std::string{provider.str()}] = static_cast<uint32_t>(*n);
+      }
+    } else if (k == "max_prompt_bytes") {
+      auto n = value.value<int64_t>();
+      if (!n || *n < 1 || *n > (int64_t{64} << 20))
+        return invalid(where(k.c_str()) + " must be an integer from 1 to "
+                       + std::to_string(int64_t{64} << 20));
+      cfg.max_prompt_bytes = static_cast<uint64_t>(*n);
     } else if (k == "snapshot_every_events" || k == "snapshot_interval_s") {
       auto n = value.value<int64_t>();
       if (!n || *n < 0 || *n > 1'000'000'000)

@@ -1,13 +1,33 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "caf/expected.hpp"
 
+#include "messages/agent.hpp"
 #include "persistence/journal.hpp"
 
 namespace cw::runtime {
+
+/// A pool of agents from the `[pools.NAME]` tables of the config file.
+struct pool_config {
+  std::string name;
+  /// `command` (processes) or `noop` (in-process, completes at once).
+  std::string provider = "command";
+  /// Number of agents.
+  uint32_t agents = 1;
+  /// Capabilities of every agent of the pool.
+  std::vector<std::string> capabilities;
+  /// Tasks each agent runs at once.
+  uint32_t max_load = 1;
+  /// Share of the work of each agent under the `weighted` strategy.
+  uint32_t weight = 1;
+  /// Strategy, pool-wide concurrency cap, work-stealing threshold.
+  pool_settings settings;
+};
 
 /// Everything a node needs to start; every field has a working default.
 struct node_config {
@@ -36,6 +56,13 @@ struct node_config {
   uint64_t snapshot_every_events = 100'000;
   /// Snapshot at least this often while events arrive (0: never by time).
   uint32_t snapshot_interval_s = 300;
+  /// Pools of agents; none means one pool `default` of `agents` command
+  /// agents.
+  std::vector<pool_config> pools;
+  /// At most this many tasks of a provider run at once (absent: no limit).
+  std::map<std::string, uint32_t> provider_limits;
+  /// Longest prompt a task may carry, bytes.
+  uint64_t max_prompt_bytes = 1 << 20;
 };
 
 /// Returns the defaults: data dir `$XDG_DATA_HOME/cw` (else
@@ -45,8 +72,9 @@ node_config default_node_config();
 /// Overrides `cfg` with the keys of a TOML file (`data_dir`, `api`,
 /// `agents`, `log_level`, `node_name`, `durability`,
 /// `snapshot_every_events`, `snapshot_interval_s`, `max_running`,
-/// `max_running_per_workspace`, `retry_max_attempts`). Errors name the file,
-/// the key and the line.
+/// `max_running_per_workspace`, `retry_max_attempts`, `max_prompt_bytes`,
+/// `[pools.NAME]`, `[provider_limits]`). Errors name the file, the key and
+/// the line.
 caf::expected<node_config> load_config_file(const std::string& path,
                                             node_config cfg);
 

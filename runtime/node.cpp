@@ -178,20 +178,54 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   d->journal = actors::spawn_journal_writer(
     sys, std::shared_ptr<persistence::journal>{std::move(*journal)});
   auto log_dir = c.data_dir + "/logs";
-  actors::scheduler_config sched_cfg{c.node_name,        log_dir,
-                                     c.default_workspace, d->journal,
-                                     recovered->tasks,    recovered->last_seq};
+  actors::scheduler_config sched_cfg;
+  sched_cfg.node_name = c.node_name;
+  sched_cfg.log_dir = log_dir;
+  sched_cfg.default_workspace = c.default_workspace;
+  sched_cfg.journal = d->journal;
+  sched_cfg.recovered = recovered->tasks;
+  sched_cfg.last_seq = recovered->last_seq;
   sched_cfg.recovered_phase = recovered->phase;
   sched_cfg.max_running = c.max_running;
   sched_cfg.max_running_per_workspace = c.max_running_per_workspace;
   sched_cfg.default_retry.max_attempts = c.retry_max_attempts;
   sched_cfg.snapshot_every_events = c.snapshot_every_events;
   sched_cfg.snapshot_interval = std::chrono::seconds(c.snapshot_interval_s);
+  sched_cfg.provider_limits = c.provider_limits;
+  sched_cfg.max_prompt_bytes = c.max_prompt_bytes;
+  auto pools = c.pools;
+  if (pools.empty()) {
+    pool_config pool;
+    pool.name = "default";
+    pool.agents = c.agents;
+    pools.push_back(std::move(pool));
+  }
+  for (auto& pool : pools) {
+    auto settings = pool.settings;
+    settings.provider = pool.provider;
+    settings.capabilities = pool.capabilities;
+    sched_cfg.pools.emplace(pool.name, std::move(settings));
+  }
   d->scheduler = actors::spawn_scheduler(sys, std::move(sched_cfg));
-  for (uint32_t i = 1; i <= c.agents; ++i)
-    d->agents.push_back(actors::spawn_agent(
-      sys, {"agent-" + std::to_string(i), d->scheduler, d->launcher,
-            shutdown_grace}));
+  for (auto& pool : pools) {
+    for (uint32_t i = 1; i <= pool.agents; ++i) {
+      agent_profile profile;
+      // The default pool keeps the historical agent names.
+      profile.name = (pool.name == "default" ? std::string{"agent"} : pool.name)
+                     + "-" + std::to_string(i);
+      profile.pool = pool.name;
+      profile.provider = pool.provider;
+      profile.capabilities = pool.capabilities;
+      profile.max_load = pool.max_load;
+      profile.weight = pool.weight;
+      if (pool.provider == "noop")
+        d->agents.push_back(
+          actors::spawn_noop_agent(sys, std::move(profile), d->scheduler));
+      else
+        d->agents.push_back(actors::spawn_agent(
+          sys, {std::move(profile), d->scheduler, d->launcher, shutdown_grace}));
+    }
+  }
   d->api = spawn_api(sys, {c.node_name, log_dir, d->scheduler});
   auto http = http_server::start(c.api_host, c.api_port, api_handler(d->api));
   std::unique_ptr<node> result{new node(std::move(d))};

@@ -372,15 +372,17 @@ cli_status verify(const cli_context& ctx, const persistence::journal& j) {
     if (auto sum = persistence::checksum(ev); sum != ev.checksum)
       add("checksum mismatch (stored " + std::to_string(ev.checksum)
           + ", computed " + std::to_string(sum) + ")");
-    if (ev.type.rfind("task.", 0) == 0) {
+    if (persistence::is_task_fold_type(ev.type)) {
       if (auto typed = persistence::decode(ev); !typed) {
         add(describe(typed.error()));
-      } else {
-        auto id = std::to_string(subject(*typed));
-        auto known = table.find(subject(*typed)) != nullptr;
-        if (!table.apply(*typed, ev.time_ms))
-          add("the fold rejects it: task " + id
-              + (known ? " was already submitted" : " is unknown"));
+      } else if (!table.apply(*typed, ev.time_ms)) {
+        auto known = is_workflow_event(*typed)
+                       ? table.find_workflow(subject(*typed)) != nullptr
+                       : table.find(subject(*typed)) != nullptr;
+        add(std::string{"the fold rejects it: "}
+            + (is_workflow_event(*typed) ? "workflow " : "task ")
+            + std::to_string(subject(*typed))
+            + (known ? " was already submitted" : " is unknown"));
       }
     }
     if (!issues.empty())

@@ -79,6 +79,13 @@ std::string summary_of(const task_event& ev) {
         return x.reason.empty() ? std::string{"cancelled"} : x.reason;
       },
       [](const task_retried&) { return std::string{"fresh attempts"}; },
+      [](const workflow_submitted& x) {
+        return x.name + " (" + std::to_string(x.tasks.size()) + " tasks, "
+               + to_string(x.policy) + ")";
+      },
+      [](const workflow_finished& x) {
+        return to_string(x.status) + (x.reason.empty() ? "" : ": " + x.reason);
+      },
       // Types this summary does not know yet show their payload.
       [](const auto&) { return std::string{}; },
     },

@@ -1,6 +1,7 @@
 #include "actors/agent/agent.hpp"
 
 #include <cstdlib>
+#include <map>
 #include <sys/wait.h>
 
 #include <spdlog/spdlog.h>
@@ -54,11 +55,14 @@ std::map<std::string, std::string> agent_environment() {
 
 namespace {
 
-struct agent_state {
-  agent_config cfg;
-  task_id task = 0;
+struct running_task {
   uint32_t attempt = 0;
   int64_t pid = 0;
+};
+
+struct agent_state {
+  agent_config cfg;
+  std::map<task_id, running_task> running;
 
   static inline const char* name = "cw.agent";
 };
@@ -71,15 +75,14 @@ agent_actor::behavior_type agent_impl(self_ptr self, agent_config cfg) {
     [self](run_atom, task_id id, uint32_t attempt, const task_spec& spec,
            const std::string& log_path) {
       auto& st = self->state;
-      if (st.task != 0) {
+      if (st.running.size() >= st.cfg.profile.max_load
+          || st.running.count(id) != 0) {
         self->send(st.cfg.scheduler, finished_atom_v, id, attempt,
                    task_outcome{task_status::failed, -1, 0,
-                                "agent " + st.cfg.name + " is busy"});
+                                "agent " + st.cfg.profile.name + " is busy"});
         return;
       }
-      st.task = id;
-      st.attempt = attempt;
-      st.pid = 0;
+      st.running.emplace(id, running_task{attempt, 0});
       auto me = caf::actor_cast<agent_actor>(self);
       launch_request req{spec.argv, spec.workspace, log_path,
                          agent_environment()};
@@ -94,35 +97,59 @@ agent_actor::behavior_type agent_impl(self_ptr self, agent_config cfg) {
     },
     [self](cancel_atom, task_id id) {
       auto& st = self->state;
-      if (st.task == id && st.pid > 0)
-        st.cfg.launcher->terminate(st.pid, st.cfg.grace);
+      if (auto i = st.running.find(id); i != st.running.end() && i->second.pid > 0)
+        st.cfg.launcher->terminate(i->second.pid, st.cfg.grace);
     },
     [self](started_atom, task_id id, uint32_t attempt, int64_t pid) {
       auto& st = self->state;
-      if (st.task != id || st.attempt != attempt)
+      auto i = st.running.find(id);
+      if (i == st.running.end() || i->second.attempt != attempt)
         return;
-      st.pid = pid;
+      i->second.pid = pid;
       self->send(st.cfg.scheduler, started_atom_v, id, attempt, pid);
     },
     [self](finished_atom, task_id id, uint32_t attempt, task_outcome outcome) {
       auto& st = self->state;
-      if (st.task != id || st.attempt != attempt)
+      auto i = st.running.find(id);
+      if (i == st.running.end() || i->second.attempt != attempt)
         return;
-      st.task = 0;
-      st.pid = 0;
+      st.running.erase(i);
       self->send(st.cfg.scheduler, finished_atom_v, id, attempt,
                  std::move(outcome));
     },
   };
 }
 
+agent_actor::behavior_type noop_agent_impl(agent_actor::pointer self,
+                                           scheduler_actor scheduler) {
+  return {
+    [self, scheduler](run_atom, task_id id, uint32_t attempt, const task_spec&,
+                      const std::string&) {
+      self->send(scheduler, started_atom_v, id, attempt, int64_t{0});
+      self->send(scheduler, finished_atom_v, id, attempt,
+                 task_outcome{task_status::completed, 0, 0, ""});
+    },
+    [](cancel_atom, task_id) {},
+    [](started_atom, task_id, uint32_t, int64_t) {},
+    [](finished_atom, task_id, uint32_t, task_outcome) {},
+  };
+}
+
 } // namespace
 
 agent_actor spawn_agent(caf::actor_system& sys, agent_config cfg) {
-  auto name = cfg.name;
+  auto profile = cfg.profile;
   auto scheduler = cfg.scheduler;
   auto handle = sys.spawn(agent_impl, std::move(cfg));
-  caf::anon_send(scheduler, register_atom_v, std::move(name), handle);
+  caf::anon_send(scheduler, register_atom_v, std::move(profile), handle);
+  return handle;
+}
+
+agent_actor spawn_noop_agent(caf::actor_system& sys, agent_profile profile,
+                             scheduler_actor scheduler) {
+  profile.provider = "noop";
+  auto handle = sys.spawn(noop_agent_impl, scheduler);
+  caf::anon_send(scheduler, register_atom_v, std::move(profile), handle);
   return handle;
 }
 

@@ -5,6 +5,7 @@
 
 #include "caf/fwd.hpp"
 
+#include "messages/agent.hpp"
 #include "messages/interfaces.hpp"
 
 namespace cw::actors {
@@ -13,8 +14,9 @@ class process_launcher;
 
 /// What an agent starts with.
 struct agent_config {
-  /// Unique name on its node, e.g. `"agent-3"`.
-  std::string name;
+  /// Name (unique on the node), pool, provider, capabilities, max load and
+  /// weight, as registered with the scheduler.
+  agent_profile profile;
   /// Receives `started` and `finished` reports.
   scheduler_actor scheduler;
   /// Starts the processes; must outlive the agent.
@@ -23,9 +25,16 @@ struct agent_config {
   std::chrono::milliseconds grace = std::chrono::seconds(5);
 };
 
-/// Spawns an agent running the `command` provider: one process at a time,
-/// stdout and stderr appended to the task's log file.
+/// Spawns an agent running the `command` provider: up to its max load of
+/// processes at a time, stdout and stderr appended to each task's log file.
+/// It registers itself with the scheduler.
 agent_actor spawn_agent(caf::actor_system& sys, agent_config cfg);
+
+/// Spawns an in-process agent of provider `noop`: every task it is given
+/// starts and completes at once, with no process. For benchmarks and for
+/// trying workflows out. It registers itself with the scheduler.
+agent_actor spawn_noop_agent(caf::actor_system& sys, agent_profile profile,
+                             scheduler_actor scheduler);
 
 /// Returns the log file of task `id` in `log_dir`.
 std::string task_log_path(const std::string& log_dir, task_id id);

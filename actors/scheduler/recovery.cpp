@@ -48,7 +48,7 @@ recover_tasks(const persistence::journal& j, uint64_t up_to,
       if (decode_error)
         return;
       result.last_seq = ev.seq;
-      if (ev.type.rfind("task.", 0) != 0)
+      if (!persistence::is_task_fold_type(ev.type))
         return; // another fold's event
       auto typed = persistence::decode(ev);
       if (!typed) {

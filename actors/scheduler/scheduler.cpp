@@ -17,9 +17,11 @@
 
 #include "actors/agent/agent.hpp"
 #include "actors/scheduler/lifecycle.hpp"
+#include "actors/scheduler/placement.hpp"
 #include "actors/scheduler/retry.hpp"
 #include "actors/scheduler/task_table.hpp"
 #include "actors/scheduler/validate.hpp"
+#include "actors/scheduler/workflow.hpp"
 #include "messages/errc.hpp"
 #include "persistence/event_codec.hpp"
 
@@ -36,9 +38,13 @@ constexpr auto max_await = std::chrono::minutes(10);
 
 struct agent_slot {
   agent_actor handle;
-  /// The task the agent runs, 0 when idle.
-  task_id task = 0;
+  /// The tasks the agent runs.
+  std::set<task_id> tasks;
 };
+
+/// How far down the queue dispatch looks for a task that some free agent
+/// may run, when the tasks ahead of it fit no free agent.
+constexpr size_t dispatch_lookahead = 1024;
 
 struct waiter {
   task_id id = 0;
@@ -52,7 +58,10 @@ struct scheduler_state {
   task_table tasks;
   std::map<std::string, agent_slot> agents;
   std::map<caf::actor_addr, std::string> agent_names;
-  std::deque<std::string> idle;
+  placement place;
+  // Running tasks in all and per workspace, for the concurrency limits.
+  uint32_t running = 0;
+  std::map<std::string, uint32_t> running_per_workspace;
   // Events applied to `tasks` but not yet sent to the journal.
   std::vector<event> pending_rows;
   // Appends sent (issued) and acknowledged (committed); the journal answers
@@ -207,8 +216,26 @@ caf::expected<task_info> find_task(self_ptr self, task_id id) {
   return make_error(errc::no_such_task, "no task with id " + std::to_string(id));
 }
 
-/// Assigns queued tasks to idle agents; each process starts only after its
-/// assignment is durable.
+/// Returns the agent that ran the task `spec` wants to share an agent with,
+/// or an empty string.
+std::string affinity_of(self_ptr self, const task_spec& spec) {
+  if (spec.same_agent_as == 0)
+    return {};
+  auto other = self->state.tasks.find(spec.same_agent_as);
+  return other != nullptr ? other->agent : std::string{};
+}
+
+/// Counts task `id` as running on `agent`.
+void occupy(self_ptr self, const std::string& agent, const task_info& info) {
+  auto& st = self->state;
+  st.agents[agent].tasks.insert(info.id);
+  st.place.change_load(agent, +1);
+  ++st.running;
+  ++st.running_per_workspace[info.spec.workspace];
+}
+
+/// Assigns queued tasks to agents chosen by placement; each process starts
+/// only after its assignment is durable.
 void dispatch(self_ptr self) {
   auto& st = self->state;
   auto now = now_ms(self);
@@ -216,37 +243,31 @@ void dispatch(self_ptr self) {
     commit(self);
     return;
   }
-  // Running tasks per workspace, for the per-workspace limit.
-  std::map<std::string, uint32_t> per_workspace;
-  uint32_t running = 0;
-  for (auto& [name, slot] : st.agents) {
-    if (slot.task == 0)
-      continue;
-    ++running;
-    if (auto info = st.tasks.find(slot.task))
-      ++per_workspace[info->spec.workspace];
-  }
-  auto eligible = [&](const task_info& info) {
-    auto cap = st.cfg.max_running_per_workspace;
-    return cap == 0 || per_workspace[info.spec.workspace] < cap;
-  };
-  while (!st.idle.empty()
-         && (st.cfg.max_running == 0 || running < st.cfg.max_running)) {
-    auto next = st.tasks.next_queued(now, eligible);
+  std::uniform_real_distribution<double> unit{0.0, 1.0};
+  while (st.place.has_capacity()
+         && (st.cfg.max_running == 0 || st.running < st.cfg.max_running)) {
+    std::optional<placement_choice> choice;
+    auto eligible = [&](const task_info& info) {
+      auto cap = st.cfg.max_running_per_workspace;
+      if (cap != 0) {
+        auto i = st.running_per_workspace.find(info.spec.workspace);
+        if (i != st.running_per_workspace.end() && i->second >= cap)
+          return false;
+      }
+      choice = st.place.choose(info.spec, affinity_of(self, info.spec),
+                               st.tasks.queued_per_pool(), unit(st.rng));
+      return choice.has_value();
+    };
+    auto next = st.tasks.next_queued(now, eligible, dispatch_lookahead);
     if (!next)
       break;
-    ++running;
-    ++per_workspace[st.tasks.find(*next)->spec.workspace];
-    auto name = std::move(st.idle.front());
-    st.idle.pop_front();
-    auto& slot = st.agents[name];
     const auto& info = *st.tasks.find(*next);
     auto attempt = info.attempts + 1;
-    slot.task = *next;
-    record(self, task_assigned{*next, name, attempt,
-                               "longest idle agent"});
+    auto agent = choice->agent;
+    occupy(self, agent, info);
+    record(self, task_assigned{*next, agent, attempt, std::move(choice->reason)});
     when_durable(self, [self, id = *next, attempt, spec = info.spec,
-                        handle = slot.handle] {
+                        handle = st.agents[agent].handle] {
       self->send(handle, run_atom_v, id, attempt, spec,
                  task_log_path(self->state.cfg.log_dir, id));
     });
@@ -279,9 +300,15 @@ void notify_waiters(self_ptr self, task_id id) {
 /// and still runs that task.
 void free_agent(self_ptr self, const std::string& agent, task_id id) {
   auto& st = self->state;
-  if (auto i = st.agents.find(agent); i != st.agents.end() && i->second.task == id) {
-    i->second.task = 0;
-    st.idle.push_back(agent);
+  auto i = st.agents.find(agent);
+  if (i == st.agents.end() || i->second.tasks.erase(id) == 0)
+    return;
+  st.place.change_load(agent, -1);
+  --st.running;
+  if (auto info = st.tasks.find(id)) {
+    auto w = st.running_per_workspace.find(info->spec.workspace);
+    if (w != st.running_per_workspace.end() && --w->second == 0)
+      st.running_per_workspace.erase(w);
   }
 }
 
@@ -290,14 +317,15 @@ void check_drained(self_ptr self) {
   auto& st = self->state;
   if (st.life.phase() != scheduler_phase::stopping)
     return;
-  for (auto& [name, slot] : st.agents)
-    if (slot.task != 0)
-      return;
+  if (st.running != 0)
+    return;
   change_phase(self, scheduler_phase::stopped);
   commit(self);
 }
 
 /// Records a terminal event for `id` and answers its waiters once durable.
+void workflow_task_ended(self_ptr self, workflow_id wid, const task_info& info);
+
 void end_task(self_ptr self, task_event ev) {
   auto& st = self->state;
   auto id = subject(ev);
@@ -321,6 +349,42 @@ void end_task(self_ptr self, task_event ev) {
       if (st.tasks.find(dependent)->status == task_status::blocked)
         end_task(self, task_cancelled{dependent, why});
   }
+  if (info.spec.workflow != 0)
+    workflow_task_ended(self, info.spec.workflow, info);
+}
+
+/// Cancels task `id` (not ended) and stops its process if it runs.
+void cancel_task(self_ptr self, task_id id, std::string reason) {
+  auto& st = self->state;
+  const auto& info = *st.tasks.find(id);
+  auto running = info.status == task_status::running;
+  auto agent = info.agent;
+  end_task(self, task_cancelled{id, std::move(reason)});
+  if (running)
+    if (auto i = st.agents.find(agent); i != st.agents.end())
+      self->send(i->second.handle, cancel_atom_v, id);
+}
+
+/// Applies the workflow's failure policy after one of its tasks ended, and
+/// ends the workflow once all its tasks have.
+void workflow_task_ended(self_ptr self, workflow_id wid, const task_info& info) {
+  auto& st = self->state;
+  auto rec = st.tasks.find_workflow(wid);
+  if (rec == nullptr || rec->status != workflow_status::running)
+    return;
+  if (rec->policy == failure_policy::fail_fast
+      && info.status == task_status::failed) {
+    auto why = "workflow " + rec->name + " fails fast: task " + info.spec.key
+               + " failed";
+    for (auto other : rec->tasks)
+      if (auto t = st.tasks.find(other); t != nullptr && !is_terminal(t->status))
+        cancel_task(self, other, why);
+  }
+  // Cancelling above re-entered here and may have ended the workflow.
+  if (rec->status != workflow_status::running)
+    return;
+  if (auto settled = settled_status(st.tasks, *rec))
+    record(self, workflow_finished{wid, settled->first, settled->second});
 }
 
 int64_t percentile(std::vector<int64_t> xs, double p) {
@@ -338,8 +402,8 @@ scheduler_status status_of(self_ptr self) {
   scheduler_status result;
   result.phase = st.life.phase();
   result.counts = st.tasks.counts();
-  result.agents = static_cast<uint32_t>(st.agents.size());
-  result.idle_agents = static_cast<uint32_t>(st.idle.size());
+  result.agents = static_cast<uint32_t>(st.place.size());
+  result.idle_agents = static_cast<uint32_t>(st.place.idle());
   auto now = now_ms(self);
   std::vector<int64_t> waits;
   std::vector<int64_t> runs;
@@ -393,6 +457,94 @@ caf::result<scheduler_status> command(self_ptr self, lifecycle_command cmd) {
   });
 }
 
+/// Checks a spec against the node: validation, defaults, then what only the
+/// scheduler knows (providers, capabilities, agents, tasks). Errors name the
+/// field.
+caf::error admit(self_ptr self, task_spec& spec) {
+  auto& st = self->state;
+  if (spec.retry.max_attempts == 0)
+    spec.retry = st.cfg.default_retry;
+  if (auto err = validate(spec, st.cfg.default_workspace, st.cfg.max_prompt_bytes))
+    return err;
+  auto& place = st.place;
+  if (!place.knows_provider(spec.provider)) {
+    std::string known;
+    for (auto& name : place.providers())
+      known += (known.empty() ? "" : ", ") + name;
+    return make_error(errc::unknown_provider,
+                      "provider: no agent runs provider '" + spec.provider
+                        + "' (known: " + (known.empty() ? "none" : known) + ")");
+  }
+  auto invalid = [](std::string msg) {
+    return make_error(errc::invalid_argument, std::move(msg));
+  };
+  if (!spec.pool.empty() && !place.knows_pool(spec.pool))
+    return invalid("pool: unknown pool '" + spec.pool + "'");
+  for (auto& cap : spec.capabilities)
+    if (!place.knows_capability(cap))
+      return invalid("capabilities: no agent offers '" + cap + "'");
+  if (!spec.required_agent.empty() && place.find(spec.required_agent) == nullptr)
+    return invalid("required_agent: unknown agent '" + spec.required_agent + "'");
+  for (auto& name : spec.excluded_agents)
+    if (place.find(name) == nullptr)
+      return invalid("excluded_agents: unknown agent '" + name + "'");
+  if (spec.same_agent_as != 0 && st.tasks.find(spec.same_agent_as) == nullptr)
+    return invalid("same_agent_as: no task with id "
+                   + std::to_string(spec.same_agent_as));
+  return {};
+}
+
+caf::expected<workflow_info> find_workflow(self_ptr self, workflow_id wid) {
+  auto& st = self->state;
+  if (auto rec = st.tasks.find_workflow(wid))
+    return view_workflow(st.tasks, *rec, now_ms(self));
+  return make_error(errc::no_such_task,
+                    "no workflow with id " + std::to_string(wid));
+}
+
+/// Checks a workflow and records it with its tasks, dependencies first.
+caf::expected<workflow_id> submit_workflow(self_ptr self, workflow_spec spec) {
+  auto& st = self->state;
+  if (spec.name.size() > task_limits::max_name_bytes)
+    return make_error(errc::invalid_argument,
+                      "name: longer than "
+                        + std::to_string(task_limits::max_name_bytes) + " bytes");
+  auto order = check_workflow(spec);
+  if (!order)
+    return order.error();
+  // Every task is checked before anything is recorded: all or nothing.
+  for (size_t i = 0; i < spec.tasks.size(); ++i) {
+    auto& t = spec.tasks[i];
+    if (!t.spec.depends_on.empty())
+      return make_error(errc::invalid_argument,
+                        "tasks[" + std::to_string(i)
+                          + "].depends_on: name tasks of the workflow by id");
+    if (auto err = admit(self, t.spec))
+      return make_error(error_code(err), "tasks[" + std::to_string(i) + "]."
+                                           + error_message(err));
+  }
+  auto wid = st.tasks.next_workflow_id();
+  if (spec.name.empty())
+    spec.name = "workflow-" + std::to_string(wid);
+  std::map<std::string, task_id> ids;
+  workflow_submitted ev{wid, spec.name, spec.policy, {}};
+  auto next = st.tasks.next_id();
+  for (auto i : *order) {
+    ids.emplace(spec.tasks[i].key, next);
+    ev.tasks.push_back(next++);
+  }
+  record(self, ev);
+  for (auto i : *order) {
+    auto& t = spec.tasks[i];
+    t.spec.workflow = wid;
+    t.spec.key = t.key;
+    for (auto& dep : t.depends_on)
+      t.spec.depends_on.push_back(ids.at(dep));
+    record(self, task_submitted{ids.at(t.key), std::move(t.spec)});
+  }
+  return wid;
+}
+
 scheduler_actor::behavior_type scheduler_impl(self_ptr self,
                                               scheduler_config cfg) {
   auto& st = self->state;
@@ -400,6 +552,7 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
     st.tasks = std::move(*cfg.recovered);
   cfg.recovered.reset();
   st.cfg = std::move(cfg);
+  st.place.configure(st.cfg.pools, st.cfg.provider_limits);
   st.last_seq = st.cfg.last_seq;
   // A pause outlives a restart; a drain does not (it was for the shutdown).
   if (st.cfg.recovered_phase == scheduler_phase::paused)
@@ -416,28 +569,32 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
       return;
     auto name = i->second;
     st.agent_names.erase(i);
-    auto slot = st.agents[name];
+    auto tasks = st.agents[name].tasks;
+    for (auto id : tasks)
+      free_agent(self, name, id);
     st.agents.erase(name);
-    std::erase(st.idle, name);
+    st.place.remove(name);
     spdlog::warn("scheduler: agent {} went down: {}", name,
                  self->system().render(dm.reason));
-    if (slot.task != 0 && st.tasks.find(slot.task)->status == task_status::running)
-      end_attempt(self, slot.task,
-                  task_outcome{task_status::failed, -1, 0,
-                               "agent_crashed: "
-                                 + self->system().render(dm.reason)});
+    for (auto id : tasks)
+      if (st.tasks.find(id)->status == task_status::running)
+        end_attempt(self, id,
+                    task_outcome{task_status::failed, -1, 0,
+                                 "agent_crashed: "
+                                   + self->system().render(dm.reason)});
   });
   return {
     [self](submit_atom, task_spec spec) -> caf::result<task_info> {
       auto& st = self->state;
-      if (spec.retry.max_attempts == 0)
-        spec.retry = st.cfg.default_retry;
-      if (auto err = validate(spec, st.cfg.default_workspace))
+      if (auto err = admit(self, spec))
         return err;
       for (auto dep : spec.depends_on)
         if (st.tasks.find(dep) == nullptr)
           return make_error(errc::invalid_argument,
                             "depends_on: no task with id " + std::to_string(dep));
+      // A task joins a workflow only through the workflow's submission.
+      spec.workflow = 0;
+      spec.key.clear();
       auto id = st.tasks.next_id();
       auto deps = spec.depends_on;
       record(self, task_submitted{id, std::move(spec)});
@@ -479,16 +636,22 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
       self->delayed_send(self, wait, expire_atom_v, wid);
       return rp;
     },
-    [self](register_atom, const std::string& name, agent_actor agent) {
+    [self](register_atom, agent_profile profile, agent_actor agent) {
       auto& st = self->state;
-      if (st.agents.count(name) != 0) {
+      auto name = profile.name;
+      if (name.empty() || profile.max_load == 0 || profile.weight == 0) {
+        spdlog::error("scheduler: agent '{}' refused: a name, a max load and a "
+                      "weight of at least 1 are required",
+                      name);
+        return;
+      }
+      if (!st.place.add(profile)) {
         spdlog::error("scheduler: agent name {} registered twice", name);
         return;
       }
       self->monitor(agent);
       st.agent_names.emplace(agent.address(), name);
-      st.agents.emplace(name, agent_slot{agent, 0});
-      st.idle.push_back(name);
+      st.agents.emplace(name, agent_slot{agent, {}});
       if (st.life.phase() == scheduler_phase::idle)
         change_phase(self, scheduler_phase::running);
       dispatch(self);
@@ -544,13 +707,57 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
         return make_error(errc::illegal_transition,
                           "task " + std::to_string(id) + " has already ended ("
                             + to_string(info->status) + ")");
-      auto running = info->status == task_status::running;
-      auto agent = info->agent;
-      end_task(self, task_cancelled{id, "cancelled by request"});
-      if (running)
-        if (auto i = st.agents.find(agent); i != st.agents.end())
-          self->send(i->second.handle, cancel_atom_v, id);
-      return answer<task_info>(self, [self, id] { return find_task(self, id); });
+      cancel_task(self, id, "cancelled by request");
+      auto result
+        = answer<task_info>(self, [self, id] { return find_task(self, id); });
+      dispatch(self);
+      return result;
+    },
+    [self](workflow_atom, submit_atom,
+           workflow_spec spec) -> caf::result<workflow_info> {
+      auto wid = submit_workflow(self, std::move(spec));
+      if (!wid)
+        return wid.error();
+      auto result = answer<workflow_info>(self, [self, wid = *wid] {
+        return find_workflow(self, wid);
+      });
+      dispatch(self);
+      return result;
+    },
+    [self](workflow_atom, lookup_atom,
+           workflow_id wid) -> caf::result<workflow_info> {
+      return answer<workflow_info>(self,
+                                   [self, wid] { return find_workflow(self, wid); });
+    },
+    [self](workflow_atom, list_atom,
+           uint32_t limit) -> caf::result<std::vector<workflow_info>> {
+      return answer<std::vector<workflow_info>>(self, [self, limit] {
+        auto& st = self->state;
+        std::vector<workflow_info> result;
+        auto now = now_ms(self);
+        for (auto rec : st.tasks.workflows(limit))
+          result.push_back(view_workflow(st.tasks, *rec, now));
+        return caf::expected<std::vector<workflow_info>>{std::move(result)};
+      });
+    },
+    [self](workflow_atom, cancel_atom,
+           workflow_id wid) -> caf::result<workflow_info> {
+      auto& st = self->state;
+      auto rec = st.tasks.find_workflow(wid);
+      if (rec == nullptr)
+        return find_workflow(self, wid).error();
+      if (rec->status != workflow_status::running)
+        return make_error(errc::illegal_transition,
+                          "workflow " + std::to_string(wid) + " has already ended ("
+                            + to_string(rec->status) + ")");
+      for (auto id : std::vector<task_id>{rec->tasks})
+        if (auto t = st.tasks.find(id); t != nullptr && !is_terminal(t->status))
+          cancel_task(self, id, "workflow cancelled by request");
+      auto result = answer<workflow_info>(self, [self, wid] {
+        return find_workflow(self, wid);
+      });
+      dispatch(self);
+      return result;
     },
     [self](retry_atom, task_id id) -> caf::result<task_info> {
       auto& st = self->state;

@@ -1,12 +1,14 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
 #include "caf/fwd.hpp"
 #include "caf/timespan.hpp"
 
+#include "messages/agent.hpp"
 #include "messages/interfaces.hpp"
 
 namespace cw::actors {
@@ -39,6 +41,11 @@ struct scheduler_config {
   uint32_t max_running = 0;
   /// At most this many tasks run at once in one workspace (0: no limit).
   uint32_t max_running_per_workspace = 0;
+  /// Placement settings per pool, and caps of running tasks per provider.
+  std::map<std::string, pool_settings> pools;
+  std::map<std::string, uint32_t> provider_limits;
+  /// Longest prompt accepted, bytes.
+  size_t max_prompt_bytes = task_limits::max_prompt_bytes;
   /// Retry policy of tasks that bring none (`max_attempts` 0).
   retry_policy default_retry = retry_policy{1, 1000, 2.0, 300'000, 0.1};
   /// Returns wall-clock milliseconds since the epoch; tests substitute a

@@ -19,7 +19,15 @@ overload(Fs...) -> overload<Fs...>;
 
 } // namespace
 
+bool operator==(const workflow_record& a, const workflow_record& b) {
+  return a.id == b.id && a.name == b.name && a.policy == b.policy
+         && a.tasks == b.tasks && a.status == b.status && a.reason == b.reason
+         && a.submitted_ms == b.submitted_ms && a.finished_ms == b.finished_ms;
+}
+
 bool task_table::apply(const task_event& ev, int64_t time_ms) {
+  if (is_workflow_event(ev))
+    return apply_workflow(ev, time_ms);
   auto id = subject(ev);
   if (auto submitted = std::get_if<task_submitted>(&ev)) {
     if (tasks_.count(id) != 0)
@@ -82,12 +90,15 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
                },
                [&](const task_cancelled& x) {
                  dequeue(info);
+                 if (info.status == task_status::blocked)
+                   forget_waits(info);
                  info.status = task_status::cancelled;
                  info.reason = x.reason;
                  info.finished_ms = time_ms;
                },
                [&](const task_retried&) {
                  dequeue(info);
+                 forget_waits(info);
                  info.attempts = 0;
                  info.dead = false;
                  info.reason.clear();
@@ -95,9 +106,49 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
                  info.not_before_ms = 0;
                  block_or_enqueue(info);
                },
+               [](const workflow_submitted&) {},
+               [](const workflow_finished&) {},
              },
              ev);
   return true;
+}
+
+bool task_table::apply_workflow(const task_event& ev, int64_t time_ms) {
+  if (auto x = std::get_if<workflow_submitted>(&ev)) {
+    if (workflows_.count(x->id) != 0)
+      return false;
+    auto& rec = workflows_[x->id];
+    rec.id = x->id;
+    rec.name = x->name;
+    rec.policy = x->policy;
+    rec.tasks = x->tasks;
+    rec.submitted_ms = time_ms;
+    max_workflow_id_ = std::max(max_workflow_id_, x->id);
+    return true;
+  }
+  auto& x = std::get<workflow_finished>(ev);
+  auto i = workflows_.find(x.id);
+  if (i == workflows_.end())
+    return false;
+  i->second.status = x.status;
+  i->second.reason = x.reason;
+  i->second.finished_ms = time_ms;
+  return true;
+}
+
+const workflow_record* task_table::find_workflow(workflow_id id) const {
+  auto i = workflows_.find(id);
+  return i != workflows_.end() ? &i->second : nullptr;
+}
+
+std::vector<const workflow_record*> task_table::workflows(size_t limit) const {
+  std::vector<const workflow_record*> result;
+  for (auto i = workflows_.rbegin(); i != workflows_.rend(); ++i) {
+    if (limit != 0 && result.size() >= limit)
+      break;
+    result.push_back(&i->second);
+  }
+  return result;
 }
 
 const task_info* task_table::find(task_id id) const {
@@ -119,11 +170,15 @@ std::optional<task_id> task_table::next_queued(int64_t now_ms) {
 
 std::optional<task_id>
 task_table::next_queued(int64_t now_ms,
-                        const std::function<bool(const task_info&)>& eligible) {
+                        const std::function<bool(const task_info&)>& eligible,
+                        size_t lookahead) {
   next_queued(now_ms); // promotes due tasks
-  for (auto& key : ready_)
+  for (auto& key : ready_) {
+    if (lookahead-- == 0)
+      break;
     if (eligible(tasks_.at(std::get<2>(key))))
       return std::get<2>(key);
+  }
   return std::nullopt;
 }
 
@@ -169,7 +224,7 @@ std::vector<task_id> task_table::running() const {
 namespace {
 
 /// Format of `save`; bump when the layout changes and keep reading old ones.
-constexpr uint8_t snapshot_format = 3;
+constexpr uint8_t snapshot_format = 4;
 
 bool same(const task_info& a, const task_info& b) {
   return a.id == b.id && a.spec.provider == b.spec.provider
@@ -184,7 +239,13 @@ bool same(const task_info& a, const task_info& b) {
          && a.spec.timeout_ms == b.spec.timeout_ms
          && a.spec.run_at_ms == b.spec.run_at_ms
          && a.spec.retry.max_attempts == b.spec.retry.max_attempts
-         && a.spec.depends_on == b.spec.depends_on;
+         && a.spec.depends_on == b.spec.depends_on
+         && a.spec.workflow == b.spec.workflow && a.spec.key == b.spec.key
+         && a.spec.pool == b.spec.pool
+         && a.spec.capabilities == b.spec.capabilities
+         && a.spec.required_agent == b.spec.required_agent
+         && a.spec.same_agent_as == b.spec.same_agent_as
+         && a.spec.excluded_agents == b.spec.excluded_agents;
 }
 
 } // namespace
@@ -198,6 +259,12 @@ std::string task_table::save() const {
   auto err = sink(format, max_id, count);
   for (auto i = tasks_.begin(); !err && i != tasks_.end(); ++i)
     err = sink(const_cast<task_info&>(i->second));
+  auto max_workflow = max_workflow_id_;
+  auto workflow_count = static_cast<uint64_t>(workflows_.size());
+  if (!err)
+    err = sink(max_workflow, workflow_count);
+  for (auto i = workflows_.begin(); !err && i != workflows_.end(); ++i)
+    err = sink(const_cast<workflow_record&>(i->second));
   return blob;
 }
 
@@ -219,16 +286,25 @@ caf::expected<task_table> task_table::load(const std::string& blob) {
     task_info info;
     if (source(info))
       return corrupt("truncated at task " + std::to_string(i));
-    auto pos = result.tasks_.emplace_hint(result.tasks_.end(), info.id,
-                                          std::move(info));
-    if (pos->second.status == task_status::queued)
-      result.enqueue(pos->second);
-    else if (pos->second.status == task_status::blocked)
-      for (auto dep : pos->second.spec.depends_on)
-        if (auto d = result.tasks_.find(dep);
-            d == result.tasks_.end()
-            || d->second.status != task_status::completed)
-          result.waiting_on_.emplace(dep, pos->second.id);
+    result.tasks_.emplace_hint(result.tasks_.end(), info.id, std::move(info));
+  }
+  // Queues and waits follow from the tasks (dependencies have lower ids but
+  // may complete later, so all tasks are read first).
+  for (auto& [id, info] : result.tasks_) {
+    if (info.status == task_status::queued)
+      result.enqueue(info);
+    else if (info.status == task_status::blocked)
+      result.block_or_enqueue(info);
+  }
+  uint64_t workflow_count = 0;
+  if (source(result.max_workflow_id_, workflow_count))
+    return corrupt("truncated workflow header");
+  for (uint64_t i = 0; i < workflow_count; ++i) {
+    workflow_record rec;
+    if (source(rec))
+      return corrupt("truncated at workflow " + std::to_string(i));
+    result.workflows_.emplace_hint(result.workflows_.end(), rec.id,
+                                   std::move(rec));
   }
   if (source.remaining() != 0)
     return corrupt("trailing bytes");
@@ -238,6 +314,9 @@ caf::expected<task_table> task_table::load(const std::string& blob) {
 bool task_table::operator==(const task_table& other) const {
   if (max_id_ != other.max_id_ || ready_ != other.ready_
       || delayed_ != other.delayed_ || waiting_on_ != other.waiting_on_
+      || unmet_ != other.unmet_ || workflows_ != other.workflows_
+      || max_workflow_id_ != other.max_workflow_id_
+      || queued_per_pool_ != other.queued_per_pool_
       || tasks_.size() != other.tasks_.size())
     return false;
   for (auto i = tasks_.begin(), j = other.tasks_.begin(); i != tasks_.end();
@@ -248,16 +327,17 @@ bool task_table::operator==(const task_table& other) const {
 }
 
 void task_table::block_or_enqueue(task_info& info) {
-  bool blocked = false;
+  uint32_t unmet = 0;
   for (auto dep : info.spec.depends_on) {
     auto d = tasks_.find(dep);
     if (d == tasks_.end() || d->second.status != task_status::completed) {
       waiting_on_.emplace(dep, info.id);
-      blocked = true;
+      ++unmet;
     }
   }
-  if (blocked) {
+  if (unmet > 0) {
     info.status = task_status::blocked;
+    unmet_[info.id] = unmet;
     return;
   }
   info.status = task_status::queued;
@@ -272,17 +352,24 @@ void task_table::unblock_dependents(task_id id) {
   waiting_on_.erase(id);
   for (auto dep_id : dependents) {
     auto& info = tasks_.at(dep_id);
-    if (info.status != task_status::blocked)
+    auto left = unmet_.find(dep_id);
+    if (info.status != task_status::blocked || left == unmet_.end())
       continue;
-    bool still_waiting = false;
-    for (auto& [dep, waiter] : waiting_on_)
-      if (waiter == dep_id)
-        still_waiting = true;
-    if (!still_waiting) {
+    if (--left->second == 0) {
+      unmet_.erase(left);
       info.status = task_status::queued;
       enqueue(info);
     }
   }
+}
+
+void task_table::forget_waits(const task_info& info) {
+  for (auto dep : info.spec.depends_on) {
+    auto [first, last] = waiting_on_.equal_range(dep);
+    for (auto i = first; i != last;)
+      i = i->second == info.id ? waiting_on_.erase(i) : std::next(i);
+  }
+  unmet_.erase(info.id);
 }
 
 std::vector<task_id> task_table::blocked_on(task_id id) const {
@@ -299,15 +386,20 @@ task_table::ready_key task_table::ready_key_of(const task_info& info) {
 
 void task_table::enqueue(const task_info& info) {
   // Whether it is due is decided in next_queued, which knows the time.
-  if (info.not_before_ms > 0)
-    delayed_.emplace(info.not_before_ms, info.id);
-  else
-    ready_.insert(ready_key_of(info));
+  bool added = info.not_before_ms > 0
+                 ? delayed_.emplace(info.not_before_ms, info.id).second
+                 : ready_.insert(ready_key_of(info)).second;
+  if (added)
+    ++queued_per_pool_[info.spec.pool];
 }
 
 void task_table::dequeue(const task_info& info) {
-  ready_.erase(ready_key_of(info));
-  delayed_.erase(delayed_key{info.not_before_ms, info.id});
+  auto removed = ready_.erase(ready_key_of(info))
+                 + delayed_.erase(delayed_key{info.not_before_ms, info.id});
+  if (removed > 0)
+    if (auto i = queued_per_pool_.find(info.spec.pool);
+        i != queued_per_pool_.end() && --i->second == 0)
+      queued_per_pool_.erase(i);
 }
 
 } // namespace cw::actors

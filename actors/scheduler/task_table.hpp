@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -16,6 +17,27 @@
 #include "messages/task.hpp"
 
 namespace cw::actors {
+
+/// A workflow as the fold keeps it; its tasks hold the rest.
+struct workflow_record {
+  workflow_id id = 0;
+  std::string name;
+  failure_policy policy = failure_policy::fail_fast;
+  /// In topological order.
+  std::vector<task_id> tasks;
+  workflow_status status = workflow_status::running;
+  std::string reason;
+  int64_t submitted_ms = 0;
+  int64_t finished_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, workflow_record& x) {
+  return f(caf::meta::type_name("cw.workflow_record"), x.id, x.name, x.policy,
+           x.tasks, x.status, x.reason, x.submitted_ms, x.finished_ms);
+}
+
+bool operator==(const workflow_record& a, const workflow_record& b);
 
 /// The scheduler's view of all tasks: a fold over task events plus the queue
 /// of runnable tasks ordered by priority (higher first), then submission.
@@ -35,10 +57,12 @@ public:
   std::optional<task_id> next_queued(int64_t now_ms = INT64_MAX);
 
   /// Like `next_queued`, but skips tasks for which `eligible` is false (for
-  /// example because their workspace is at its concurrency limit).
+  /// example because their workspace is at its concurrency limit), looking
+  /// at no more than `lookahead` tasks.
   std::optional<task_id>
   next_queued(int64_t now_ms,
-              const std::function<bool(const task_info&)>& eligible);
+              const std::function<bool(const task_info&)>& eligible,
+              size_t lookahead = SIZE_MAX);
 
   /// Returns the earliest `not_before_ms` of a queued task that is not yet
   /// due at `now_ms`, if any: when the scheduler should look again.
@@ -47,6 +71,22 @@ public:
   /// Returns the id the next submitted task gets.
   task_id next_id() const noexcept {
     return max_id_ + 1;
+  }
+
+  /// Returns the workflow with id `id`, or null.
+  const workflow_record* find_workflow(workflow_id id) const;
+
+  /// Returns the id the next submitted workflow gets.
+  workflow_id next_workflow_id() const noexcept {
+    return max_workflow_id_ + 1;
+  }
+
+  /// Returns workflows, newest first, at most `limit` (0: all).
+  std::vector<const workflow_record*> workflows(size_t limit) const;
+
+  /// Returns the number of queued tasks per pool name (empty: any pool).
+  const std::map<std::string, uint64_t>& queued_per_pool() const noexcept {
+    return queued_per_pool_;
   }
 
   /// Returns matching tasks, newest first.
@@ -96,10 +136,20 @@ private:
   /// Moves dependents of a completed task whose dependencies all completed
   /// to the queue.
   void unblock_dependents(task_id id);
+  /// Drops the waits of a task that leaves `blocked` other than by its
+  /// dependencies completing.
+  void forget_waits(const task_info& info);
+  /// Applies a workflow event; false if it does not fit the state.
+  bool apply_workflow(const task_event& ev, int64_t time_ms);
 
   std::map<task_id, task_info> tasks_;
-  // Blocked tasks by the dependency they wait for.
+  // Blocked tasks by the dependency they wait for, and the number of
+  // dependencies each blocked task still waits for.
   std::multimap<task_id, task_id> waiting_on_;
+  std::unordered_map<task_id, uint32_t> unmet_;
+  std::map<workflow_id, workflow_record> workflows_;
+  workflow_id max_workflow_id_ = 0;
+  std::map<std::string, uint64_t> queued_per_pool_;
   std::set<ready_key> ready_;
   std::set<delayed_key> delayed_;
   task_id max_id_ = 0;

@@ -7,22 +7,28 @@
 
 namespace cw::actors {
 
-caf::error validate(task_spec& spec, const std::string& default_workspace) {
+caf::error validate(task_spec& spec, const std::string& default_workspace,
+                    size_t max_prompt_bytes) {
   auto invalid = [](std::string msg) {
     return make_error(errc::invalid_argument, std::move(msg));
   };
-  if (spec.provider != "command")
-    return make_error(errc::unknown_provider,
-                      "provider: unknown provider '" + spec.provider
-                        + "' (known: command)");
-  if (spec.argv.empty() || spec.argv.front().empty())
+  if (spec.provider == "command"
+      && (spec.argv.empty() || spec.argv.front().empty()))
     return invalid("argv: the command provider needs a program to run");
   if (spec.argv.size() > task_limits::max_argv)
     return invalid("argv: more than " + std::to_string(task_limits::max_argv)
                    + " arguments");
-  if (spec.prompt.size() > task_limits::max_prompt_bytes)
-    return invalid("prompt: longer than "
-                   + std::to_string(task_limits::max_prompt_bytes) + " bytes");
+  if (spec.prompt.size() > max_prompt_bytes)
+    return invalid("prompt: longer than " + std::to_string(max_prompt_bytes)
+                   + " bytes (max_prompt_bytes)");
+  if (spec.capabilities.size() > task_limits::max_capabilities)
+    return invalid("capabilities: more than "
+                   + std::to_string(task_limits::max_capabilities));
+  for (auto* name : {&spec.pool, &spec.required_agent})
+    if (name->size() > task_limits::max_name_bytes)
+      return invalid(std::string{name == &spec.pool ? "pool" : "required_agent"}
+                     + ": longer than "
+                     + std::to_string(task_limits::max_name_bytes) + " bytes");
   if (spec.priority < task_limits::min_priority
       || spec.priority > task_limits::max_priority)
     return invalid("priority: must be between "

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   app.add_flag("--json", ctx.json, "machine-readable output");
 
   run_options run;
+  uint64_t id = 0;
   auto run_cmd = app.add_subcommand("run", "submit a task: cw run -- PROGRAM ARGS...");
   run_cmd->add_option("--priority", run.priority, "higher runs first")
     ->check(CLI::Range(-1000, 1000));
@@ -41,10 +42,36 @@ int main(int argc, char** argv) {
     ->check(CLI::Range(0.0, 7.0 * 24 * 3600));
   run_cmd->add_option("--after", run.after,
                       "start only after task ID completed (repeatable)");
+  run_cmd->add_option("--pool", run.pool, "run on an agent of this pool");
+  run_cmd->add_option("--capability", run.capabilities,
+                      "the agent must have this capability (repeatable)");
+  run_cmd->add_option("--agent", run.agent, "run only on this agent");
+  run_cmd->add_option("--same-agent-as", run.same_agent_as,
+                      "run on the agent that ran task ID");
+  run_cmd->add_option("--exclude-agent", run.exclude_agents,
+                      "never run on this agent (repeatable)");
   run_cmd->add_option("command", run.argv, "program and arguments")
     ->required();
 
-  uint64_t id = 0;
+  auto workflow_cmd = app.add_subcommand("workflow", "DAGs of tasks");
+  workflow_cmd->require_subcommand(1);
+  std::string workflow_file;
+  bool workflow_wait = false;
+  auto wf_submit = workflow_cmd->add_subcommand(
+    "submit", "submit a workflow from a JSON or TOML (.toml) file");
+  wf_submit->add_option("file", workflow_file, "workflow file")->required();
+  wf_submit->add_flag("--wait", workflow_wait,
+                      "wait for the workflow and exit with its success");
+  auto wf_status = workflow_cmd->add_subcommand(
+    "status", "show a workflow's tasks, progress and critical path");
+  wf_status->add_option("id", id, "workflow id")->required();
+  auto wf_list = workflow_cmd->add_subcommand("list", "list workflows, newest first");
+  uint32_t wf_limit = 20;
+  wf_list->add_option("--limit", wf_limit, "at most this many (0: all)");
+  auto wf_cancel = workflow_cmd->add_subcommand(
+    "cancel", "cancel every task of a workflow that has not ended");
+  wf_cancel->add_option("id", id, "workflow id")->required();
+
   auto status_cmd = app.add_subcommand("status", "show one task");
   status_cmd->add_option("id", id, "task id")->required();
 
@@ -142,5 +169,13 @@ int main(int argc, char** argv) {
     rc = cli_logs(ctx, id, follow);
   else if (*replay_cmd)
     rc = cli_replay(ctx, replay);
+  else if (*wf_submit)
+    rc = cli_workflow_submit(ctx, workflow_file, workflow_wait);
+  else if (*wf_status)
+    rc = cli_workflow_status(ctx, id);
+  else if (*wf_list)
+    rc = cli_workflow_list(ctx, wf_limit);
+  else if (*wf_cancel)
+    rc = cli_workflow_cancel(ctx, id);
   return static_cast<int>(rc);
 }

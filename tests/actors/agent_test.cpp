@@ -50,9 +50,16 @@ struct fixture : test::actor_fixture {
   agent_actor agent;
 
   fixture() {
-    scheduler = spawn_scheduler(
-      sys, {"node-a", "/logs", "/tmp", sys.spawn(instant_journal), nullptr});
-    agent = spawn_agent(sys, {"agent-1", scheduler, launcher, 3s});
+    scheduler_config cfg;
+    cfg.node_name = "node-a";
+    cfg.log_dir = "/logs";
+    cfg.default_workspace = "/tmp";
+    cfg.journal = sys.spawn(instant_journal);
+    cfg.pools["default"] = pool_settings{};
+    scheduler = spawn_scheduler(sys, std::move(cfg));
+    agent_profile profile;
+    profile.name = "agent-1";
+    agent = spawn_agent(sys, {profile, scheduler, launcher, 3s});
     drain();
   }
 

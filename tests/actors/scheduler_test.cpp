@@ -120,7 +120,7 @@ struct fixture : test::actor_fixture {
              uint64_t snapshot_every_events = 0,
              caf::timespan snapshot_interval = caf::timespan{0},
              uint32_t max_running = 0, uint32_t max_per_workspace = 0) {
-    scheduler_config cfg{"node-a", "/logs", "/tmp", journal, recovered};
+    auto cfg = base_config(recovered);
     cfg.max_running = max_running;
     cfg.max_running_per_workspace = max_per_workspace;
     cfg.snapshot_every_events = snapshot_every_events;
@@ -130,11 +130,28 @@ struct fixture : test::actor_fixture {
     drain();
   }
 
-  agent_actor add_agent(const std::string& name) {
+  scheduler_config base_config(std::shared_ptr<task_table> recovered) {
+    scheduler_config cfg;
+    cfg.node_name = "node-a";
+    cfg.log_dir = "/logs";
+    cfg.default_workspace = "/tmp";
+    cfg.journal = journal;
+    cfg.recovered = std::move(recovered);
+    cfg.pools["default"] = pool_settings{};
+    return cfg;
+  }
+
+  agent_actor add_agent(agent_profile profile) {
     auto agent = sys.spawn(fake_agent, runs, cancels);
-    self->send(sched_actor, register_atom_v, name, agent);
+    self->send(sched_actor, register_atom_v, std::move(profile), agent);
     drain();
     return agent;
+  }
+
+  agent_actor add_agent(const std::string& name) {
+    agent_profile profile;
+    profile.name = name;
+    return add_agent(std::move(profile));
   }
 
   task_info submit(task_spec x) {
@@ -505,7 +522,7 @@ CAF_TEST(the life cycle pauses resumes and drains) {
 CAF_TEST(a pause outlives a restart) {
   start(nullptr);
   sched_actor = nullptr;
-  scheduler_config cfg{"node-a", "/logs", "/tmp", journal, nullptr};
+  auto cfg = base_config(nullptr);
   cfg.recovered_phase = scheduler_phase::paused;
   cfg.snapshot_interval = caf::timespan{0};
   sched_actor = spawn_scheduler(sys, std::move(cfg));

@@ -1,0 +1,112 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "messages/agent.hpp"
+#include "messages/task.hpp"
+
+namespace cw::actors {
+
+/// Where a task goes and why.
+struct placement_choice {
+  std::string agent;
+  /// Names the strategy and what decided, e.g.
+  /// `"least_loaded: load 0/2, 3 fitting agents"`.
+  std::string reason;
+};
+
+/// The agents of a node, their pools and loads, and the choice of an agent
+/// for a task: provider, pool, capability and affinity rules filter the
+/// agents, the pool's strategy picks one. Plain logic, owned by the
+/// scheduler; one choice costs one pass over the agents of the provider.
+class placement {
+public:
+  /// Pools not named here use the defaults of `pool_settings`.
+  void configure(std::map<std::string, pool_settings> pools,
+                 std::map<std::string, uint32_t> provider_limits);
+
+  /// Adds an agent; false if one of that name exists.
+  bool add(const agent_profile& profile);
+
+  /// Removes an agent (its load goes with it).
+  void remove(const std::string& name);
+
+  /// Returns the agent named `name`, or null.
+  const agent_profile* find(const std::string& name) const;
+
+  /// Returns the number of tasks agent `name` runs.
+  uint32_t load(const std::string& name) const;
+
+  /// Counts a task started (+1) or ended (-1) on agent `name`.
+  void change_load(const std::string& name, int delta);
+
+  /// Returns whether some agent could take one more task.
+  bool has_capacity() const noexcept {
+    return free_slots_ > 0;
+  }
+
+  /// Returns the number of agents, and of agents with no task.
+  size_t size() const noexcept {
+    return agents_.size();
+  }
+  size_t idle() const;
+
+  /// Returns whether some agent or configured pool offers capability `cap`.
+  bool knows_capability(const std::string& cap) const;
+
+  /// Returns whether some agent or configured pool runs `provider`.
+  bool knows_provider(const std::string& provider) const;
+
+  /// Returns the providers known, for error messages.
+  std::vector<std::string> providers() const;
+
+  /// Returns whether `pool` is configured or has agents.
+  bool knows_pool(const std::string& pool) const;
+
+  /// Chooses an agent for `spec`, or nothing if none may take it now.
+  /// `affinity_agent` is the agent that ran the task named by
+  /// `spec.same_agent_as` (empty if none yet); `backlog` the queued tasks per
+  /// pool (for work stealing); `unit` a number in [0, 1) from the caller's
+  /// random source (for the `random` and `weighted` strategies).
+  std::optional<placement_choice>
+  choose(const task_spec& spec, const std::string& affinity_agent,
+         const std::map<std::string, uint64_t>& backlog, double unit);
+
+  /// Returns the settings of `pool`.
+  const pool_settings& settings(const std::string& pool) const;
+
+private:
+  struct entry {
+    agent_profile profile;
+    uint32_t load = 0;
+    /// When it was last given a task (a counter), for tie-breaks.
+    uint64_t last_used = 0;
+  };
+
+  bool fits(const entry& e, const task_spec& spec,
+            const std::string& affinity_agent) const;
+  bool pool_has_room(const std::string& pool) const;
+  bool provider_has_room(const std::string& provider) const;
+  void add_capacity(const entry& e, int sign);
+
+  std::map<std::string, entry> agents_;
+  std::map<std::string, pool_settings> pools_;
+  std::map<std::string, uint32_t> provider_limits_;
+  std::map<std::string, uint32_t> capability_count_;
+  std::map<std::string, uint32_t> provider_count_;
+  std::map<std::string, uint32_t> pool_load_;
+  std::map<std::string, uint32_t> provider_load_;
+  /// The agent each pool chose last (round robin).
+  std::map<std::string, std::string> cursor_;
+  /// Sum over agents of max_load - load.
+  int64_t free_slots_ = 0;
+  uint64_t clock_ = 0;
+  pool_settings default_settings_;
+};
+
+} // namespace cw::actors

@@ -40,5 +40,7 @@ int submit_roundtrip(const bench_args& args);
 int journal_append(const bench_args& args);
 int journal_replay(const bench_args& args);
 int startup(const bench_args& args);
+int locks_pure(const bench_args& args);
+int deadlock(const bench_args& args);
 
 } // namespace cw::bench

@@ -1,0 +1,124 @@
+#include "actors/claude/claude_result.hpp"
+
+namespace cw::actors {
+
+namespace {
+
+template <class... Fs>
+struct overload : Fs... {
+  using Fs::operator()...;
+};
+
+template <class... Fs>
+overload(Fs...) -> overload<Fs...>;
+
+/// The model name the CLI gives messages it makes up itself, such as the
+/// usage-limit notice.
+constexpr std::string_view synthetic_model = "<synthetic>";
+
+} // namespace
+
+stream_accumulator::stream_accumulator(int64_t now_ms,
+                                       int32_t utc_offset_minutes)
+  : now_ms_(now_ms), utc_offset_minutes_(utc_offset_minutes) {
+  // nop
+}
+
+void stream_accumulator::add_line(std::string_view line) {
+  auto items = parser_.parse(line);
+  if (items.empty())
+    return; // blank lines are not lines of the protocol
+  ++result_.lines;
+  for (auto& item : items)
+    add(item);
+}
+
+void stream_accumulator::add(const stream_item& item) {
+  auto& r = result_;
+  auto learn_session = [&](const std::string& id) {
+    if (!id.empty())
+      r.session_id = id;
+  };
+  std::visit(
+    overload{
+      [&](const system_init& x) {
+        learn_session(x.session_id);
+        r.model = x.model;
+      },
+      [&](const assistant_text& x) {
+        learn_session(x.session_id);
+        if (x.model == synthetic_model)
+          note_limit(x.text);
+        else if (r.model.empty())
+          r.model = x.model;
+        add_usage(x.message_id, x.usage);
+        if (!r.complete)
+          r.text = x.text;
+      },
+      [&](const tool_use& x) {
+        learn_session(x.session_id);
+        add_usage(x.message_id, x.usage);
+        ++r.tool_uses;
+      },
+      [&](const tool_result& x) {
+        learn_session(x.session_id);
+        if (x.is_error)
+          ++r.tool_errors;
+      },
+      [&](const final_result& x) {
+        learn_session(x.session_id);
+        r.complete = true;
+        r.subtype = x.subtype;
+        r.is_error = x.is_error;
+        if (!x.result.empty())
+          r.text = x.result;
+        r.cost_usd = x.cost_usd;
+        r.usage = x.usage;
+        r.turns = x.num_turns;
+        r.duration_ms = x.duration_ms;
+        r.duration_api_ms = x.duration_api_ms;
+        // Ordinary answers may talk about limits; only errors report them.
+        if (x.is_error || x.subtype != "success")
+          note_limit(x.result);
+      },
+      [&](const rate_limit_event& x) {
+        learn_session(x.session_id);
+        if (x.status != "rejected")
+          return;
+        usage_limit found;
+        found.limited = true;
+        found.kind = limit_kind::usage_limit;
+        if (x.resets_at_s > 0)
+          found.reset_at_ms = x.resets_at_s * 1000;
+        r.limit = merge(r.limit, found);
+      },
+      [&](const unknown_line&) { ++r.unknown_lines; },
+      [&](const malformed_line&) { ++r.malformed_lines; },
+    },
+    item);
+}
+
+void stream_accumulator::add_stderr(std::string_view line) {
+  note_limit(line);
+}
+
+void stream_accumulator::add_usage(const std::string& message_id,
+                                   const token_usage& usage) {
+  // The CLI repeats a message's usage on every block line of that message.
+  if (result_.complete || message_id == last_message_id_)
+    return;
+  last_message_id_ = message_id;
+  ++result_.turns;
+  auto& u = result_.usage;
+  u.input_tokens += usage.input_tokens;
+  u.output_tokens += usage.output_tokens;
+  u.cache_creation_input_tokens += usage.cache_creation_input_tokens;
+  u.cache_read_input_tokens += usage.cache_read_input_tokens;
+}
+
+void stream_accumulator::note_limit(std::string_view text) {
+  result_.limit = merge(result_.limit,
+                        detect_usage_limit(text, now_ms_, utc_offset_minutes_));
+}
+
+} // namespace cw::actors

@@ -1,0 +1,210 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "caf/expected.hpp"
+
+#include "messages/task.hpp"
+
+namespace cw::actors {
+
+/// Identifies a session within a node.
+using session_id = uint64_t;
+
+/// Where a session is in its life.
+enum class session_state : uint8_t {
+  /// Open and free to take a task.
+  idle,
+  /// Running a task.
+  busy,
+  /// Held by a client: takes no new task (a running one may finish).
+  paused,
+  /// Gone for good.
+  closed,
+};
+
+/// Returns `"idle"`, `"busy"`, `"paused"` or `"closed"`.
+std::string to_string(session_state x);
+
+/// What may happen to a session.
+enum class session_command : uint8_t { assign, release, pause, resume, close };
+
+/// Returns `"assign"`, `"release"`, `"pause"`, `"resume"` or `"close"`.
+std::string to_string(session_command x);
+
+/// A conversation that outlives one task.
+struct session_info {
+  session_id id = 0;
+  std::string provider;
+  std::string pool;
+  session_state state = session_state::idle;
+  /// The provider's own session id (for `claude --resume`), learned from the
+  /// stream of the first task; empty until then.
+  std::string cli_session_id;
+  /// The task running now; also set while paused if the task still runs.
+  std::optional<task_id> current_task;
+  /// Every task the session ran, oldest first.
+  std::vector<task_id> tasks;
+  uint32_t turns = 0;
+  double cost_usd = 0;
+  int64_t created_ms = 0;
+  /// When the session last took, finished or resumed a task.
+  int64_t last_active_ms = 0;
+  /// The resume key bound to it, if any.
+  std::string resume_key;
+};
+
+/// The timeouts and default limit of a `session_table`.
+struct session_config {
+  /// Idle sessions older than this are closed by `expire`.
+  int64_t idle_timeout_ms = 30 * 60'000;
+  /// A key binding not used for this long no longer routes tasks.
+  int64_t binding_timeout_ms = 60 * 60'000;
+  /// Open sessions per pool unless `set_pool_limit` says otherwise.
+  uint32_t default_pool_limit = 4;
+};
+
+/// Which tier of `session_table::allocate` found a session.
+enum class allocation_tier : uint8_t {
+  /// The session bound to the task's resume key.
+  by_key,
+  /// An idle session of the same provider and pool.
+  idle,
+  /// A new session.
+  fresh,
+  /// None: the task waits.
+  wait,
+};
+
+/// Returns `"by_key"`, `"idle"`, `"fresh"` or `"wait"`.
+std::string to_string(allocation_tier x);
+
+/// The answer of `session_table::allocate`.
+struct allocation {
+  allocation_tier tier = allocation_tier::wait;
+  /// The session now running the task; 0 when waiting.
+  session_id session = 0;
+  /// Why the task waits; empty otherwise.
+  std::string reason;
+
+  /// Returns whether the task has to wait.
+  bool is_wait() const noexcept {
+    return tier == allocation_tier::wait;
+  }
+};
+
+/// What `session_table::expire` ended.
+struct expiry {
+  /// Sessions closed for being idle too long.
+  std::vector<session_id> closed;
+  /// Resume keys whose binding lapsed or whose session closed.
+  std::vector<std::string> unbound_keys;
+};
+
+/// Sessions, their states and resume-key bindings. A pure class owned by the
+/// session manager actor; time comes in as arguments. State machine:
+/// `idle --assign--> busy --release--> idle`, `idle|busy --pause--> paused
+/// --resume--> idle|busy`, `idle|paused --close--> closed` (a session with a
+/// running task cannot close).
+class session_table {
+public:
+  explicit session_table(session_config cfg = {});
+
+  // -- pools ------------------------------------------------------------------
+
+  /// Sets how many open (not closed) sessions `pool` may have.
+  void set_pool_limit(const std::string& pool, uint32_t max_sessions);
+
+  /// Returns how many open sessions `pool` may have.
+  uint32_t pool_limit(const std::string& pool) const;
+
+  /// Returns the number of open sessions in `pool`.
+  size_t open_in_pool(const std::string& pool) const;
+
+  // -- commands ---------------------------------------------------------------
+
+  /// Creates an idle session. Errors: `illegal_transition` when the pool is
+  /// at its limit.
+  caf::expected<session_id>
+  create(const std::string& provider, const std::string& pool, int64_t now_ms);
+
+  /// Binds `task` to idle session `id`. Errors: `invalid_argument` for an
+  /// unknown session, `illegal_transition` naming the allowed commands.
+  caf::expected<void> assign(session_id id, task_id task, int64_t now_ms);
+
+  /// Unbinds the finished task of session `id`; refreshes its key binding.
+  caf::expected<void> release(session_id id, int64_t now_ms);
+
+  /// Stops session `id` from taking new tasks.
+  caf::expected<void> pause(session_id id);
+
+  /// Lets paused session `id` take tasks again.
+  caf::expected<void> resume(session_id id, int64_t now_ms);
+
+  /// Closes session `id` and drops its key binding.
+  caf::expected<void> close(session_id id);
+
+  /// Returns the commands session `id` allows now (none if unknown).
+  std::vector<session_command> allowed(session_id id) const;
+
+  // -- allocation -------------------------------------------------------------
+
+  /// Finds a session for `task` and assigns it: (1) the session bound to
+  /// `resume_key` if the binding is fresh and the session open and idle (the
+  /// task waits if that session is busy; a paused one is passed over and the
+  /// key moves), else (2) the most recently active idle session of the same
+  /// provider and pool, preferring ones no other fresh key holds, else (3) a
+  /// new session if the pool has room, else a `wait` answer. A given
+  /// `resume_key` ends up bound to the chosen session.
+  allocation allocate(task_id task, const std::string& provider,
+                      const std::string& pool,
+                      const std::optional<std::string>& resume_key,
+                      int64_t now_ms);
+
+  /// Adds what a run reported: the provider's session id (if not empty),
+  /// turns and cost. Errors: `invalid_argument` for an unknown session.
+  caf::expected<void> record(session_id id, const std::string& cli_session_id,
+                             uint32_t turns, double cost_usd);
+
+  /// Closes idle sessions past the idle timeout and drops key bindings past
+  /// the binding timeout; returns what it ended. Paused sessions stay.
+  expiry expire(int64_t now_ms);
+
+  // -- properties -------------------------------------------------------------
+
+  /// Returns session `id`, or null.
+  const session_info* find(session_id id) const;
+
+  /// Returns the session bound to `key` if the binding is fresh at `now_ms`
+  /// and the session open.
+  std::optional<session_id> bound(const std::string& key, int64_t now_ms) const;
+
+  /// Returns the number of sessions known, closed ones included.
+  size_t size() const noexcept {
+    return sessions_.size();
+  }
+
+private:
+  struct binding {
+    session_id session = 0;
+    int64_t touched_ms = 0;
+  };
+
+  caf::expected<session_info*> lookup(session_id id);
+  caf::expected<void> apply(session_id id, session_command cmd);
+  bool is_fresh(const binding& b, int64_t now_ms) const;
+  void bind(const std::string& key, session_info& s, int64_t now_ms);
+  void unbind(session_info& s);
+
+  session_config cfg_;
+  std::map<std::string, uint32_t> pool_limits_;
+  std::map<session_id, session_info> sessions_;
+  std::map<std::string, binding> bindings_;
+  session_id next_id_ = 1;
+};
+
+} // namespace cw::actors

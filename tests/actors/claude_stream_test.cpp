@@ -1,0 +1,552 @@
+#define CAF_SUITE actors.claude_stream
+#include "caf/test/unit_test.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include "actors/claude/argv.hpp"
+#include "actors/claude/claude_result.hpp"
+#include "actors/claude/stream_json.hpp"
+#include "actors/claude/usage_limit.hpp"
+#include "messages/errc.hpp"
+
+using namespace cw;
+using namespace cw::actors;
+
+namespace {
+
+/// Returns the path of a file under `tests/fixtures/claude/`: below
+/// `CW_SOURCE_DIR` when the build defines it, else next to this source file.
+std::string fixture_path(const std::string& name) {
+#ifdef CW_SOURCE_DIR
+  std::string root = CW_SOURCE_DIR "/";
+#else
+  std::string file = __FILE__;
+  auto pos = file.rfind("tests/actors/");
+  std::string root = pos == std::string::npos ? "" : file.substr(0, pos);
+#endif
+  return root + "tests/fixtures/claude/" + name;
+}
+
+std::string read_fixture(const std::string& name) {
+  std::ifstream in{fixture_path(name), std::ios::binary};
+  if (!in.good())
+    CAF_FAIL("cannot open fixture " << fixture_path(name));
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+/// Returns the lines of a fixture, split as a reader of the pipe would:
+/// in small chunks, with an unterminated last line returned by `finish`.
+std::vector<std::string> fixture_lines(const std::string& name) {
+  auto bytes = read_fixture(name);
+  line_splitter splitter;
+  std::vector<std::string> lines;
+  constexpr size_t chunk = 37;
+  for (size_t pos = 0; pos < bytes.size(); pos += chunk)
+    for (auto& line : splitter.feed(std::string_view{bytes}.substr(pos, chunk)))
+      lines.push_back(std::move(line));
+  for (auto& line : splitter.finish())
+    lines.push_back(std::move(line));
+  return lines;
+}
+
+std::vector<stream_item> parse_fixture(const std::string& name) {
+  stream_parser parser;
+  std::vector<stream_item> items;
+  for (auto& line : fixture_lines(name))
+    for (auto& item : parser.parse(line))
+      items.push_back(std::move(item));
+  return items;
+}
+
+claude_result fold_fixture(const std::string& name, int64_t now_ms = 0) {
+  stream_accumulator acc{now_ms};
+  for (auto& line : fixture_lines(name))
+    acc.add_line(line);
+  return acc.result();
+}
+
+template <class T>
+size_t count_of(const std::vector<stream_item>& items) {
+  size_t n = 0;
+  for (auto& item : items)
+    if (std::holds_alternative<T>(item))
+      ++n;
+  return n;
+}
+
+template <class T>
+T only(const std::vector<stream_item>& items) {
+  CAF_REQUIRE_EQUAL(items.size(), 1u);
+  CAF_REQUIRE(std::holds_alternative<T>(items.front()));
+  return std::get<T>(items.front());
+}
+
+constexpr auto session = "9f3c2a1e-5b7d-4e8a-a6c1-2d4f8e0b7c35";
+
+} // namespace
+
+// -- parsing the canned streams -----------------------------------------------
+
+CAF_TEST(a successful run parses as init then text then result) {
+  auto items = parse_fixture("success.jsonl");
+  CAF_REQUIRE_EQUAL(items.size(), 3u);
+  CAF_REQUIRE(std::holds_alternative<system_init>(items[0]));
+  CAF_REQUIRE(std::holds_alternative<assistant_text>(items[1]));
+  CAF_REQUIRE(std::holds_alternative<final_result>(items[2]));
+  auto& init = std::get<system_init>(items[0]);
+  CAF_CHECK_EQUAL(init.session_id, session);
+  CAF_CHECK_EQUAL(init.model, "claude-sonnet-4-20250514");
+  CAF_CHECK_EQUAL(init.cwd, "/tmp/cw-work");
+  CAF_CHECK_EQUAL(init.permission_mode, "default");
+  CAF_CHECK_EQUAL(init.tools.size(), 11u);
+  CAF_CHECK_EQUAL(init.tools.back(), "mcp__cw__task_status");
+  CAF_REQUIRE_EQUAL(init.mcp_servers.size(), 1u);
+  CAF_CHECK_EQUAL(init.mcp_servers[0].name, "cw");
+  CAF_CHECK_EQUAL(init.mcp_servers[0].status, "connected");
+  auto& text = std::get<assistant_text>(items[1]);
+  CAF_CHECK_EQUAL(text.text, "The answer is 4.");
+  CAF_CHECK_EQUAL(text.message_id, "msg_01A7kPq3sVnJ2xYb8cTd4EfG");
+  CAF_CHECK_EQUAL(text.usage.cache_read_input_tokens, 13120u);
+  auto& result = std::get<final_result>(items[2]);
+  CAF_CHECK_EQUAL(result.subtype, "success");
+  CAF_CHECK(!result.is_error);
+  CAF_CHECK_EQUAL(result.result, "The answer is 4.");
+  CAF_CHECK_EQUAL(result.num_turns, 1u);
+  CAF_CHECK_EQUAL(result.duration_ms, 2417);
+  CAF_CHECK_EQUAL(result.duration_api_ms, 3105);
+  CAF_CHECK_EQUAL(result.cost_usd, 0.0104931);
+}
+
+CAF_TEST(tool use and tool results carry ids names inputs and errors) {
+  auto items = parse_fixture("tool_use.jsonl");
+  CAF_CHECK_EQUAL(count_of<tool_use>(items), 2u);
+  CAF_CHECK_EQUAL(count_of<tool_result>(items), 2u);
+  CAF_CHECK_EQUAL(count_of<malformed_line>(items), 0u);
+  const tool_use* bash = nullptr;
+  std::vector<const tool_result*> results;
+  for (auto& item : items) {
+    if (auto x = std::get_if<tool_use>(&item); x && x->name == "Bash")
+      bash = x;
+    if (auto x = std::get_if<tool_result>(&item))
+      results.push_back(x);
+  }
+  CAF_REQUIRE(bash != nullptr);
+  CAF_CHECK_EQUAL(bash->id, "toolu_01HfXk8q2JrVn4Ye6Tb9Pm3S");
+  CAF_CHECK_EQUAL(bash->input_json,
+                  R"({"command":"ls -la","description":"List files in the )"
+                  R"(working directory"})");
+  CAF_REQUIRE_EQUAL(results.size(), 2u);
+  CAF_CHECK_EQUAL(results[0]->tool_use_id, bash->id);
+  CAF_CHECK(!results[0]->is_error);
+  CAF_CHECK_EQUAL(results[0]->content.substr(0, 8), "total 8\n");
+  CAF_CHECK(results[1]->is_error);
+  CAF_CHECK_EQUAL(results[1]->content,
+                  "<tool_use_error>File does not exist.</tool_use_error>");
+}
+
+CAF_TEST(tool result content given as text blocks is joined) {
+  auto items = parse_fixture("max_turns.jsonl");
+  const tool_result* result = nullptr;
+  for (auto& item : items)
+    if (auto x = std::get_if<tool_result>(&item))
+      result = x;
+  CAF_REQUIRE(result != nullptr);
+  CAF_CHECK_EQUAL(result->content, "src/main.cpp");
+  auto two = parse_line(
+    R"({"type":"user","message":{"role":"user","content":[)"
+    R"({"type":"tool_result","tool_use_id":"t1","content":[)"
+    R"({"type":"text","text":"a"},)"
+    R"({"type":"image","source":{}},{"type":"text","text":"b"}]}]}})");
+  CAF_CHECK_EQUAL(only<tool_result>(two).content, "a\nb");
+}
+
+CAF_TEST(one message line with several blocks yields one item per block) {
+  auto items = parse_line(
+    R"({"type":"assistant","message":{"id":"m1","content":[)"
+    R"({"type":"thinking","thinking":"hm"},)"
+    R"({"type":"text","text":"Let me look."},)"
+    R"({"type":"tool_use","id":"t1","name":"Read",)"
+    R"("input":{"file_path":"/a"}}]},)"
+    R"("session_id":"s"})");
+  CAF_REQUIRE_EQUAL(items.size(), 2u);
+  CAF_CHECK(std::holds_alternative<assistant_text>(items[0]));
+  CAF_REQUIRE(std::holds_alternative<tool_use>(items[1]));
+  CAF_CHECK_EQUAL(std::get<tool_use>(items[1]).input_json,
+                  R"({"file_path":"/a"})");
+}
+
+// -- malformed, cut-off and unknown lines -------------------------------------
+
+CAF_TEST(a stream cut off mid line ends in one malformed item) {
+  auto lines = fixture_lines("cutoff.jsonl");
+  CAF_REQUIRE_EQUAL(lines.size(), 3u);
+  auto items = parse_fixture("cutoff.jsonl");
+  CAF_REQUIRE_EQUAL(items.size(), 3u);
+  CAF_REQUIRE(std::holds_alternative<malformed_line>(items[2]));
+  auto& bad = std::get<malformed_line>(items[2]);
+  CAF_CHECK(!bad.error.empty());
+  CAF_CHECK_EQUAL(bad.excerpt.substr(0, 22), R"({"type":"assistant","m)");
+  CAF_CHECK_EQUAL(bad.excerpt.size(), 80u);
+}
+
+CAF_TEST(the fold of a cut off stream is incomplete and failed) {
+  auto r = fold_fixture("cutoff.jsonl");
+  CAF_CHECK(!r.complete);
+  CAF_CHECK(r.failed());
+  CAF_CHECK_EQUAL(r.session_id, session);
+  CAF_CHECK_EQUAL(r.text, "Working on it.");
+  CAF_CHECK_EQUAL(r.malformed_lines, 1u);
+  CAF_CHECK_EQUAL(r.lines, 3u);
+  // Without a result line the tokens are the assistant messages' sum.
+  CAF_CHECK_EQUAL(r.usage.output_tokens, 4u);
+  CAF_CHECK_EQUAL(r.turns, 1u);
+}
+
+CAF_TEST(every proper prefix of a valid line is malformed) {
+  stream_parser parser;
+  size_t prefixes = 0;
+  for (auto name : {"success.jsonl", "tool_use.jsonl", "session_limit.jsonl"}) {
+    for (auto& line : fixture_lines(name)) {
+      for (size_t n = 1; n < line.size(); ++n) {
+        auto items = parser.parse(std::string_view{line}.substr(0, n));
+        ++prefixes;
+        if (items.size() != 1
+            || !std::holds_alternative<malformed_line>(items[0]))
+          CAF_FAIL("prefix of " << n << " bytes of a line in " << name
+                                << " was not malformed");
+      }
+    }
+  }
+  CAF_CHECK_GREATER(prefixes, 5000u);
+}
+
+CAF_TEST(garbage lines are counted and do not stop the stream) {
+  auto items = parse_fixture("garbage.jsonl");
+  CAF_CHECK_EQUAL(count_of<malformed_line>(items), 3u);
+  CAF_CHECK_EQUAL(count_of<unknown_line>(items), 1u);
+  CAF_CHECK_EQUAL(count_of<rate_limit_event>(items), 1u);
+  auto r = fold_fixture("garbage.jsonl");
+  CAF_CHECK(r.complete);
+  CAF_CHECK(!r.failed());
+  CAF_CHECK_EQUAL(r.text, "Still here.");
+  CAF_CHECK_EQUAL(r.malformed_lines, 3u);
+  CAF_CHECK_EQUAL(r.unknown_lines, 1u);
+  // The blank line is not a protocol line.
+  CAF_CHECK_EQUAL(r.lines, 8u);
+  // An `allowed` rate-limit status is not a limit.
+  CAF_CHECK(!r.limit.limited);
+}
+
+CAF_TEST(odd but well formed lines are unknown not malformed) {
+  CAF_CHECK_EQUAL(
+    only<unknown_line>(
+      parse_line(R"({"type":"system","subtype":"compact_boundary"})"))
+      .type,
+    "system");
+  CAF_CHECK_EQUAL(only<unknown_line>(parse_line(
+                                       R"({"type":"user","message":)"
+                                       R"({"role":"user","content":"hi"}})"))
+                    .type,
+                  "user");
+  CAF_CHECK_EQUAL(only<unknown_line>(parse_line("{}")).type, "");
+  CAF_CHECK_EQUAL(only<unknown_line>(parse_line(R"({"type":5})")).type, "");
+  CAF_CHECK_EQUAL(only<unknown_line>(parse_line(R"({"type":"stream_event"})"))
+                    .type,
+                  "stream_event");
+}
+
+CAF_TEST(lines that are not one JSON object are malformed) {
+  size_t malformed = 0;
+  for (auto line : {"{not json", "[1,2,3]", "\"text\"", "42", "null",
+                    R"({"type":"result"} trailing)", R"({"type":"result"}})",
+                    R"({"type":"result",})", "\xff\xfe{}", "(node:1) Warning",
+                    R"({"type":"result","result":"\xc3\x28"})"}) {
+    auto items = parse_line(line);
+    if (items.size() == 1 && std::holds_alternative<malformed_line>(items[0]))
+      ++malformed;
+    else
+      CAF_ERROR("not malformed: " << line);
+  }
+  CAF_CHECK_EQUAL(malformed, 11u);
+}
+
+CAF_TEST(blank lines and carriage returns are tolerated) {
+  CAF_CHECK(parse_line("").empty());
+  CAF_CHECK(parse_line("   ").empty());
+  auto items = parse_line(
+    "{\"type\":\"result\",\"subtype\":\"success\",\"result\":\"ok\"}\r");
+  CAF_CHECK_EQUAL(only<final_result>(items).result, "ok");
+}
+
+CAF_TEST(the older cost_usd field is read when total_cost_usd is absent) {
+  auto items = parse_line(R"({"type":"result","subtype":"success",)"
+                          R"("cost_usd":0.25,"num_turns":2})");
+  CAF_CHECK_EQUAL(only<final_result>(items).cost_usd, 0.25);
+  items = parse_line(R"({"type":"result","subtype":"success",)"
+                     R"("cost_usd":0.25,"total_cost_usd":0.5})");
+  CAF_CHECK_EQUAL(only<final_result>(items).cost_usd, 0.5);
+  items = parse_line(R"({"type":"result","total_cost_usd":null})");
+  CAF_CHECK_EQUAL(only<final_result>(items).cost_usd, 0.0);
+}
+
+// -- the accumulated result ---------------------------------------------------
+
+CAF_TEST(the fold of a successful run has every result field) {
+  auto r = fold_fixture("success.jsonl");
+  CAF_CHECK(r.complete);
+  CAF_CHECK(!r.failed());
+  CAF_CHECK_EQUAL(r.session_id, session);
+  CAF_CHECK_EQUAL(r.model, "claude-sonnet-4-20250514");
+  CAF_CHECK_EQUAL(r.text, "The answer is 4.");
+  CAF_CHECK_EQUAL(r.subtype, "success");
+  CAF_CHECK_EQUAL(r.cost_usd, 0.0104931);
+  CAF_CHECK_EQUAL(r.usage.input_tokens, 4u);
+  CAF_CHECK_EQUAL(r.usage.output_tokens, 9u);
+  CAF_CHECK_EQUAL(r.usage.cache_creation_input_tokens, 1520u);
+  CAF_CHECK_EQUAL(r.usage.cache_read_input_tokens, 13120u);
+  CAF_CHECK_EQUAL(r.turns, 1u);
+  CAF_CHECK_EQUAL(r.duration_ms, 2417);
+  CAF_CHECK_EQUAL(r.duration_api_ms, 3105);
+  CAF_CHECK_EQUAL(r.tool_uses, 0u);
+  CAF_CHECK_EQUAL(r.lines, 3u);
+  CAF_CHECK_EQUAL(r.malformed_lines, 0u);
+  CAF_CHECK_EQUAL(r.unknown_lines, 0u);
+  CAF_CHECK(!r.limit.limited);
+}
+
+CAF_TEST(the fold of a tool run counts tool uses and failed tools) {
+  auto r = fold_fixture("tool_use.jsonl");
+  CAF_CHECK(!r.failed());
+  CAF_CHECK_EQUAL(r.tool_uses, 2u);
+  CAF_CHECK_EQUAL(r.tool_errors, 1u);
+  CAF_CHECK_EQUAL(r.turns, 5u);
+  CAF_CHECK_EQUAL(r.usage.output_tokens, 166u);
+  CAF_CHECK_EQUAL(r.text, "The directory holds one file: README.md.");
+}
+
+CAF_TEST(error subtypes fail the run even without is_error) {
+  auto r = fold_fixture("error.jsonl");
+  CAF_CHECK(r.complete);
+  CAF_CHECK(r.is_error);
+  CAF_CHECK(r.failed());
+  CAF_CHECK_EQUAL(r.subtype, "error_during_execution");
+  // The result line has no text: the last assistant text stands.
+  CAF_CHECK_EQUAL(r.text, "Let me run the tests.");
+  CAF_CHECK_EQUAL(r.cost_usd, 0.0061204);
+  auto m = fold_fixture("max_turns.jsonl");
+  CAF_CHECK(!m.is_error);
+  CAF_CHECK_EQUAL(m.subtype, "error_max_turns");
+  CAF_CHECK(m.failed());
+  CAF_CHECK_EQUAL(m.turns, 2u);
+  CAF_CHECK(!m.limit.limited);
+}
+
+CAF_TEST(a usage limit result is failed and names the reset time) {
+  auto r = fold_fixture("usage_limit.jsonl");
+  CAF_CHECK(r.failed());
+  CAF_CHECK(r.limit.limited);
+  CAF_CHECK_EQUAL(to_string(r.limit.kind), "usage_limit");
+  CAF_CHECK(r.limit.reset_at_ms == int64_t{1750708800000});
+  // The synthetic notice does not count as the model.
+  CAF_CHECK_EQUAL(r.model, "claude-sonnet-4-20250514");
+}
+
+CAF_TEST(a rejected rate limit event and a resets notice give the later reset) {
+  // 2026-02-18T00:00Z; the event says 05:00Z, the text 3:50pm UTC.
+  auto r = fold_fixture("session_limit.jsonl", int64_t{1771372800} * 1000);
+  CAF_CHECK(r.limit.limited);
+  CAF_CHECK(r.limit.reset_at_ms == int64_t{1771429800} * 1000);
+  stream_accumulator acc;
+  acc.add(rate_limit_event{"s", "rejected", "five_hour", 1771390800});
+  CAF_CHECK(acc.result().limit.reset_at_ms == int64_t{1771390800} * 1000);
+}
+
+CAF_TEST(limits reported on stderr reach the result) {
+  stream_accumulator acc;
+  acc.add_stderr("Claude AI usage limit reached|1755615600");
+  CAF_CHECK(acc.result().limit.limited);
+  CAF_CHECK(acc.result().limit.reset_at_ms == int64_t{1755615600} * 1000);
+}
+
+CAF_TEST(ordinary answers that mention limits are not limits) {
+  stream_accumulator acc;
+  acc.add_line(R"({"type":"assistant","message":{"id":"m","model":"claude",)"
+               R"("content":[{"type":"text","text":"You've hit your limit )"
+               R"(· resets 3pm is a message the CLI prints."}]}})");
+  acc.add_line(R"({"type":"result","subtype":"success","is_error":false,)"
+               R"("result":"Handle rate_limit_error and 429 with back-off."})");
+  CAF_CHECK(!acc.result().limit.limited);
+}
+
+// -- usage limit forms --------------------------------------------------------
+
+namespace {
+
+constexpr int64_t s = 1000;
+
+} // namespace
+
+CAF_TEST(the bar form carries unix seconds) {
+  auto x = detect_usage_limit("Claude AI usage limit reached|1749924000", 0);
+  CAF_CHECK(x.limited);
+  CAF_CHECK(x.kind == limit_kind::usage_limit);
+  CAF_CHECK(x.reset_at_ms == 1749924000 * s);
+}
+
+CAF_TEST(the resets form is the next such wall clock time) {
+  // 2025-08-20T22:00Z → 1am UTC the next day.
+  auto x = detect_usage_limit("5-hour limit reached ∙ resets 1am",
+                              1755727200 * s);
+  CAF_CHECK(x.limited);
+  CAF_CHECK(x.reset_at_ms == 1755738000 * s);
+  // Exactly at the reset time the next one is a day later.
+  x = detect_usage_limit("5-hour limit reached ∙ resets 1am", 1755738000 * s);
+  CAF_CHECK(x.reset_at_ms == (1755738000 + 86400) * s);
+  // 03:00 in Rome (UTC+2) → 4:50am Rome = 02:50Z.
+  x = detect_usage_limit("You've hit your limit · resets 4:50am (Europe/Rome)",
+                         1776906000 * s, 120);
+  CAF_CHECK(x.reset_at_ms == 1776912600 * s);
+  // 21:00 on Dec 21 in Chicago (UTC-6) → 9am Dec 22 = 15:00Z.
+  x = detect_usage_limit("Claude usage limit reached. Your limit will reset at "
+                         "9am (America/Chicago).",
+                         1766372400 * s, -360);
+  CAF_CHECK(x.reset_at_ms == 1766415600 * s);
+  // Upper case with a space before AM.
+  x = detect_usage_limit("You've hit your limit for Claude messages. Limits "
+                         "will reset at 9:30 AM.",
+                         1771372800 * s);
+  CAF_CHECK(x.reset_at_ms == (1771372800 + 9 * 3600 + 1800) * s);
+  x = detect_usage_limit("You've hit your session limit · resets 3:50pm (UTC)",
+                         1771372800 * s, 540);
+  CAF_CHECK(x.reset_at_ms == 1771429800 * s);
+}
+
+CAF_TEST(the resets form with a date rolls over to next year) {
+  // 2026-01-28T12:00Z, India (UTC+5:30) → Jan 30 11:30 IST = 06:00Z.
+  auto x = detect_usage_limit(
+    "You've hit your limit · resets Jan 30, 11:30am (Asia/Calcutta)",
+    1769601600 * s, 330);
+  CAF_CHECK(x.reset_at_ms == 1769752800 * s);
+  // From 2026-02-10 "Jan 30" is next year's.
+  x = detect_usage_limit("Opus weekly limit reached ∙ resets Jan 30, 11:30am",
+                         1770717600 * s);
+  CAF_CHECK(x.limited);
+  CAF_CHECK(x.reset_at_ms == 1801308600 * s);
+}
+
+CAF_TEST(a limit without a readable time has no reset) {
+  auto x = detect_usage_limit("Claude AI usage limit reached", 0);
+  CAF_CHECK(x.limited);
+  CAF_CHECK(!x.reset_at_ms);
+  x = detect_usage_limit("You've hit your limit · resets in 5 hours", 0);
+  CAF_CHECK(x.limited);
+  CAF_CHECK(!x.reset_at_ms);
+}
+
+CAF_TEST(api rate limit and overload errors are transient limits) {
+  auto x = detect_usage_limit(
+    R"(API Error: 429 {"type":"error","error":{"type":"rate_limit_error",)"
+    R"("message":"This request would exceed your account's rate limit. )"
+    R"(Please try again later."},"request_id":"req_011CV2S4jxpPs7x8XWqHUiM7"})",
+    0);
+  CAF_CHECK(x.limited);
+  CAF_CHECK_EQUAL(to_string(x.kind), "rate_limit");
+  CAF_CHECK(!x.reset_at_ms);
+  x = detect_usage_limit(
+    R"(API Error: 529 {"type":"error","error":{"type":"overloaded_error",)"
+    R"("message":"Overloaded"},"request_id":null})",
+    0);
+  CAF_CHECK_EQUAL(to_string(x.kind), "overloaded");
+  x = detect_usage_limit(
+    R"(API Error (529 {"type":"error","error":{"type":"overloaded_error",)"
+    R"("message":"Overloaded"}}) · Retrying in 1 seconds… (attempt 1/10))",
+    0);
+  CAF_CHECK_EQUAL(to_string(x.kind), "overloaded");
+  x = detect_usage_limit("API Error: 529 Overloaded. This is a server-side "
+                         "issue, usually temporary",
+                         0);
+  CAF_CHECK_EQUAL(to_string(x.kind), "overloaded");
+}
+
+CAF_TEST(ordinary text is not a limit) {
+  size_t limits = 0;
+  for (auto text : {"The answer is 4.", "", "resets 3pm", "Error: ENOENT",
+                    "exit code 429"})
+    if (detect_usage_limit(text, 0).limited) {
+      ++limits;
+      CAF_ERROR("taken for a limit: " << text);
+    }
+  CAF_CHECK_EQUAL(limits, 0u);
+}
+
+CAF_TEST(merge prefers usage limits then reset times then later resets) {
+  usage_limit none;
+  usage_limit rate{true, limit_kind::rate_limit, std::nullopt};
+  usage_limit plain{true, limit_kind::usage_limit, std::nullopt};
+  usage_limit early{true, limit_kind::usage_limit, 10};
+  usage_limit late{true, limit_kind::usage_limit, 20};
+  CAF_CHECK(merge(none, rate).kind == limit_kind::rate_limit);
+  CAF_CHECK(merge(rate, none).kind == limit_kind::rate_limit);
+  CAF_CHECK(merge(rate, plain).kind == limit_kind::usage_limit);
+  CAF_CHECK(merge(plain, early).reset_at_ms == int64_t{10});
+  CAF_CHECK(merge(late, early).reset_at_ms == int64_t{20});
+  CAF_CHECK(merge(early, late).reset_at_ms == int64_t{20});
+  CAF_CHECK(!merge(none, none).limited);
+}
+
+// -- argv ---------------------------------------------------------------------
+
+CAF_TEST(a minimal argv is print mode with verbose stream json) {
+  claude_options opts;
+  opts.prompt = "fix the build";
+  auto argv = make_claude_argv(opts);
+  CAF_REQUIRE(argv);
+  CAF_CHECK_EQUAL(*argv,
+                  (std::vector<std::string>{"claude", "-p", "fix the build",
+                                            "--output-format", "stream-json",
+                                            "--verbose"}));
+}
+
+CAF_TEST(every option maps to its flag and allowed tools come last) {
+  claude_options opts;
+  opts.binary = "/usr/local/bin/claude";
+  opts.prompt = "continue";
+  opts.resume_session = session;
+  opts.mcp_config = "/var/lib/cw/mcp.json";
+  opts.model = "sonnet";
+  opts.allowed_tools = {"Read", "Bash(git log:*)", "", "mcp__cw__task_status"};
+  opts.permission_mode = "acceptEdits";
+  opts.max_turns = 12;
+  auto argv = make_claude_argv(opts);
+  CAF_REQUIRE(argv);
+  CAF_CHECK_EQUAL(*argv,
+                  (std::vector<std::string>{
+                    "/usr/local/bin/claude", "-p", "continue",
+                    "--output-format", "stream-json", "--verbose", "--resume",
+                    session, "--mcp-config", "/var/lib/cw/mcp.json", "--model",
+                    "sonnet", "--permission-mode", "acceptEdits",
+                    "--max-turns", "12", "--allowedTools",
+                    "Read,Bash(git log:*),mcp__cw__task_status"}));
+}
+
+CAF_TEST(argv refuses values the cli would misread) {
+  claude_options opts;
+  auto argv = make_claude_argv(opts);
+  CAF_REQUIRE(!argv);
+  CAF_CHECK(error_code(argv.error()) == errc::invalid_argument);
+  CAF_CHECK_EQUAL(error_message(argv.error()), "claude: the prompt is empty");
+  opts.prompt = "-rf everything";
+  CAF_CHECK(!make_claude_argv(opts));
+  opts.prompt = "ok";
+  opts.resume_session = "--dangerously-skip-permissions";
+  CAF_CHECK(!make_claude_argv(opts));
+  opts.resume_session.clear();
+  opts.allowed_tools = {"--verbose"};
+  CAF_CHECK(!make_claude_argv(opts));
+  opts.allowed_tools.clear();
+  opts.binary.clear();
+  CAF_CHECK(!make_claude_argv(opts));
+}

@@ -40,6 +40,10 @@ int submit_roundtrip(const bench_args& args);
 int journal_append(const bench_args& args);
 int journal_replay(const bench_args& args);
 int startup(const bench_args& args);
+int scheduler_throughput(const bench_args& args);
+int scheduler_latency(const bench_args& args);
+int queue_memory(const bench_args& args);
+int placement_bench(const bench_args& args);
 int locks_pure(const bench_args& args);
 int deadlock(const bench_args& args);
 

@@ -12,6 +12,7 @@
 #include "caf/typed_actor.hpp"
 
 #include "messages/events.hpp"
+#include "messages/locks.hpp"
 #include "messages/task.hpp"
 #include "messages/type_ids.hpp"
 
@@ -69,6 +70,8 @@ using agent_actor = caf::typed_actor<
 /// - `expire(waiter)`: internal; answers an `await` whose time is up.
 /// - `snapshot`: internal; the periodic snapshot timer.
 /// - `wake`: internal; a delayed task may be due.
+/// - `flush`: internal; sends the decisions buffered during a burst of
+///   messages to the journal as one append.
 /// - `timeout_(id, attempt)`: internal; an attempt ran out of time.
 using scheduler_actor = caf::typed_actor<
   caf::replies_to<submit_atom, task_spec>::with<task_info>,
@@ -92,6 +95,30 @@ using scheduler_actor = caf::typed_actor<
   caf::reacts_to<expire_atom, uint64_t>,
   caf::reacts_to<snapshot_atom>,
   caf::reacts_to<wake_atom>,
+  caf::reacts_to<flush_atom>,
   caf::reacts_to<timeout_atom, task_id, uint32_t>>;
+
+/// The lock manager: named resources held exclusively or shared.
+/// - `lock(spec)`: replies once the lock is granted, which may take up to
+///   `spec.timeout_ms`. Errors: `invalid_argument` naming the field (empty or
+///   oversized name, timeout out of range); `illegal_transition` when the
+///   request is refused, with a message starting `"deadlock: "` (it was the
+///   victim chosen to break a cycle, which the message names), `"timeout: "`
+///   or `"cancelled: "` (its owner released everything meanwhile), or when
+///   the owner already waits for the resource in the other mode.
+/// - `release(owner, resource)`: releases one lock and replies with it.
+///   Errors: `invalid_argument`, `illegal_transition` (not held).
+/// - `release(owner)`: release-all for an owner that ended; frees its locks,
+///   withdraws its waiting requests and replies with both. The scheduler
+///   sends it when a task ends (owner `"task:<id>"`); any owner's end may.
+/// - `list`: replies with every holder and waiter.
+/// - `expire(deadline_ms)`: internal; the timer of the earliest deadline.
+/// Every change is journaled (`lock.*` events) before it is answered.
+using lock_actor = caf::typed_actor<
+  caf::replies_to<lock_atom, lock_spec>::with<lock_grant>,
+  caf::replies_to<release_atom, std::string, std::string>::with<lock_holder_view>,
+  caf::replies_to<release_atom, std::string>::with<lock_listing>,
+  caf::replies_to<list_atom>::with<lock_listing>,
+  caf::reacts_to<expire_atom, int64_t>>;
 
 } // namespace cw

@@ -10,6 +10,7 @@
 
 #include "messages/agent.hpp"
 #include "messages/events.hpp"
+#include "messages/locks.hpp"
 #include "messages/task.hpp"
 #include "messages/workflow.hpp"
 
@@ -73,5 +74,14 @@ CAF_BEGIN_TYPE_ID_BLOCK(cw, caf::first_custom_type_id)
   CAF_ADD_ATOM(cw, cw, children_atom, "children")
   /// Workflow commands (scheduler): with submit, lookup, list, cancel.
   CAF_ADD_ATOM(cw, cw, workflow_atom, "workflow")
+  /// Lock manager: acquire (`lock`), release and release-all (`release`);
+  /// with `list` and `expire`.
+  CAF_ADD_TYPE_ID(cw, (cw::lock_spec))
+  CAF_ADD_TYPE_ID(cw, (cw::lock_grant))
+  CAF_ADD_TYPE_ID(cw, (cw::lock_holder_view))
+  CAF_ADD_TYPE_ID(cw, (cw::lock_waiter_view))
+  CAF_ADD_TYPE_ID(cw, (cw::lock_listing))
+  CAF_ADD_ATOM(cw, cw, lock_atom, "lock")
+  CAF_ADD_ATOM(cw, cw, release_atom, "release")
 
 CAF_END_TYPE_ID_BLOCK(cw)

@@ -8,6 +8,7 @@
 #include "caf/expected.hpp"
 
 #include "messages/events.hpp"
+#include "messages/locks.hpp"
 #include "messages/task.hpp"
 
 namespace cw::persistence {
@@ -19,6 +20,20 @@ event encode(const task_event& x, int64_t time_ms, const std::string& node);
 /// Returns the envelope of a scheduler life-cycle change.
 event encode(const scheduler_phase_changed& x, int64_t time_ms,
              const std::string& node);
+
+/// Returns the envelope of a lock grant (`lock.acquired@1`, entity
+/// `lock/<resource>`).
+event encode(const lock_acquired& x, int64_t time_ms, const std::string& node);
+
+/// Returns the envelope of a lock release (`lock.released@1`).
+event encode(const lock_released& x, int64_t time_ms, const std::string& node);
+
+/// Returns the envelope of a refused lock request (`lock.refused@1`).
+event encode(const lock_refused& x, int64_t time_ms, const std::string& node);
+
+/// Returns the envelope of a broken deadlock (`lock.deadlock@1`, entity
+/// `lock/<victim resource>`), naming the cycle.
+event encode(const lock_deadlock& x, int64_t time_ms, const std::string& node);
 
 /// Returns the life-cycle change stored in `x` (`scheduler.phase_changed`).
 /// Errors: `journal_corrupt`.

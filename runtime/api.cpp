@@ -312,6 +312,74 @@ void route_workflows(self_ptr self, http_exchange& x, const target& t) {
                   {"message", "no route for " + method + " " + x.req.target}});
 }
 
+// -- locks --------------------------------------------------------------------
+
+/// Answers a refused lock request: the usual error body plus `reason`
+/// (`deadlock`, `timeout` or `cancelled`) when it was refused.
+void reply_lock_error(self_ptr self, http_exchange& x, const caf::error& err) {
+  auto reason = lock_refusal_reason(err);
+  if (reason.empty())
+    return reply_error(self, x, err);
+  auto body = json::parse(error_body(err, self->system().render(err)));
+  body["reason"] = reason;
+  reply_json(x, http_status(err), body);
+}
+
+void acquire_lock(self_ptr self, http_exchange x) {
+  auto spec = parse_lock_spec(x.req.body);
+  if (!spec)
+    return reply_error(self, x, spec.error());
+  // The manager answers by the request's deadline; the margin covers the
+  // journal commit before the answer.
+  auto wait = std::chrono::milliseconds(spec->timeout_ms) + request_timeout;
+  self->request(self->state.cfg.locks, wait, lock_atom_v, std::move(*spec))
+    .then([x](const lock_grant& g) mutable { reply_json(x, 200, to_json(g)); },
+          [self, x](caf::error& err) mutable { reply_lock_error(self, x, err); });
+}
+
+void release_lock(self_ptr self, http_exchange x) {
+  auto spec = parse_lock_release(x.req.body);
+  if (!spec)
+    return reply_error(self, x, spec.error());
+  self
+    ->request(self->state.cfg.locks, request_timeout, release_atom_v,
+              std::move(spec->owner), std::move(spec->resource))
+    .then(
+      [x](const lock_holder_view& h) mutable {
+        reply_json(x, 200, json{{"released", to_json(h)}});
+      },
+      [self, x](caf::error& err) mutable { reply_error(self, x, err); });
+}
+
+void list_locks(self_ptr self, http_exchange x) {
+  self->request(self->state.cfg.locks, request_timeout, list_atom_v)
+    .then([x](const lock_listing& l) mutable { reply_json(x, 200, to_json(l)); },
+          [self, x](caf::error& err) mutable { reply_error(self, x, err); });
+}
+
+void route_locks(self_ptr self, http_exchange& x, const target& t) {
+  auto& seg = t.segments;
+  auto& method = x.req.method;
+  auto not_allowed = [&] {
+    reply_json(x, 405,
+               json{{"error", "method_not_allowed"},
+                    {"message", method + " is not allowed on " + x.req.target}});
+  };
+  if (!self->state.cfg.locks)
+    return reply_error(self, x,
+                       make_error(errc::shutting_down,
+                                  "this node runs no lock manager"));
+  if (seg.size() == 2)
+    return method == "GET" ? list_locks(self, std::move(x)) : not_allowed();
+  if (seg.size() == 3 && seg[2] == "acquire")
+    return method == "POST" ? acquire_lock(self, std::move(x)) : not_allowed();
+  if (seg.size() == 3 && seg[2] == "release")
+    return method == "POST" ? release_lock(self, std::move(x)) : not_allowed();
+  reply_json(x, 404,
+             json{{"error", "not_found"},
+                  {"message", "no route for " + method + " " + x.req.target}});
+}
+
 void route(self_ptr self, http_exchange& x) {
   auto t = split_target(x.req.target);
   auto& seg = t.segments;
@@ -338,6 +406,8 @@ void route(self_ptr self, http_exchange& x) {
   }
   if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "workflows")
     return route_workflows(self, x, t);
+  if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "locks")
+    return route_locks(self, x, t);
   if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "tasks") {
     if (seg.size() == 2) {
       if (method == "POST")

@@ -16,13 +16,16 @@ struct api_config {
   /// Directory of the per-task log files.
   std::string log_dir;
   scheduler_actor scheduler;
+  /// The lock manager behind `/v1/locks`; null answers those routes with 503.
+  lock_actor locks;
 };
 
 /// Spawns the API actor, which turns HTTP requests into typed requests to
 /// the scheduler. Its owner stops it with an exit message.
 ///
 /// Routes: `GET /health`, `POST /v1/tasks`, `GET /v1/tasks[?status=S&limit=N]`,
-/// `GET /v1/tasks/{id}[?wait=SECONDS]`, `GET /v1/tasks/{id}/log[?offset=N]`.
+/// `GET /v1/tasks/{id}[?wait=SECONDS]`, `GET /v1/tasks/{id}/log[?offset=N]`,
+/// `GET /v1/locks`, `POST /v1/locks/acquire`, `POST /v1/locks/release`.
 /// Errors are JSON objects `{"error": code, "message": text[, "field": f]}`.
 caf::actor spawn_api(caf::actor_system& sys, api_config cfg);
 

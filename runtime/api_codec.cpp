@@ -399,4 +399,133 @@ unsigned http_status(const caf::error& err) {
   return 500;
 }
 
+// -- locks --------------------------------------------------------------------
+
+namespace {
+
+/// Reads a required non-empty string field.
+caf::error parse_name(const json& value, const std::string& key,
+                      std::string& out) {
+  if (!value.is_string() || value.get<std::string>().empty())
+    return invalid(key, "must be a non-empty string");
+  out = value.get<std::string>();
+  return {};
+}
+
+const char* mode_name(bool exclusive) {
+  return exclusive ? "exclusive" : "shared";
+}
+
+} // namespace
+
+caf::expected<lock_spec> parse_lock_spec(const std::string& body) {
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded())
+    return invalid("body", "malformed JSON");
+  if (!j.is_object())
+    return invalid("body", "must be a JSON object");
+  lock_spec spec;
+  spec.timeout_ms = default_lock_timeout_ms;
+  for (auto& [key, value] : j.items()) {
+    if (key == "owner" || key == "resource") {
+      if (auto err = parse_name(value, key,
+                                key == "owner" ? spec.owner : spec.resource))
+        return err;
+    } else if (key == "mode") {
+      if (!value.is_string()
+          || (value != "exclusive" && value != "shared"))
+        return invalid(key, "must be \"exclusive\" or \"shared\"");
+      spec.exclusive = value == "exclusive";
+    } else if (key == "priority") {
+      if (!value.is_number_integer() || value.get<int64_t>() < task_limits::min_priority
+          || value.get<int64_t>() > task_limits::max_priority)
+        return invalid(key, "must be an integer from "
+                              + std::to_string(task_limits::min_priority)
+                              + " to "
+                              + std::to_string(task_limits::max_priority));
+      spec.priority = value.get<int32_t>();
+    } else if (key == "timeout_ms") {
+      if (!value.is_number_integer() || value.get<int64_t>() < 0
+          || value.get<int64_t>() > max_lock_wait_ms)
+        return invalid(key, "must be an integer from 0 to "
+                              + std::to_string(max_lock_wait_ms));
+      spec.timeout_ms = value.get<int64_t>();
+    } else {
+      return invalid(key, "unknown field");
+    }
+  }
+  if (spec.owner.empty())
+    return invalid("owner", "required: a non-empty string");
+  if (spec.resource.empty())
+    return invalid("resource", "required: a non-empty string");
+  return spec;
+}
+
+caf::expected<lock_release_spec> parse_lock_release(const std::string& body) {
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded())
+    return invalid("body", "malformed JSON");
+  if (!j.is_object())
+    return invalid("body", "must be a JSON object");
+  lock_release_spec spec;
+  for (auto& [key, value] : j.items()) {
+    if (key == "owner" || key == "resource") {
+      if (auto err = parse_name(value, key,
+                                key == "owner" ? spec.owner : spec.resource))
+        return err;
+    } else {
+      return invalid(key, "unknown field");
+    }
+  }
+  if (spec.owner.empty())
+    return invalid("owner", "required: a non-empty string");
+  if (spec.resource.empty())
+    return invalid("resource", "required: a non-empty string");
+  return spec;
+}
+
+json to_json(const lock_grant& x) {
+  return json{{"request", x.request},
+              {"owner", x.owner},
+              {"resource", x.resource},
+              {"mode", mode_name(x.exclusive)},
+              {"waited_ms", x.waited_ms}};
+}
+
+json to_json(const lock_holder_view& x) {
+  return json{{"owner", x.owner},
+              {"resource", x.resource},
+              {"mode", mode_name(x.exclusive)}};
+}
+
+json to_json(const lock_waiter_view& x) {
+  return json{{"request", x.request},
+              {"owner", x.owner},
+              {"resource", x.resource},
+              {"mode", mode_name(x.exclusive)},
+              {"priority", x.priority},
+              {"waited_ms", x.waited_ms},
+              {"expires_in_ms", x.expires_in_ms}};
+}
+
+json to_json(const lock_listing& x) {
+  auto holders = json::array();
+  for (auto& h : x.holders)
+    holders.push_back(to_json(h));
+  auto waiters = json::array();
+  for (auto& w : x.waiters)
+    waiters.push_back(to_json(w));
+  return json{{"holders", std::move(holders)}, {"waiters", std::move(waiters)}};
+}
+
+std::string lock_refusal_reason(const caf::error& err) {
+  if (error_code(err) != errc::illegal_transition)
+    return {};
+  auto msg = error_message(err);
+  for (const char* reason : {"deadlock", "timeout", "cancelled"})
+    if (msg.rfind(std::string{reason} + ": ", 0) == 0)
+      return reason;
+  return {};
+}
+
 } // namespace cw::runtime

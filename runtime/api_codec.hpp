@@ -7,6 +7,7 @@
 #include "caf/error.hpp"
 #include "caf/expected.hpp"
 
+#include "messages/locks.hpp"
 #include "messages/task.hpp"
 #include "messages/workflow.hpp"
 
@@ -43,5 +44,45 @@ std::string error_body(const caf::error& err, const std::string& rendered);
 
 /// Returns the HTTP status that fits `err`.
 unsigned http_status(const caf::error& err);
+
+// -- locks --------------------------------------------------------------------
+
+/// The default `timeout_ms` of `POST /v1/locks/acquire`.
+constexpr int64_t default_lock_timeout_ms = 30'000;
+
+/// The body of `POST /v1/locks/release`.
+struct lock_release_spec {
+  std::string owner;
+  std::string resource;
+};
+
+/// Parses the body of `POST /v1/locks/acquire` strictly: `owner` and
+/// `resource` (non-empty strings, required), `mode` (`"exclusive"`, the
+/// default, or `"shared"`), `priority` (an integer) and `timeout_ms` (0 to
+/// `max_lock_wait_ms`, default `default_lock_timeout_ms`). Errors name the
+/// field first (`mode: must be "exclusive" or "shared"`).
+caf::expected<lock_spec> parse_lock_spec(const std::string& body);
+
+/// Parses the body of `POST /v1/locks/release` strictly: `owner` and
+/// `resource`, both required non-empty strings.
+caf::expected<lock_release_spec> parse_lock_release(const std::string& body);
+
+/// Returns the JSON form of a grant:
+/// `{"request", "owner", "resource", "mode", "waited_ms"}`.
+nlohmann::json to_json(const lock_grant& x);
+
+/// Returns the JSON form of a lock held: `{"owner", "resource", "mode"}`.
+nlohmann::json to_json(const lock_holder_view& x);
+
+/// Returns the JSON form of a waiting request: `{"request", "owner",
+/// "resource", "mode", "priority", "waited_ms", "expires_in_ms"}`.
+nlohmann::json to_json(const lock_waiter_view& x);
+
+/// Returns the JSON form of a listing: `{"holders": [...], "waiters": [...]}`.
+nlohmann::json to_json(const lock_listing& x);
+
+/// Returns why a lock request was refused, from its error: `"deadlock"`,
+/// `"timeout"`, `"cancelled"`, or an empty string for other errors.
+std::string lock_refusal_reason(const caf::error& err);
 
 } // namespace cw::runtime

@@ -39,8 +39,9 @@ std::unique_ptr<http_client> connect(const cli_context& ctx) {
 /// Sends a request; prints the node's error and throws unless 2xx.
 http_response call(const cli_context& ctx, http_client& client,
                    const std::string& method, const std::string& target,
-                   const std::string& body = {}) {
-  auto timeout = std::chrono::seconds(long_poll_seconds + 30);
+                   const std::string& body = {},
+                   std::chrono::milliseconds timeout
+                   = std::chrono::seconds(long_poll_seconds + 30)) {
   auto res = client.request(method, target, body, timeout);
   if (!res) {
     *ctx.err << "cw: " << describe(res.error()) << "\n";
@@ -472,6 +473,97 @@ cli_status cli_workflow_cancel(const cli_context& ctx, uint64_t id) {
       *ctx.out << res.body << "\n";
     else
       *ctx.out << workflow_line(parse_workflow(ctx, res.body)) << "\n";
+    return cli_status::success;
+  });
+}
+
+// -- locks --------------------------------------------------------------------
+
+namespace {
+
+/// Splits `NAME[:shared|:exclusive]`; a name may hold other colons.
+std::pair<std::string, bool> split_lock_name(const std::string& str) {
+  for (auto [suffix, exclusive] :
+       {std::pair{":shared", false}, std::pair{":exclusive", true}}) {
+    auto n = std::char_traits<char>::length(suffix);
+    if (str.size() > n && str.compare(str.size() - n, n, suffix) == 0)
+      return {str.substr(0, str.size() - n), exclusive};
+  }
+  return {str, true};
+}
+
+} // namespace
+
+cli_status cli_locks(const cli_context& ctx) {
+  return guarded([&] {
+    auto client = connect(ctx);
+    auto res = call(ctx, *client, "GET", "/v1/locks");
+    if (ctx.json) {
+      *ctx.out << res.body << "\n";
+      return cli_status::success;
+    }
+    auto j = json::parse(res.body, nullptr, false);
+    if (!j.is_object() || !j.contains("holders") || !j.contains("waiters"))
+      return cli_status::failure;
+    auto& out = *ctx.out;
+    out << std::left << std::setw(32) << "RESOURCE" << std::setw(10) << "MODE"
+        << std::setw(9) << "STATE" << std::setw(6) << "PRI" << std::setw(10)
+        << "WAITED" << "OWNER\n";
+    for (auto& h : j["holders"])
+      out << std::left << std::setw(32) << h.value("resource", "")
+          << std::setw(10) << h.value("mode", "") << std::setw(9) << "held"
+          << std::setw(6) << "-" << std::setw(10) << "-"
+          << h.value("owner", "") << "\n";
+    for (auto& w : j["waiters"])
+      out << std::left << std::setw(32) << w.value("resource", "")
+          << std::setw(10) << w.value("mode", "") << std::setw(9) << "waiting"
+          << std::setw(6) << w.value("priority", 0) << std::setw(10)
+          << (std::to_string(w.value("waited_ms", int64_t{0})) + "ms")
+          << w.value("owner", "") << "\n";
+    return cli_status::success;
+  });
+}
+
+cli_status cli_lock_acquire(const cli_context& ctx, const lock_options& opts) {
+  return guarded([&] {
+    auto [name, exclusive] = split_lock_name(opts.resource);
+    auto timeout_ms = static_cast<int64_t>(opts.timeout_s * 1000);
+    json body{{"owner", opts.owner},
+              {"resource", name},
+              {"mode", exclusive ? "exclusive" : "shared"},
+              {"priority", opts.priority},
+              {"timeout_ms", timeout_ms}};
+    auto client = connect(ctx);
+    auto res = call(ctx, *client, "POST", "/v1/locks/acquire", body.dump(),
+                    std::chrono::milliseconds(timeout_ms)
+                      + std::chrono::seconds(60));
+    if (ctx.json) {
+      *ctx.out << res.body << "\n";
+      return cli_status::success;
+    }
+    auto j = json::parse(res.body, nullptr, false);
+    if (!j.is_object())
+      return cli_status::failure;
+    *ctx.out << "granted " << j.value("mode", "") << " lock on "
+             << j.value("resource", "") << " to " << j.value("owner", "")
+             << " (waited " << j.value("waited_ms", int64_t{0}) << " ms)\n";
+    return cli_status::success;
+  });
+}
+
+cli_status cli_lock_release(const cli_context& ctx, const std::string& resource,
+                            const std::string& owner) {
+  return guarded([&] {
+    // The mode suffix of `cw lock acquire` is accepted here too.
+    auto name = split_lock_name(resource).first;
+    auto client = connect(ctx);
+    auto res = call(ctx, *client, "POST", "/v1/locks/release",
+                    json{{"owner", owner}, {"resource", name}}.dump());
+    if (ctx.json) {
+      *ctx.out << res.body << "\n";
+      return cli_status::success;
+    }
+    *ctx.out << "released " << name << " held by " << owner << "\n";
     return cli_status::success;
   });
 }

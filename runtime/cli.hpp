@@ -97,6 +97,28 @@ cli_status cli_workflow_list(const cli_context& ctx, uint32_t limit);
 /// `cw workflow cancel ID`: cancels every task that has not ended.
 cli_status cli_workflow_cancel(const cli_context& ctx, uint64_t id);
 
+/// `cw lock acquire NAME[:shared] --owner O [--priority P] [--timeout S]`.
+struct lock_options {
+  /// The resource, with an optional `:shared` or `:exclusive` suffix.
+  std::string resource;
+  /// Who takes the lock, e.g. `"agent:review-2"`.
+  std::string owner;
+  int32_t priority = 0;
+  /// Seconds to wait for the lock (0: try once).
+  double timeout_s = 30;
+};
+
+/// `cw locks`: prints every holder and waiter.
+cli_status cli_locks(const cli_context& ctx);
+
+/// `cw lock acquire`: waits for the lock and prints the grant; fails (exit
+/// 1) when the node refuses it (deadlock, timeout) with the reason.
+cli_status cli_lock_acquire(const cli_context& ctx, const lock_options& opts);
+
+/// `cw lock release NAME --owner O`: releases one lock.
+cli_status cli_lock_release(const cli_context& ctx, const std::string& resource,
+                            const std::string& owner);
+
 /// Reads a workflow file into the JSON body of `POST /v1/workflows`.
 /// Errors: `invalid_argument` naming the file (and line, for TOML).
 caf::expected<std::string> read_workflow_file(const std::string& file);

@@ -18,6 +18,7 @@
 
 #include "actors/agent/agent.hpp"
 #include "actors/journal/journal_writer.hpp"
+#include "actors/resources/lock_manager.hpp"
 #include "actors/scheduler/recovery.hpp"
 #include "actors/scheduler/scheduler.hpp"
 #include "actors/scheduler/task_table.hpp"
@@ -125,6 +126,7 @@ struct node::impl {
   std::shared_ptr<boost_process_launcher> launcher;
   journal_actor journal;
   scheduler_actor scheduler;
+  lock_actor locks;
   std::vector<agent_actor> agents;
   caf::actor api;
   std::unique_ptr<http_server> http;
@@ -177,8 +179,15 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   d->launcher = std::make_shared<boost_process_launcher>();
   d->journal = actors::spawn_journal_writer(
     sys, std::shared_ptr<persistence::journal>{std::move(*journal)});
+  // Locks start empty on every start-up: their owners belong to the run
+  // that ended (see lock_manager.hpp).
+  actors::lock_manager_config lock_cfg;
+  lock_cfg.node_name = c.node_name;
+  lock_cfg.journal = d->journal;
+  d->locks = actors::spawn_lock_manager(sys, std::move(lock_cfg));
   auto log_dir = c.data_dir + "/logs";
   actors::scheduler_config sched_cfg;
+  sched_cfg.locks = d->locks;
   sched_cfg.node_name = c.node_name;
   sched_cfg.log_dir = log_dir;
   sched_cfg.default_workspace = c.default_workspace;
@@ -226,7 +235,12 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
           sys, {std::move(profile), d->scheduler, d->launcher, shutdown_grace}));
     }
   }
-  d->api = spawn_api(sys, {c.node_name, log_dir, d->scheduler});
+  api_config api_cfg;
+  api_cfg.node_name = c.node_name;
+  api_cfg.log_dir = log_dir;
+  api_cfg.scheduler = d->scheduler;
+  api_cfg.locks = d->locks;
+  d->api = spawn_api(sys, std::move(api_cfg));
   auto http = http_server::start(c.api_host, c.api_port, api_handler(d->api));
   std::unique_ptr<node> result{new node(std::move(d))};
   if (!http) {
@@ -264,6 +278,7 @@ void node::stop() {
     };
     stop_actor(d.api, "api");
     stop_actor(caf::actor_cast<caf::actor>(d.scheduler), "scheduler");
+    stop_actor(caf::actor_cast<caf::actor>(d.locks), "lock manager");
     for (auto& agent : d.agents)
       stop_actor(caf::actor_cast<caf::actor>(agent), "agent");
     // Agents are gone; now their processes, then the journal after its last
@@ -274,6 +289,7 @@ void node::stop() {
   d.agents.clear();
   d.api = nullptr;
   d.scheduler = nullptr;
+  d.locks = nullptr;
   spdlog::debug("waiting for {} actors", d.sys->registry().running());
   d.journal = nullptr;
   d.sys.reset();

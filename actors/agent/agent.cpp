@@ -58,6 +58,8 @@ namespace {
 struct running_task {
   uint32_t attempt = 0;
   int64_t pid = 0;
+  /// Cancelled before its process reported its pid: stop it once it does.
+  bool cancelled = false;
 };
 
 struct agent_state {
@@ -97,8 +99,13 @@ agent_actor::behavior_type agent_impl(self_ptr self, agent_config cfg) {
     },
     [self](cancel_atom, task_id id) {
       auto& st = self->state;
-      if (auto i = st.running.find(id); i != st.running.end() && i->second.pid > 0)
+      auto i = st.running.find(id);
+      if (i == st.running.end())
+        return;
+      if (i->second.pid > 0)
         st.cfg.launcher->terminate(i->second.pid, st.cfg.grace);
+      else
+        i->second.cancelled = true;
     },
     [self](started_atom, task_id id, uint32_t attempt, int64_t pid) {
       auto& st = self->state;
@@ -106,6 +113,8 @@ agent_actor::behavior_type agent_impl(self_ptr self, agent_config cfg) {
       if (i == st.running.end() || i->second.attempt != attempt)
         return;
       i->second.pid = pid;
+      if (i->second.cancelled)
+        st.cfg.launcher->terminate(pid, st.cfg.grace);
       self->send(st.cfg.scheduler, started_atom_v, id, attempt, pid);
     },
     [self](finished_atom, task_id id, uint32_t attempt, task_outcome outcome) {

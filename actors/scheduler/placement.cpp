@@ -6,15 +6,38 @@ namespace cw::actors {
 
 void placement::configure(std::map<std::string, pool_settings> pools,
                           std::map<std::string, uint32_t> provider_limits) {
-  pools_ = std::move(pools);
+  for (auto& [name, settings] : pools)
+    pool_of(name).settings = std::move(settings);
   provider_limits_ = std::move(provider_limits);
 }
 
+placement::pool_state& placement::pool_of(const std::string& name) {
+  return pools_[name];
+}
+
+std::vector<placement::entry>::iterator
+placement::find_entry(const std::string& name) {
+  auto i = std::lower_bound(agents_.begin(), agents_.end(), name,
+                            [](const entry& e, const std::string& n) {
+                              return e.profile.name < n;
+                            });
+  return i != agents_.end() && i->profile.name == name ? i : agents_.end();
+}
+
+std::vector<placement::entry>::const_iterator
+placement::find_entry(const std::string& name) const {
+  return const_cast<placement*>(this)->find_entry(name);
+}
+
 bool placement::add(const agent_profile& profile) {
-  auto [i, added] = agents_.emplace(profile.name, entry{profile, 0, 0});
-  if (!added)
+  auto pos = std::lower_bound(agents_.begin(), agents_.end(), profile.name,
+                              [](const entry& e, const std::string& n) {
+                                return e.profile.name < n;
+                              });
+  if (pos != agents_.end() && pos->profile.name == profile.name)
     return false;
-  add_capacity(i->second, +1);
+  agents_.insert(pos, entry{profile, &pool_of(profile.pool), 0, 0});
+  free_slots_ += profile.max_load;
   for (auto& cap : profile.capabilities)
     ++capability_count_[cap];
   ++provider_count_[profile.provider];
@@ -22,12 +45,13 @@ bool placement::add(const agent_profile& profile) {
 }
 
 void placement::remove(const std::string& name) {
-  auto i = agents_.find(name);
+  auto i = find_entry(name);
   if (i == agents_.end())
     return;
-  auto& e = i->second;
-  add_capacity(e, -1);
-  pool_load_[e.profile.pool] -= e.load;
+  auto& e = *i;
+  free_slots_ -= static_cast<int64_t>(e.profile.max_load)
+                 - static_cast<int64_t>(e.load);
+  e.pool->load -= e.load;
   provider_load_[e.profile.provider] -= e.load;
   for (auto& cap : e.profile.capabilities)
     if (--capability_count_[cap] == 0)
@@ -37,31 +61,26 @@ void placement::remove(const std::string& name) {
   agents_.erase(i);
 }
 
-void placement::add_capacity(const entry& e, int sign) {
-  free_slots_ += sign * (static_cast<int64_t>(e.profile.max_load)
-                         - static_cast<int64_t>(e.load));
-}
-
 const agent_profile* placement::find(const std::string& name) const {
-  auto i = agents_.find(name);
-  return i != agents_.end() ? &i->second.profile : nullptr;
+  auto i = find_entry(name);
+  return i != agents_.end() ? &i->profile : nullptr;
 }
 
 uint32_t placement::load(const std::string& name) const {
-  auto i = agents_.find(name);
-  return i != agents_.end() ? i->second.load : 0;
+  auto i = find_entry(name);
+  return i != agents_.end() ? i->load : 0;
 }
 
 void placement::change_load(const std::string& name, int delta) {
-  auto i = agents_.find(name);
+  auto i = find_entry(name);
   if (i == agents_.end())
     return;
-  auto& e = i->second;
+  auto& e = *i;
   if (delta < 0 && e.load == 0)
     return;
   e.load = static_cast<uint32_t>(static_cast<int>(e.load) + delta);
   free_slots_ -= delta;
-  pool_load_[e.profile.pool] += static_cast<uint32_t>(delta);
+  e.pool->load += static_cast<uint32_t>(delta);
   provider_load_[e.profile.provider] += static_cast<uint32_t>(delta);
   if (delta > 0)
     e.last_used = ++clock_;
@@ -69,14 +88,14 @@ void placement::change_load(const std::string& name, int delta) {
 
 size_t placement::idle() const {
   return static_cast<size_t>(std::count_if(
-    agents_.begin(), agents_.end(), [](auto& kv) { return kv.second.load == 0; }));
+    agents_.begin(), agents_.end(), [](auto& e) { return e.load == 0; }));
 }
 
 bool placement::knows_capability(const std::string& cap) const {
   if (capability_count_.count(cap) != 0)
     return true;
   return std::any_of(pools_.begin(), pools_.end(), [&](auto& kv) {
-    auto& caps = kv.second.capabilities;
+    auto& caps = kv.second.settings.capabilities;
     return std::find(caps.begin(), caps.end(), cap) != caps.end();
   });
 }
@@ -85,7 +104,7 @@ bool placement::knows_provider(const std::string& provider) const {
   if (provider_count_.count(provider) != 0)
     return true;
   return std::any_of(pools_.begin(), pools_.end(), [&](auto& kv) {
-    return kv.second.provider == provider;
+    return kv.second.settings.provider == provider;
   });
 }
 
@@ -94,28 +113,17 @@ std::vector<std::string> placement::providers() const {
   for (auto& [name, n] : provider_count_)
     result.insert(name);
   for (auto& [name, pool] : pools_)
-    result.insert(pool.provider);
+    result.insert(pool.settings.provider);
   return {result.begin(), result.end()};
 }
 
 bool placement::knows_pool(const std::string& pool) const {
-  if (pools_.count(pool) != 0)
-    return true;
-  return std::any_of(agents_.begin(), agents_.end(),
-                     [&](auto& kv) { return kv.second.profile.pool == pool; });
+  return pools_.count(pool) != 0;
 }
 
 const pool_settings& placement::settings(const std::string& pool) const {
   auto i = pools_.find(pool);
-  return i != pools_.end() ? i->second : default_settings_;
-}
-
-bool placement::pool_has_room(const std::string& pool) const {
-  auto cap = settings(pool).max_running;
-  if (cap == 0)
-    return true;
-  auto i = pool_load_.find(pool);
-  return i == pool_load_.end() || i->second < cap;
+  return i != pools_.end() ? i->second.settings : default_settings_;
 }
 
 bool placement::provider_has_room(const std::string& provider) const {
@@ -131,6 +139,9 @@ bool placement::fits(const entry& e, const task_spec& spec,
   auto& p = e.profile;
   if (e.load >= p.max_load || p.provider != spec.provider)
     return false;
+  auto cap = e.pool->settings.max_running;
+  if (cap != 0 && e.pool->load >= cap)
+    return false;
   if (!spec.required_agent.empty() && p.name != spec.required_agent)
     return false;
   if (!affinity_agent.empty() && p.name != affinity_agent)
@@ -138,8 +149,8 @@ bool placement::fits(const entry& e, const task_spec& spec,
   for (auto& name : spec.excluded_agents)
     if (p.name == name)
       return false;
-  for (auto& cap : spec.capabilities)
-    if (std::find(p.capabilities.begin(), p.capabilities.end(), cap)
+  for (auto& c : spec.capabilities)
+    if (std::find(p.capabilities.begin(), p.capabilities.end(), c)
         == p.capabilities.end())
       return false;
   return true;
@@ -156,28 +167,40 @@ placement::choose(const task_spec& spec, const std::string& affinity_agent,
   uint64_t waiting = 0;
   if (auto i = backlog.find(spec.pool); i != backlog.end())
     waiting = i->second;
-  auto& own = settings(spec.pool);
-  bool may_steal = !spec.pool.empty() && own.steal_threshold > 0
-                   && waiting > own.steal_threshold;
-  std::vector<entry*> fitting;
+  const pool_state* own = nullptr;
+  if (!spec.pool.empty()) {
+    auto i = pools_.find(spec.pool);
+    if (i == pools_.end())
+      return std::nullopt;
+    own = &i->second;
+  }
+  auto own_settings = own != nullptr ? own->settings : default_settings_;
   bool stolen = false;
-  for (auto& [name, e] : agents_) {
-    if (!spec.pool.empty() && e.profile.pool != spec.pool)
-      continue;
-    if (fits(e, spec, affinity_agent) && pool_has_room(e.profile.pool))
-      fitting.push_back(&e);
+  auto in_scope = [&](const entry& e) {
+    return (own == nullptr || (e.pool == own) != stolen)
+           && fits(e, spec, affinity_agent);
+  };
+  // One pass over the agents collects the fitting ones; the strategy then
+  // looks only at those.
+  auto& fit = scratch_;
+  auto collect = [&] {
+    fit.clear();
+    for (auto& e : agents_)
+      if (in_scope(e))
+        fit.push_back(&e);
+  };
+  collect();
+  if (fit.empty() && own != nullptr && own_settings.steal_threshold > 0
+      && waiting > own_settings.steal_threshold) {
+    stolen = true;
+    collect();
   }
-  if (fitting.empty() && may_steal) {
-    for (auto& [name, e] : agents_)
-      if (e.profile.pool != spec.pool && fits(e, spec, affinity_agent)
-          && pool_has_room(e.profile.pool))
-        fitting.push_back(&e);
-    stolen = !fitting.empty();
-  }
-  if (fitting.empty())
+  if (fit.empty())
     return std::nullopt;
-  auto pool = spec.pool.empty() ? fitting.front()->profile.pool : spec.pool;
-  auto strategy = settings(pool).strategy;
+  auto fitting = fit.size();
+  auto strategy = own != nullptr ? own_settings.strategy
+                                 : fit.front()->pool->settings.strategy;
+  auto pool_name = own != nullptr ? spec.pool : fit.front()->profile.pool;
   auto ratio = [](const entry* e) {
     return static_cast<double>(e->load) / static_cast<double>(e->profile.max_load);
   };
@@ -186,26 +209,27 @@ placement::choose(const task_spec& spec, const std::string& affinity_agent,
     auto rb = ratio(b);
     return ra != rb ? ra < rb : a->last_used < b->last_used;
   };
-  entry* chosen = nullptr;
+  const entry* chosen = nullptr;
   std::string why;
   switch (strategy) {
     case placement_strategy::least_loaded:
-      chosen = *std::min_element(fitting.begin(), fitting.end(), less_loaded);
+      chosen = *std::min_element(fit.begin(), fit.end(), less_loaded);
       why = "load " + std::to_string(chosen->load) + "/"
             + std::to_string(chosen->profile.max_load);
       break;
     case placement_strategy::round_robin: {
       // The first fitting agent after the pool's last choice, by name.
-      auto& last = cursor_[pool];
-      auto next = std::find_if(fitting.begin(), fitting.end(),
-                               [&](entry* e) { return e->profile.name > last; });
-      chosen = next != fitting.end() ? *next : fitting.front();
+      auto& last = cursor_[pool_name];
+      auto next = std::find_if(fit.begin(), fit.end(), [&](const entry* e) {
+        return e->profile.name > last;
+      });
+      chosen = next != fit.end() ? *next : fit.front();
       last = chosen->profile.name;
       why = "next after the previous choice";
       break;
     }
     case placement_strategy::capability_match:
-      chosen = *std::min_element(fitting.begin(), fitting.end(),
+      chosen = *std::min_element(fit.begin(), fit.end(),
                                  [&](const entry* a, const entry* b) {
                                    auto ea = a->profile.capabilities.size();
                                    auto eb = b->profile.capabilities.size();
@@ -217,18 +241,19 @@ placement::choose(const task_spec& spec, const std::string& affinity_agent,
             + " capabilities beyond the required";
       break;
     case placement_strategy::random: {
-      auto k = static_cast<size_t>(unit * static_cast<double>(fitting.size()));
-      chosen = fitting[std::min(k, fitting.size() - 1)];
+      auto k = static_cast<size_t>(unit * static_cast<double>(fitting));
+      chosen = fit[std::min(k, fitting - 1)];
       why = "uniform pick";
       break;
     }
     case placement_strategy::weighted: {
       uint64_t total = 0;
-      for (auto e : fitting)
+      for (auto e : fit)
         total += e->profile.weight;
-      auto target = static_cast<uint64_t>(unit * static_cast<double>(total));
-      chosen = fitting.back();
-      for (auto e : fitting) {
+      auto target = std::min<uint64_t>(
+        static_cast<uint64_t>(unit * static_cast<double>(total)), total - 1);
+      chosen = fit.back();
+      for (auto e : fit) {
         if (target < e->profile.weight) {
           chosen = e;
           break;
@@ -243,8 +268,8 @@ placement::choose(const task_spec& spec, const std::string& affinity_agent,
   placement_choice result;
   result.agent = chosen->profile.name;
   result.reason = to_string(strategy) + ": " + why + ", "
-                  + std::to_string(fitting.size()) + " fitting agent"
-                  + (fitting.size() == 1 ? "" : "s");
+                  + std::to_string(fitting) + " fitting agent"
+                  + (fitting == 1 ? "" : "s");
   if (!spec.required_agent.empty())
     result.reason += ", required agent";
   if (!affinity_agent.empty())

@@ -81,8 +81,16 @@ public:
   const pool_settings& settings(const std::string& pool) const;
 
 private:
+  struct pool_state {
+    pool_settings settings;
+    /// Tasks its agents run.
+    uint32_t load = 0;
+  };
+
   struct entry {
     agent_profile profile;
+    /// The agent's pool (map nodes do not move).
+    pool_state* pool = nullptr;
     uint32_t load = 0;
     /// When it was last given a task (a counter), for tie-breaks.
     uint64_t last_used = 0;
@@ -90,19 +98,22 @@ private:
 
   bool fits(const entry& e, const task_spec& spec,
             const std::string& affinity_agent) const;
-  bool pool_has_room(const std::string& pool) const;
   bool provider_has_room(const std::string& provider) const;
-  void add_capacity(const entry& e, int sign);
+  pool_state& pool_of(const std::string& name);
+  std::vector<entry>::iterator find_entry(const std::string& name);
+  std::vector<entry>::const_iterator find_entry(const std::string& name) const;
 
-  std::map<std::string, entry> agents_;
-  std::map<std::string, pool_settings> pools_;
+  /// Sorted by name: one contiguous pass per choice.
+  std::vector<entry> agents_;
+  std::map<std::string, pool_state> pools_;
   std::map<std::string, uint32_t> provider_limits_;
   std::map<std::string, uint32_t> capability_count_;
   std::map<std::string, uint32_t> provider_count_;
-  std::map<std::string, uint32_t> pool_load_;
   std::map<std::string, uint32_t> provider_load_;
   /// The agent each pool chose last (round robin).
   std::map<std::string, std::string> cursor_;
+  /// The fitting agents of the current choice (kept to reuse its memory).
+  std::vector<const entry*> scratch_;
   /// Sum over agents of max_load - load.
   int64_t free_slots_ = 0;
   uint64_t clock_ = 0;

@@ -80,6 +80,8 @@ struct scheduler_state {
     int64_t run_ms;
   };
   std::deque<ended> recent;
+  // A flush message to self is on its way.
+  bool flush_scheduled = false;
   // The earliest wake-up timer armed for delayed tasks, 0 when none.
   int64_t wake_armed_ms = 0;
   // Attempts stopped by their timeout: their outcome reads "timeout".
@@ -132,9 +134,10 @@ void change_phase(self_ptr self, scheduler_phase to) {
   spdlog::info("scheduler: {} -> {}", to_string(from), to_string(to));
 }
 
-/// Sends the buffered rows to the journal as one append.
-void commit(self_ptr self) {
+/// Sends the buffered rows to the journal as one append, now.
+void flush_rows(self_ptr self) {
   auto& st = self->state;
+  st.flush_scheduled = false;
   if (st.pending_rows.empty())
     return;
   auto ticket = ++st.issued;
@@ -166,14 +169,32 @@ void commit(self_ptr self) {
       });
 }
 
+/// Asks for the buffered rows to be sent once the messages already in the
+/// mailbox have been handled: one append carries the decisions of a whole
+/// burst of messages instead of one append per message.
+void commit(self_ptr self) {
+  auto& st = self->state;
+  if (st.pending_rows.empty() || st.flush_scheduled)
+    return;
+  st.flush_scheduled = true;
+  self->send(self, flush_atom_v);
+}
+
+/// Returns the ticket that will cover every decision made so far.
+uint64_t covering_ticket(self_ptr self) {
+  auto& st = self->state;
+  return st.pending_rows.empty() ? st.issued : st.issued + 1;
+}
+
 /// Runs `fn` once every decision made so far is durable.
 void when_durable(self_ptr self, std::function<void()> fn) {
   auto& st = self->state;
   commit(self);
-  if (st.issued == st.committed)
+  auto ticket = covering_ticket(self);
+  if (ticket == st.committed)
     fn();
   else
-    st.after_commit.emplace_back(st.issued, std::move(fn));
+    st.after_commit.emplace_back(ticket, std::move(fn));
 }
 
 /// Saves the task state as of now. The blob covers every event issued so
@@ -195,7 +216,7 @@ template <class T, class F>
 caf::result<T> answer(self_ptr self, F compute) {
   auto& st = self->state;
   commit(self);
-  if (st.issued == st.committed)
+  if (covering_ticket(self) == st.committed)
     return compute();
   auto rp = self->make_response_promise<T>();
   when_durable(self, [rp, compute]() mutable {
@@ -340,6 +361,15 @@ void end_task(self_ptr self, task_event ev) {
       st.recent.pop_front();
   }
   when_durable(self, [self, id] { notify_waiters(self, id); });
+  // The task's locks die with it (its process is gone or going).
+  if (st.cfg.locks)
+    self->request(st.cfg.locks, std::chrono::seconds(30), release_atom_v,
+                  "task:" + std::to_string(id))
+      .then([](const lock_listing&) {},
+            [id](caf::error& err) {
+              spdlog::warn("scheduler: releasing the locks of task {} failed: {}",
+                           id, describe(err));
+            });
   // Dependents of a task that failed for good or was cancelled cannot run:
   // they are cancelled too, naming the cause (and so on down the graph).
   if (info.status == task_status::failed
@@ -376,7 +406,8 @@ void workflow_task_ended(self_ptr self, workflow_id wid, const task_info& info) 
       && info.status == task_status::failed) {
     auto why = "workflow " + rec->name + " fails fast: task " + info.spec.key
                + " failed";
-    for (auto other : rec->tasks)
+    // A copy: cancelling re-enters this function.
+    for (auto other : std::vector<task_id>{rec->tasks})
       if (auto t = st.tasks.find(other); t != nullptr && !is_terminal(t->status))
         cancel_task(self, other, why);
   }
@@ -694,6 +725,7 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
       if (auto i = st.agents.find(st.tasks.find(id)->agent); i != st.agents.end())
         self->send(i->second.handle, cancel_atom_v, id);
     },
+    [self](flush_atom) { flush_rows(self); },
     [self](wake_atom) {
       self->state.wake_armed_ms = 0;
       dispatch(self);

@@ -25,6 +25,9 @@ struct scheduler_config {
   std::string default_workspace;
   /// The journal every decision goes to.
   journal_actor journal;
+  /// Told to release every lock of a task (owner `task:ID`) when it ends;
+  /// may be null.
+  lock_actor locks;
   /// State folded from the journal at start-up; null for an empty journal.
   std::shared_ptr<task_table> recovered;
   /// Seq of the last event in the journal at start-up.

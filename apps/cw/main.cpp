@@ -107,6 +107,23 @@ int main(int argc, char** argv) {
   logs_cmd->add_option("id", id, "task id")->required();
   logs_cmd->add_flag("-f,--follow", follow, "keep printing until the task ends");
 
+  auto locks_cmd = app.add_subcommand("locks", "list lock holders and waiters");
+  auto lock_cmd = app.add_subcommand("lock", "take or release a named lock");
+  lock_cmd->require_subcommand(1);
+  lock_options lock;
+  auto lock_acquire = lock_cmd->add_subcommand(
+    "acquire", "wait for a lock: NAME (exclusive) or NAME:shared");
+  lock_acquire->add_option("name", lock.resource, "resource name")->required();
+  lock_acquire->add_option("--owner", lock.owner, "who holds it")->required();
+  lock_acquire->add_option("--priority", lock.priority, "higher is served first")
+    ->check(CLI::Range(-1000, 1000));
+  lock_acquire->add_option("--timeout", lock.timeout_s,
+                           "seconds to wait (default 30, 0: try once)")
+    ->check(CLI::Range(0.0, 600.0));
+  auto lock_release = lock_cmd->add_subcommand("release", "release a lock");
+  lock_release->add_option("name", lock.resource, "resource name")->required();
+  lock_release->add_option("--owner", lock.owner, "who holds it")->required();
+
   replay_options replay;
   auto replay_cmd = app.add_subcommand(
     "replay", "print the events of a journal file (read-only, offline)");
@@ -167,6 +184,12 @@ int main(int argc, char** argv) {
     rc = cli_scheduler(ctx, lifecycle);
   else if (*logs_cmd)
     rc = cli_logs(ctx, id, follow);
+  else if (*locks_cmd)
+    rc = cli_locks(ctx);
+  else if (*lock_acquire)
+    rc = cli_lock_acquire(ctx, lock);
+  else if (*lock_release)
+    rc = cli_lock_release(ctx, lock.resource, lock.owner);
   else if (*replay_cmd)
     rc = cli_replay(ctx, replay);
   else if (*wf_submit)

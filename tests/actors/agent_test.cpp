@@ -141,6 +141,32 @@ CAF_TEST(cancel terminates the running process group) {
   CAF_CHECK(launcher->terminated.front().second == 3s);
 }
 
+CAF_TEST(a cancel that arrives before the pid stops the process once it starts) {
+  auto id = submit({"sleep", "100"});
+  self->send(agent, cancel_atom_v, id);
+  drain();
+  CAF_CHECK(launcher->terminated.empty());
+  launcher->launches.front().on_start(5555);
+  drain();
+  CAF_REQUIRE_EQUAL(launcher->terminated.size(), 1u);
+  CAF_CHECK_EQUAL(launcher->terminated.front().first, 5555);
+}
+
+CAF_TEST(an agent runs up to its max load at once) {
+  agent_profile profile;
+  profile.name = "wide";
+  profile.max_load = 2;
+  auto wide = spawn_agent(sys, {profile, scheduler, launcher, 3s});
+  drain();
+  for (auto i = 0; i < 3; ++i)
+    self->send(wide, run_atom_v, task_id(100 + i), 1u, task_spec{}, "/logs/x");
+  drain();
+  // Two launches, the third refused as busy (and reported to the scheduler).
+  CAF_CHECK_EQUAL(launcher->launches.size(), 2u);
+  self->send_exit(wide, caf::exit_reason::user_shutdown);
+  drain();
+}
+
 CAF_TEST(wait statuses map to outcomes) {
   auto ok = outcome_from_wait_status(0);
   CAF_CHECK(ok.status == task_status::completed);

@@ -67,7 +67,7 @@ using agent_actor = caf::typed_actor<
 /// - `workflow(list, limit)`: the newest workflows (0: all).
 /// - `workflow(cancel, id)`: cancels every task of the workflow that has not
 ///   ended. Errors: `no_such_task`, `illegal_transition` (ended).
-/// - `expire(waiter)`: internal; answers an `await` whose time is up.
+/// - `expire`: internal; answers the `await`s whose time is up.
 /// - `snapshot`: internal; the periodic snapshot timer.
 /// - `wake`: internal; a delayed task may be due.
 /// - `flush`: internal; sends the decisions buffered during a burst of
@@ -92,7 +92,7 @@ using scheduler_actor = caf::typed_actor<
   caf::replies_to<workflow_atom, list_atom,
                   uint32_t>::with<std::vector<workflow_info>>,
   caf::replies_to<workflow_atom, cancel_atom, workflow_id>::with<workflow_info>,
-  caf::reacts_to<expire_atom, uint64_t>,
+  caf::reacts_to<expire_atom>,
   caf::reacts_to<snapshot_atom>,
   caf::reacts_to<wake_atom>,
   caf::reacts_to<flush_atom>,

@@ -4,6 +4,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <unordered_map>
@@ -49,6 +50,7 @@ constexpr size_t dispatch_lookahead = 1024;
 struct waiter {
   task_id id = 0;
   caf::typed_response_promise<task_info> promise;
+  caf::actor_clock::time_point deadline;
 };
 
 } // namespace
@@ -89,6 +91,10 @@ struct scheduler_state {
   std::mt19937_64 rng{std::random_device{}()};
   uint64_t next_waiter = 0;
   std::unordered_map<uint64_t, waiter> waiters;
+  // Waiters by deadline; one timer is armed for the earliest (a timer per
+  // await would cost a clock entry per request).
+  std::set<std::pair<caf::actor_clock::time_point, uint64_t>> deadlines;
+  std::optional<caf::actor_clock::time_point> expire_armed;
   std::unordered_multimap<task_id, uint64_t> waiters_by_task;
 
   static inline const char* name = "cw.scheduler";
@@ -304,6 +310,19 @@ void dispatch(self_ptr self) {
   }
 }
 
+/// Arms the expiry timer for the earliest waiter unless one is armed that
+/// fires no later.
+void arm_expiry(self_ptr self) {
+  auto& st = self->state;
+  if (st.deadlines.empty())
+    return;
+  auto earliest = st.deadlines.begin()->first;
+  if (st.expire_armed && *st.expire_armed <= earliest)
+    return;
+  st.expire_armed = earliest;
+  self->delayed_send(self, earliest - self->clock().now(), expire_atom_v);
+}
+
 void notify_waiters(self_ptr self, task_id id) {
   auto& st = self->state;
   auto [first, last] = st.waiters_by_task.equal_range(id);
@@ -311,6 +330,7 @@ void notify_waiters(self_ptr self, task_id id) {
     auto w = st.waiters.find(i->second);
     if (w != st.waiters.end()) {
       w->second.promise.deliver(*st.tasks.find(id));
+      st.deadlines.erase({w->second.deadline, w->first});
       st.waiters.erase(w);
     }
   }
@@ -661,10 +681,12 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
         return answer<task_info>(self, [self, id] { return find_task(self, id); });
       auto wid = ++st.next_waiter;
       auto rp = self->make_response_promise<task_info>();
-      st.waiters.emplace(wid, waiter{id, rp});
-      st.waiters_by_task.emplace(id, wid);
       auto wait = std::min(max_wait, caf::timespan{max_await});
-      self->delayed_send(self, wait, expire_atom_v, wid);
+      auto deadline = self->clock().now() + wait;
+      st.waiters.emplace(wid, waiter{id, rp, deadline});
+      st.waiters_by_task.emplace(id, wid);
+      st.deadlines.emplace(deadline, wid);
+      arm_expiry(self);
       return rp;
     },
     [self](register_atom, agent_profile profile, agent_actor agent) {
@@ -827,24 +849,31 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
         take_snapshot(self);
       self->delayed_send(self, st.cfg.snapshot_interval, snapshot_atom_v);
     },
-    [self](expire_atom, uint64_t wid) {
+    [self](expire_atom) {
       auto& st = self->state;
-      auto i = st.waiters.find(wid);
-      if (i == st.waiters.end())
-        return;
-      auto id = i->second.id;
-      auto promise = std::move(i->second.promise);
-      st.waiters.erase(i);
-      auto [first, last] = st.waiters_by_task.equal_range(id);
-      for (auto j = first; j != last; ++j) {
-        if (j->second == wid) {
-          st.waiters_by_task.erase(j);
-          break;
+      st.expire_armed.reset();
+      auto now = self->clock().now();
+      while (!st.deadlines.empty() && st.deadlines.begin()->first <= now) {
+        auto wid = st.deadlines.begin()->second;
+        st.deadlines.erase(st.deadlines.begin());
+        auto i = st.waiters.find(wid);
+        if (i == st.waiters.end())
+          continue;
+        auto id = i->second.id;
+        auto promise = std::move(i->second.promise);
+        st.waiters.erase(i);
+        auto [first, last] = st.waiters_by_task.equal_range(id);
+        for (auto j = first; j != last; ++j) {
+          if (j->second == wid) {
+            st.waiters_by_task.erase(j);
+            break;
+          }
         }
+        when_durable(self, [self, id, promise]() mutable {
+          promise.deliver(*self->state.tasks.find(id));
+        });
       }
-      when_durable(self, [self, id, promise]() mutable {
-        promise.deliver(*self->state.tasks.find(id));
-      });
+      arm_expiry(self);
     },
   };
 }

@@ -101,59 +101,51 @@ struct bench_node {
   }
 };
 
-/// Keeps `window` submissions in flight until `total` tasks (or chains)
-/// completed; each unit is submitted, then awaited. Returns elapsed seconds.
-/// `submit_one(self, done)` submits one unit and calls `done` once it ended.
-using unit_fn
-  = std::function<void(caf::event_based_actor*, std::function<void()> done)>;
-
-double drive(caf::actor_system& sys, uint64_t total, uint32_t window,
-             unit_fn submit_one) {
+/// Keeps `window` units (tasks or workflows) in flight until `total` ended
+/// and returns the elapsed seconds. Replies come back as ordinary messages
+/// (`send`, not `request`): a request would put a timeout in the actor clock
+/// per message, which is the client's cost, not the scheduler's. A unit has
+/// ended once an `await` of its last task answers with a final state.
+double drive(caf::actor_system& sys, scheduler_actor sched, uint64_t total,
+             uint32_t window, std::function<void(caf::event_based_actor*)> submit) {
   std::promise<double> result;
   auto finished = result.get_future();
-  sys.spawn([&, total, window, submit_one](caf::event_based_actor* self) {
+  sys.spawn([&, sched, total, window, submit](caf::event_based_actor* self) {
     auto start = clock_type::now();
     auto sent = std::make_shared<uint64_t>(0);
     auto ended = std::make_shared<uint64_t>(0);
-    auto next = std::make_shared<std::function<void()>>();
-    *next = [=, &result] {
-      if (*sent >= total)
-        return;
-      ++*sent;
-      submit_one(self, [=, &result] {
+    auto next = [=] {
+      if (*sent < total) {
+        ++*sent;
+        submit(self);
+      }
+    };
+    for (uint32_t i = 0; i < window; ++i)
+      next();
+    auto await = [=](task_id id) {
+      self->send(sched, await_atom_v, id, caf::timespan{30s});
+    };
+    return caf::behavior{
+      [=, &result](task_info& info) {
+        if (!is_terminal(info.status))
+          return await(info.id);
         if (++*ended == total) {
           result.set_value(seconds_since(start));
           self->quit();
           return;
         }
-        (*next)();
-      });
+        next();
+      },
+      [=](workflow_info& info) { await(info.tasks.back().id); },
+      [=](caf::error& err) {
+        std::cerr << "benchmark request failed: " << describe(err) << "\n";
+        std::abort();
+      },
     };
-    for (uint32_t i = 0; i < window; ++i)
-      (*next)();
   });
   if (finished.wait_for(10min) != std::future_status::ready)
     throw std::runtime_error("benchmark did not finish in 10 minutes");
   return finished.get();
-}
-
-/// Submits one task and awaits its end.
-void submit_and_await(caf::event_based_actor* self, scheduler_actor sched,
-                      task_spec spec, std::function<void()> done) {
-  self->request(sched, 60s, submit_atom_v, std::move(spec))
-    .then(
-      [=](const task_info& info) {
-        self->request(sched, 60s, await_atom_v, info.id, caf::timespan{30s})
-          .then([=](const task_info&) { done(); },
-                [](caf::error& err) {
-                  std::cerr << "await failed: " << describe(err) << "\n";
-                  std::abort();
-                });
-      },
-      [](caf::error& err) {
-        std::cerr << "submit failed: " << describe(err) << "\n";
-        std::abort();
-      });
 }
 
 workflow_spec chain3() {
@@ -179,8 +171,8 @@ int scheduler_throughput(const bench_args& args) {
   {
     bench_node node{args, agents};
     auto sched = node.scheduler;
-    auto secs = drive(*node.sys, tasks, window, [sched](auto* self, auto done) {
-      submit_and_await(self, sched, noop_spec(), std::move(done));
+    auto secs = drive(*node.sys, sched, tasks, window, [sched](auto* self) {
+      self->send(sched, submit_atom_v, noop_spec());
     });
     auto rate = static_cast<double>(tasks) / secs;
     std::cout << tasks << " tasks, " << agents << " noop agents, durability "
@@ -192,21 +184,8 @@ int scheduler_throughput(const bench_args& args) {
     bench_node node{args, agents};
     auto sched = node.scheduler;
     uint64_t flows = std::max<uint64_t>(1, tasks / 3);
-    auto secs = drive(*node.sys, flows, window / 3 + 1, [sched](auto* self,
-                                                                auto done) {
-      self->request(sched, 60s, workflow_atom_v, submit_atom_v, chain3())
-        .then(
-          [=](const workflow_info& info) {
-            self
-              ->request(sched, 60s, await_atom_v, info.tasks.back().id,
-                        caf::timespan{30s})
-              .then([=](const task_info&) { done(); },
-                    [](caf::error&) { std::abort(); });
-          },
-          [](caf::error& err) {
-            std::cerr << "workflow failed: " << describe(err) << "\n";
-            std::abort();
-          });
+    auto secs = drive(*node.sys, sched, flows, window / 3 + 1, [sched](auto* self) {
+      self->send(sched, workflow_atom_v, submit_atom_v, chain3());
     });
     std::cout << flows << " chain-3 workflows: " << secs << " s\n";
     figure("scheduler-throughput", "chain3_workflows_per_s",

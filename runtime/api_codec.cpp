@@ -19,6 +19,16 @@ caf::error invalid(const std::string& field, const std::string& what) {
   return make_error(errc::invalid_argument, field + ": " + what);
 }
 
+/// Parses a request body that must be one JSON object.
+caf::expected<json> parse_object(const std::string& body) {
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded())
+    return invalid("body", "malformed JSON");
+  if (!j.is_object())
+    return invalid("body", "must be a JSON object");
+  return j;
+}
+
 int64_t now_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
@@ -177,21 +187,20 @@ caf::error parse_task_fields(const json& j, const std::string& prefix,
 } // namespace
 
 caf::expected<task_spec> parse_task_spec(const std::string& body) {
-  json j = json::parse(body, nullptr, false);
-  if (j.is_discarded())
-    return invalid("body", "malformed JSON");
+  auto parsed = parse_object(body);
+  if (!parsed)
+    return parsed.error();
   task_spec spec;
-  if (auto err = parse_task_fields(j, "", spec, nullptr))
+  if (auto err = parse_task_fields(*parsed, "", spec, nullptr))
     return err;
   return spec;
 }
 
 caf::expected<workflow_spec> parse_workflow_spec(const std::string& body) {
-  json j = json::parse(body, nullptr, false);
-  if (j.is_discarded())
-    return invalid("body", "malformed JSON");
-  if (!j.is_object())
-    return invalid("body", "must be a JSON object");
+  auto parsed = parse_object(body);
+  if (!parsed)
+    return parsed.error();
+  auto& j = *parsed;
   workflow_spec spec;
   bool has_tasks = false;
   for (auto& [key, value] : j.items()) {
@@ -419,11 +428,10 @@ const char* mode_name(bool exclusive) {
 } // namespace
 
 caf::expected<lock_spec> parse_lock_spec(const std::string& body) {
-  json j = json::parse(body, nullptr, false);
-  if (j.is_discarded())
-    return invalid("body", "malformed JSON");
-  if (!j.is_object())
-    return invalid("body", "must be a JSON object");
+  auto parsed = parse_object(body);
+  if (!parsed)
+    return parsed.error();
+  auto& j = *parsed;
   lock_spec spec;
   spec.timeout_ms = default_lock_timeout_ms;
   for (auto& [key, value] : j.items()) {
@@ -462,11 +470,10 @@ caf::expected<lock_spec> parse_lock_spec(const std::string& body) {
 }
 
 caf::expected<lock_release_spec> parse_lock_release(const std::string& body) {
-  json j = json::parse(body, nullptr, false);
-  if (j.is_discarded())
-    return invalid("body", "malformed JSON");
-  if (!j.is_object())
-    return invalid("body", "must be a JSON object");
+  auto parsed = parse_object(body);
+  if (!parsed)
+    return parsed.error();
+  auto& j = *parsed;
   lock_release_spec spec;
   for (auto& [key, value] : j.items()) {
     if (key == "owner" || key == "resource") {

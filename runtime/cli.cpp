@@ -60,16 +60,24 @@ http_response call(const cli_context& ctx, http_client& client,
   throw failure{cli_status::failure};
 }
 
-task_info parse_task(const cli_context& ctx, const std::string& body) {
+/// Reads an answer of the node with `from_json`; prints why and throws when
+/// it does not read.
+template <class T>
+T parse_answer(const cli_context& ctx, const std::string& body,
+               caf::expected<T> (*from_json)(const json&)) {
   auto j = json::parse(body, nullptr, false);
-  auto info = j.is_discarded() ? caf::expected<task_info>{make_error(
-                errc::invalid_argument, "the node sent malformed JSON")}
-                               : task_from_json(j);
-  if (!info) {
-    *ctx.err << "cw: " << describe(info.error()) << "\n";
+  auto x = j.is_discarded() ? caf::expected<T>{make_error(
+             errc::invalid_argument, "the node sent malformed JSON")}
+                            : from_json(j);
+  if (!x) {
+    *ctx.err << "cw: " << describe(x.error()) << "\n";
     throw failure{cli_status::failure};
   }
-  return std::move(*info);
+  return std::move(*x);
+}
+
+task_info parse_task(const cli_context& ctx, const std::string& body) {
+  return parse_answer(ctx, body, task_from_json);
 }
 
 std::string command_line(const task_spec& spec) {
@@ -352,15 +360,7 @@ caf::expected<std::string> read_workflow_file(const std::string& file) {
 namespace {
 
 workflow_info parse_workflow(const cli_context& ctx, const std::string& body) {
-  auto j = json::parse(body, nullptr, false);
-  auto info = j.is_discarded() ? caf::expected<workflow_info>{make_error(
-                errc::invalid_argument, "the node sent malformed JSON")}
-                               : workflow_from_json(j);
-  if (!info) {
-    *ctx.err << "cw: " << describe(info.error()) << "\n";
-    throw failure{cli_status::failure};
-  }
-  return std::move(*info);
+  return parse_answer(ctx, body, workflow_from_json);
 }
 
 std::string workflow_line(const workflow_info& x) {

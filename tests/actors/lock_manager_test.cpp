@@ -1,5 +1,6 @@
 #define CAF_SUITE actors.lock_manager
 #include "tests/support/actor_fixture.hpp"
+#include "tests/support/fake_journal.hpp"
 
 #include "caf/typed_event_based_actor.hpp"
 #include "caf/typed_response_promise.hpp"
@@ -15,41 +16,10 @@ using namespace cw;
 using namespace cw::actors;
 using namespace std::chrono_literals;
 using json = nlohmann::json;
+using cw::test::fake_journal;
+using cw::test::journal_data;
 
 namespace {
-
-/// What the fake journal stored; `hold` keeps appends uncommitted until a
-/// `flush` message releases the oldest one.
-struct journal_data {
-  bool hold = false;
-  std::vector<event> events;
-  std::vector<std::pair<caf::typed_response_promise<uint64_t>, uint64_t>> held;
-};
-
-journal_actor::behavior_type
-fake_journal(journal_actor::pointer self, std::shared_ptr<journal_data> d) {
-  return {
-    [self, d](append_atom, std::vector<event>& evs) -> caf::result<uint64_t> {
-      for (auto& ev : evs) {
-        ev.seq = d->events.size() + 1;
-        d->events.push_back(ev);
-      }
-      uint64_t last = d->events.size();
-      if (!d->hold)
-        return last;
-      auto rp = self->make_response_promise<uint64_t>();
-      d->held.emplace_back(rp, last);
-      return rp;
-    },
-    [](snapshot_atom, snapshot&) {},
-    [d](flush_atom) {
-      if (d->held.empty())
-        return;
-      d->held.front().first.deliver(d->held.front().second);
-      d->held.erase(d->held.begin());
-    },
-  };
-}
 
 lock_spec spec(std::string owner, std::string resource, int64_t timeout_ms = 0,
                int32_t priority = 0, bool exclusive = true) {

@@ -1,0 +1,167 @@
+#define CAF_SUITE integration.shim
+#include "caf/test/unit_test.hpp"
+
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <signal.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/support/processes.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace cw;
+using json = nlohmann::json;
+namespace bp = boost::process;
+
+namespace {
+
+struct fixture {
+  test::temp_dir dir;
+  std::string log = dir.file("task.log");
+  std::string status = dir.file("task.status");
+
+  std::vector<std::string> shim_args(std::vector<std::string> program) {
+    std::vector<std::string> args{"--log", log, "--status", status, "--cwd",
+                                  dir.path().string(), "--"};
+    args.insert(args.end(), program.begin(), program.end());
+    return args;
+  }
+
+  /// Runs the shim to its end; returns its exit code.
+  int run_shim(std::vector<std::string> program) {
+    bp::child c{bp::exe = CW_SHIM_BIN, bp::args = shim_args(std::move(program)),
+                bp::std_in < bp::null};
+    CAF_REQUIRE(test::wait_exit(c, std::chrono::seconds(30)));
+    return c.exit_code();
+  }
+
+  json read_status() {
+    auto text = test::slurp(status);
+    auto j = json::parse(text, nullptr, false);
+    return j.is_discarded() ? json{} : j;
+  }
+
+  /// Waits (bounded) until the status file reports `state`: the shim is
+  /// another process, so the file is all there is to wait on.
+  json await_state(const std::string& state) {
+    for (int i = 0; i < 3000; ++i) {
+      auto j = read_status();
+      if (j.is_object() && j.value("state", "") == state)
+        return j;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    CAF_FAIL("the status file never said " << state << ": "
+                                           << test::slurp(status));
+  }
+
+  /// Counts the processes of group `pgid` that are not zombies (an orphaned
+  /// zombie waits for init, which may never reap it in a container).
+  static int live_in_group(int64_t pgid) {
+    int n = 0;
+    for (auto& entry : std::filesystem::directory_iterator{"/proc"}) {
+      auto stat = test::slurp((entry.path() / "stat").string());
+      auto close = stat.rfind(')');
+      if (close == std::string::npos)
+        continue;
+      std::istringstream rest{stat.substr(close + 2)};
+      char state = 0;
+      int64_t ppid = 0;
+      int64_t pgrp = 0;
+      rest >> state >> ppid >> pgrp;
+      if (pgrp == pgid && state != 'Z')
+        ++n;
+    }
+    return n;
+  }
+
+  static bool alive(int64_t pid) {
+    return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH;
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(shim_tests, fixture)
+
+CAF_TEST(the shim logs both streams and records the exit status) {
+  auto rc = run_shim({"sh", "-c", "echo out; echo err >&2; exit 3"});
+  CAF_CHECK_EQUAL(rc, 3);
+  CAF_CHECK_EQUAL(test::slurp(log), "out\nerr\n");
+  auto j = read_status();
+  CAF_CHECK_EQUAL(j["state"], "exited");
+  CAF_CHECK_EQUAL(j["exit_code"], 3);
+  CAF_CHECK_EQUAL(j["signal"], 0);
+  CAF_CHECK_GREATER(j["pid"].get<int64_t>(), 0);
+  CAF_CHECK_GREATER_OR_EQUAL(j["ended_ms"].get<int64_t>(),
+                             j["started_ms"].get<int64_t>());
+}
+
+CAF_TEST(a program that cannot run ends with 127 and a line in the log) {
+  auto rc = run_shim({"no-such-program-cw"});
+  CAF_CHECK_EQUAL(rc, 127);
+  auto j = read_status();
+  CAF_CHECK_EQUAL(j["exit_code"], 127);
+  CAF_CHECK(test::slurp(log).find("program not found") != std::string::npos);
+}
+
+CAF_TEST(sigterm to the shim stops the whole process group of the program) {
+  bp::child c{bp::exe = CW_SHIM_BIN,
+              bp::args = shim_args({"sh", "-c", "sleep 30 & sleep 30; wait"}),
+              bp::std_in < bp::null};
+  auto running = await_state("running");
+  auto pgid = running["pid"].get<int64_t>();
+  CAF_CHECK_NOT_EQUAL(pgid, static_cast<int64_t>(c.id()));
+  ::kill(c.id(), SIGTERM);
+  CAF_REQUIRE(test::wait_exit(c, std::chrono::seconds(20)));
+  auto ended = read_status();
+  CAF_CHECK_EQUAL(ended["state"], "exited");
+  CAF_CHECK_EQUAL(ended["signal"], SIGTERM);
+  CAF_CHECK_EQUAL(c.exit_code(), 128 + SIGTERM);
+  // Both sleeps were in the group and got the signal: they end (a killed
+  // process takes a moment to become a zombie; without the signal they
+  // would run for 30 s).
+  int left = live_in_group(pgid);
+  for (int i = 0; i < 500 && left > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    left = live_in_group(pgid);
+  }
+  CAF_CHECK_EQUAL(left, 0);
+}
+
+CAF_TEST(the shim outlives the process that started it) {
+  auto go = dir.file("GO");
+  auto pid_file = dir.file("shim.pid");
+  auto script = std::string{CW_SHIM_BIN} + " --log " + log + " --status "
+                + status + " -- sh -c 'while [ ! -f " + go
+                + " ]; do sleep 0.02; done; echo done' & echo $! > " + pid_file;
+  bp::child parent{bp::exe = "/bin/sh", bp::args = {"-c", script},
+                   bp::std_in < bp::null};
+  CAF_REQUIRE(test::wait_exit(parent, std::chrono::seconds(10)));
+  CAF_CHECK_EQUAL(parent.exit_code(), 0);
+  auto running = await_state("running");
+  auto shim_pid = std::stoll(test::slurp(pid_file));
+  CAF_CHECK_EQUAL(running["shim_pid"].get<int64_t>(), shim_pid);
+  CAF_CHECK(alive(shim_pid));
+  std::ofstream{go} << "go";
+  auto ended = await_state("exited");
+  CAF_CHECK_EQUAL(ended["exit_code"], 0);
+  CAF_CHECK_EQUAL(test::slurp(log), "done\n");
+}
+
+CAF_TEST(bad arguments are refused naming the problem) {
+  bp::ipstream err;
+  bp::child c{bp::exe = CW_SHIM_BIN, bp::args = {"--log", log, "--", "true"},
+              bp::std_err > err, bp::std_in < bp::null};
+  std::string line;
+  std::getline(err, line);
+  CAF_REQUIRE(test::wait_exit(c, std::chrono::seconds(10)));
+  CAF_CHECK_EQUAL(c.exit_code(), 2);
+  CAF_CHECK_EQUAL(line, "cw-shim: --status is required");
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()

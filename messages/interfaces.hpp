@@ -30,7 +30,8 @@ using journal_actor = caf::typed_actor<
   caf::reacts_to<snapshot_atom, snapshot>,
   caf::reacts_to<flush_atom>>;
 
-/// An agent: owns at most one running process at a time.
+/// An agent: runs up to its max load of tasks at a time (the `command`
+/// provider: one process each).
 /// - `run(id, attempt, spec, log_path)`: starts the task's process; the agent
 ///   answers the scheduler with `started` and later `finished`.
 /// - `cancel(id)`: terminates the task's process group if it runs.

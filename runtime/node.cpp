@@ -296,6 +296,10 @@ void node::stop() {
   spdlog::info("node stopped");
 }
 
+size_t node::agent_count() const noexcept {
+  return impl_->agents.size();
+}
+
 uint16_t node::api_port() const noexcept {
   return impl_->http ? impl_->http->port() : 0;
 }

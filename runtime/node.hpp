@@ -33,6 +33,9 @@ public:
   /// Returns the port the HTTP API listens on.
   uint16_t api_port() const noexcept;
 
+  /// Returns the number of agents the node started, over all pools.
+  size_t agent_count() const noexcept;
+
   /// Returns the configuration the node runs with.
   const node_config& config() const noexcept;
 

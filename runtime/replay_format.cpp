@@ -184,7 +184,7 @@ std::string format_duration(int64_t ms) {
 }
 
 std::string summarize(const event& ev) {
-  if (ev.type.rfind("task.", 0) == 0)
+  if (persistence::is_task_fold_type(ev.type))
     if (auto typed = persistence::decode(ev))
       if (auto result = summary_of(*typed); !result.empty())
         return result;

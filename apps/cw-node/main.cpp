@@ -97,7 +97,8 @@ int main(int argc, char** argv) {
   }
   std::cout << "cw-node " << cfg.node_name << " listening on http://"
             << cfg.api_host << ":" << (*node)->api_port() << " (data dir "
-            << cfg.data_dir << ", " << cfg.agents << " agents)" << std::endl;
+            << cfg.data_dir << ", " << (*node)->agent_count() << " agents)"
+            << std::endl;
   int sig = 0;
   sigwait(&stop_signals, &sig);
   spdlog::info("received signal {}, stopping", sig);

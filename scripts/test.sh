@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds cw with AddressSanitizer and UBSan, and
 # runs the whole test suite. Usage: scripts/test.sh [extra ctest args]
+# CW_SANITIZERS=thread runs it under ThreadSanitizer instead (in build-tsan).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-build=${CW_TEST_BUILD_DIR:-build-asan}
+sanitizers=${CW_SANITIZERS:-address,undefined}
+default_build=build-asan
+[[ $sanitizers == thread ]] && default_build=build-tsan
+build=${CW_TEST_BUILD_DIR:-$default_build}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-  -DCW_SANITIZERS=address,undefined >/dev/null
+  -DCW_SANITIZERS="$sanitizers" >/dev/null
 cmake --build "$build" -j"${CW_JOBS:-2}"
 cd "$build"
 ctest --output-on-failure --no-tests=error -j2 "$@"

@@ -1,5 +1,9 @@
 #include "persistence/event_codec.hpp"
 
+#include <charconv>
+#include <string_view>
+#include <type_traits>
+
 #include <nlohmann/json.hpp>
 #include <simdjson.h>
 
@@ -111,16 +115,272 @@ struct encoder {
   }
 };
 
+// -- fast encoding of the hot events ------------------------------------------
+
+// Each task passes through submitted, assigned, started and finished, so these
+// four are written by hand. The output must stay byte-identical to what
+// nlohmann's dump() makes of the same payload (the journal-v1 fixture and the
+// checksums depend on it): keys in std::map order, nlohmann's escapes.
+// Strings with bytes >= 0x80 take the nlohmann path, which checks UTF-8.
+class payload_writer {
+public:
+  explicit payload_writer(std::string& out) : out_(out) {
+    // nop
+  }
+
+  bool ok() const noexcept {
+    return ok_;
+  }
+
+  void key(std::string_view k) {
+    out_ += first_ ? "\"" : ",\"";
+    out_ += k;
+    out_ += "\":";
+    first_ = false;
+  }
+
+  void begin_object() {
+    out_ += '{';
+    first_ = true;
+  }
+
+  void end_object() {
+    out_ += '}';
+    first_ = false;
+  }
+
+  template <class T>
+  void integer(T x) {
+    char buf[24];
+    auto res = std::to_chars(buf, buf + sizeof(buf), x);
+    out_.append(buf, res.ptr);
+  }
+
+  void floating(double x) {
+    // Rare values only: nlohmann's shortest round-trip form.
+    if (x == 2.0)
+      out_ += "2.0";
+    else if (x == 0.1)
+      out_ += "0.1";
+    else
+      out_ += json(x).dump();
+  }
+
+  void string(std::string_view str) {
+    out_ += '"';
+    for (auto c : str) {
+      auto u = static_cast<unsigned char>(c);
+      if (u >= 0x80) {
+        ok_ = false;
+        return;
+      }
+      switch (c) {
+        case '"':
+          out_ += "\\\"";
+          break;
+        case '\\':
+          out_ += "\\\\";
+          break;
+        case '\b':
+          out_ += "\\b";
+          break;
+        case '\f':
+          out_ += "\\f";
+          break;
+        case '\n':
+          out_ += "\\n";
+          break;
+        case '\r':
+          out_ += "\\r";
+          break;
+        case '\t':
+          out_ += "\\t";
+          break;
+        default:
+          if (u < 0x20) {
+            static constexpr char hex[] = "0123456789abcdef";
+            out_ += "\\u00";
+            out_ += hex[u >> 4];
+            out_ += hex[u & 0xF];
+          } else {
+            out_ += c;
+          }
+      }
+    }
+    out_ += '"';
+  }
+
+  template <class T>
+  void array(const std::vector<T>& xs) {
+    out_ += '[';
+    for (size_t i = 0; i < xs.size(); ++i) {
+      if (i != 0)
+        out_ += ',';
+      if constexpr (std::is_same_v<T, std::string>)
+        string(xs[i]);
+      else
+        integer(xs[i]);
+    }
+    out_ += ']';
+  }
+
+private:
+  std::string& out_;
+  bool first_ = true;
+  bool ok_ = true;
+};
+
+/// Writes the payload of a hot event; returns false for other events and for
+/// payloads that must go through nlohmann.
+struct fast_encoder {
+  std::string& out;
+  std::string& type;
+  uint32_t& version;
+
+  bool operator()(const task_submitted& x) {
+    const auto& s = x.spec;
+    payload_writer w{out};
+    // Keys in std::map order, as nlohmann writes them.
+    w.begin_object();
+    w.key("id");
+    w.integer(x.id);
+    w.key("spec");
+    w.begin_object();
+    w.key("argv");
+    w.array(s.argv);
+    if (!s.capabilities.empty()) {
+      w.key("capabilities");
+      w.array(s.capabilities);
+    }
+    w.key("depends_on");
+    w.array(s.depends_on);
+    if (!s.excluded_agents.empty()) {
+      w.key("excluded_agents");
+      w.array(s.excluded_agents);
+    }
+    if (s.workflow != 0) {
+      w.key("key");
+      w.string(s.key);
+    }
+    if (!s.pool.empty()) {
+      w.key("pool");
+      w.string(s.pool);
+    }
+    w.key("priority");
+    w.integer(s.priority);
+    w.key("prompt");
+    w.string(s.prompt);
+    w.key("provider");
+    w.string(s.provider);
+    if (!s.required_agent.empty()) {
+      w.key("required_agent");
+      w.string(s.required_agent);
+    }
+    w.key("retry");
+    w.begin_object();
+    w.key("base_delay_ms");
+    w.integer(s.retry.base_delay_ms);
+    w.key("factor");
+    w.floating(s.retry.factor);
+    w.key("jitter");
+    w.floating(s.retry.jitter);
+    w.key("max_attempts");
+    w.integer(s.retry.max_attempts);
+    w.key("max_delay_ms");
+    w.integer(s.retry.max_delay_ms);
+    w.end_object();
+    w.key("run_at_ms");
+    w.integer(s.run_at_ms);
+    if (s.same_agent_as != 0) {
+      w.key("same_agent_as");
+      w.integer(s.same_agent_as);
+    }
+    w.key("timeout_ms");
+    w.integer(s.timeout_ms);
+    if (s.workflow != 0) {
+      w.key("workflow");
+      w.integer(s.workflow);
+    }
+    w.key("workspace");
+    w.string(s.workspace);
+    w.end_object();
+    w.end_object();
+    type = "task.submitted";
+    version = 3;
+    return w.ok();
+  }
+
+  bool operator()(const task_assigned& x) {
+    payload_writer w{out};
+    w.begin_object();
+    w.key("agent");
+    w.string(x.agent);
+    w.key("attempt");
+    w.integer(x.attempt);
+    w.key("id");
+    w.integer(x.id);
+    w.key("reason");
+    w.string(x.reason);
+    w.end_object();
+    type = "task.assigned";
+    version = 2;
+    return w.ok();
+  }
+
+  bool operator()(const task_started& x) {
+    payload_writer w{out};
+    w.begin_object();
+    w.key("id");
+    w.integer(x.id);
+    w.key("pid");
+    w.integer(x.pid);
+    w.end_object();
+    type = "task.started";
+    return w.ok();
+  }
+
+  bool operator()(const task_finished& x) {
+    payload_writer w{out};
+    w.begin_object();
+    w.key("id");
+    w.integer(x.id);
+    w.key("outcome");
+    w.begin_object();
+    w.key("exit_code");
+    w.integer(x.outcome.exit_code);
+    w.key("reason");
+    w.string(x.outcome.reason);
+    w.key("signal");
+    w.integer(x.outcome.signal);
+    w.key("status");
+    w.string(to_string(x.outcome.status));
+    w.end_object();
+    w.end_object();
+    type = "task.finished";
+    return w.ok();
+  }
+
+  template <class T>
+  bool operator()(const T&) {
+    return false;
+  }
+};
+
 } // namespace
 
 event encode(const task_event& x, int64_t time_ms, const std::string& node) {
-  json payload;
   event result;
   result.version = 1;
-  result.type = std::visit(encoder{payload, result.version}, x);
   result.time_ms = time_ms;
   result.node = node;
   result.entity = entity_of(x);
+  result.payload.reserve(256);
+  if (std::visit(fast_encoder{result.payload, result.type, result.version}, x))
+    return result;
+  json payload;
+  result.version = 1;
+  result.payload.clear();
+  result.type = std::visit(encoder{payload, result.version}, x);
   result.payload = payload.dump();
   return result;
 }

@@ -10,6 +10,10 @@
 
 namespace cw::runtime {
 
+/// Applies cw's settings for CAF's scheduler to `cfg` (one worker per core);
+/// every actor system of a node, and of `cw-bench`, starts with them.
+void tune_scheduler(caf::actor_system_config& cfg);
+
 /// One cw node: its actor system, journal, scheduler, agents and HTTP API.
 /// Start-up opens the journal, folds it into the scheduler's state and
 /// requeues tasks that were running; `stop` tears down in reverse order.

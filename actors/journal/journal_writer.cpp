@@ -21,6 +21,9 @@ struct journal_writer_state {
   std::vector<event> batch;
   /// One promise per append and the end index of its events in `batch`.
   std::vector<std::pair<caf::typed_response_promise<uint64_t>, size_t>> waiting;
+  /// The promises being answered by the current commit.
+  std::vector<std::pair<caf::typed_response_promise<uint64_t>, size_t>>
+    delivering;
   bool flush_scheduled = false;
 
   static inline const char* name = "cw.journal";
@@ -57,8 +60,9 @@ journal_writer_impl(self_ptr self, std::shared_ptr<persistence::journal> j) {
     [self](flush_atom) {
       auto& st = self->state;
       st.flush_scheduled = false;
-      auto waiting = std::move(st.waiting);
-      st.waiting.clear();
+      // Swapped with a spare so that both keep their capacity.
+      auto& waiting = st.delivering;
+      std::swap(waiting, st.waiting);
       auto res = st.journal->append(st.batch);
       auto count = st.batch.size();
       st.batch.clear();
@@ -67,11 +71,13 @@ journal_writer_impl(self_ptr self, std::shared_ptr<persistence::journal> j) {
                       self->system().render(res.error()));
         for (auto& [rp, end] : waiting)
           rp.deliver(res.error());
+        waiting.clear();
         return;
       }
       auto first = *res - count + 1;
       for (auto& [rp, end] : waiting)
         rp.deliver(first + end - 1);
+      waiting.clear();
     },
   };
 }

@@ -47,6 +47,28 @@ struct agent_slot {
 /// may run, when the tasks ahead of it fit no free agent.
 constexpr size_t dispatch_lookahead = 1024;
 
+/// Work that waits for a journal ticket to commit. The two per-task kinds
+/// carry their data inline: a std::function would allocate for each.
+struct deferred {
+  enum class kind : uint8_t {
+    /// Calls `fn`.
+    call,
+    /// Sends the task's `run` message to `handle`.
+    run,
+    /// Answers the task's waiters.
+    notify,
+    /// Delivers the task to `promise`.
+    answer_task,
+  };
+  uint64_t ticket = 0;
+  kind what = kind::call;
+  task_id id = 0;
+  uint32_t attempt = 0;
+  agent_actor handle;
+  caf::typed_response_promise<task_info> promise;
+  std::function<void()> fn;
+};
+
 struct waiter {
   task_id id = 0;
   caf::typed_response_promise<task_info> promise;
@@ -70,10 +92,14 @@ struct scheduler_state {
   // in order, so every ticket up to `committed` is durable.
   uint64_t issued = 0;
   uint64_t committed = 0;
+  // When each uncommitted ticket was issued. The appends carry no request
+  // timeout (each would wake the clock thread twice): the expiry timer
+  // checks the oldest one against `journal_timeout` instead.
+  std::deque<std::pair<uint64_t, caf::actor_clock::time_point>> in_flight;
   // Seq of the newest durable event, and events since the last snapshot.
   uint64_t last_seq = 0;
   uint64_t since_snapshot = 0;
-  std::deque<std::pair<uint64_t, std::function<void()>>> after_commit;
+  std::deque<deferred> after_commit;
   lifecycle life;
   // Recently ended tasks for throughput and latency: (end, wait, run) in ms.
   struct ended {
@@ -128,6 +154,36 @@ void record(self_ptr self, const task_event& ev) {
 
 void take_snapshot(self_ptr self);
 
+void arm_expiry(self_ptr self);
+
+void notify_waiters(self_ptr self, task_id id);
+
+/// Runs one piece of work whose ticket has committed.
+void run_deferred(self_ptr self, deferred& d) {
+  switch (d.what) {
+    case deferred::kind::call:
+      d.fn();
+      break;
+    case deferred::kind::run:
+      // The spec is read from the table (it never changes after the
+      // submission) rather than copied into the closure.
+      if (auto info = self->state.tasks.find(d.id))
+        self->send(d.handle, run_atom_v, d.id, d.attempt, info->spec,
+                   task_log_path(self->state.cfg.log_dir, d.id));
+      break;
+    case deferred::kind::notify:
+      notify_waiters(self, d.id);
+      break;
+    case deferred::kind::answer_task:
+      if (auto info = self->state.tasks.find(d.id))
+        d.promise.deliver(*info);
+      else
+        d.promise.deliver(make_error(errc::no_such_task,
+                                     "no task with id " + std::to_string(d.id)));
+      break;
+  }
+}
+
 /// Records a life-cycle change: applied at once, journaled with the rest.
 void change_phase(self_ptr self, scheduler_phase to) {
   auto& st = self->state;
@@ -149,20 +205,30 @@ void flush_rows(self_ptr self) {
   auto ticket = ++st.issued;
   auto rows = std::move(st.pending_rows);
   st.pending_rows.clear();
+  // The next burst is likely as large: one allocation instead of a chain of
+  // reallocations that move every row.
+  st.pending_rows.reserve(rows.size());
   st.since_snapshot += rows.size();
-  self->request(st.cfg.journal, journal_timeout, append_atom_v, std::move(rows))
+  st.in_flight.emplace_back(ticket, self->clock().now());
+  if (st.in_flight.size() == 1)
+    arm_expiry(self);
+  // A journal that dies is seen by the monitor, one that hangs by the expiry
+  // timer (see `in_flight`).
+  self->request(st.cfg.journal, caf::infinite, append_atom_v, std::move(rows))
     .then(
       [self, ticket](uint64_t seq) {
         auto& st = self->state;
         st.committed = ticket;
+        while (!st.in_flight.empty() && st.in_flight.front().first <= ticket)
+          st.in_flight.pop_front();
         // Callbacks below run for tickets up to this one, so `last_seq` is
         // the seq their state covers.
         st.last_seq = seq;
         while (!st.after_commit.empty()
-               && st.after_commit.front().first <= ticket) {
-          auto fn = std::move(st.after_commit.front().second);
+               && st.after_commit.front().ticket <= ticket) {
+          auto d = std::move(st.after_commit.front());
           st.after_commit.pop_front();
-          fn();
+          run_deferred(self, d);
         }
         if (st.cfg.snapshot_every_events != 0
             && st.since_snapshot >= st.cfg.snapshot_every_events)
@@ -192,15 +258,22 @@ uint64_t covering_ticket(self_ptr self) {
   return st.pending_rows.empty() ? st.issued : st.issued + 1;
 }
 
-/// Runs `fn` once every decision made so far is durable.
-void when_durable(self_ptr self, std::function<void()> fn) {
+/// Runs `d` once every decision made so far is durable.
+void when_durable(self_ptr self, deferred d) {
   auto& st = self->state;
   commit(self);
-  auto ticket = covering_ticket(self);
-  if (ticket == st.committed)
-    fn();
+  d.ticket = covering_ticket(self);
+  if (d.ticket == st.committed)
+    run_deferred(self, d);
   else
-    st.after_commit.emplace_back(ticket, std::move(fn));
+    st.after_commit.push_back(std::move(d));
+}
+
+/// Runs `fn` once every decision made so far is durable.
+void when_durable(self_ptr self, std::function<void()> fn) {
+  deferred d;
+  d.fn = std::move(fn);
+  when_durable(self, std::move(d));
 }
 
 /// Saves the task state as of now. The blob covers every event issued so
@@ -235,12 +308,30 @@ caf::result<T> answer(self_ptr self, F compute) {
   return rp;
 }
 
+/// Answers with task `id` once every decision made so far is durable; the
+/// common case of `answer` without a std::function.
+caf::result<task_info> answer_task(self_ptr self, task_id id);
+
 // -- decisions ----------------------------------------------------------------
 
 caf::expected<task_info> find_task(self_ptr self, task_id id) {
   if (auto info = self->state.tasks.find(id))
     return *info;
   return make_error(errc::no_such_task, "no task with id " + std::to_string(id));
+}
+
+caf::result<task_info> answer_task(self_ptr self, task_id id) {
+  auto& st = self->state;
+  commit(self);
+  if (covering_ticket(self) == st.committed)
+    return find_task(self, id);
+  deferred d;
+  d.what = deferred::kind::answer_task;
+  d.id = id;
+  d.promise = self->make_response_promise<task_info>();
+  auto result = d.promise;
+  when_durable(self, std::move(d));
+  return result;
 }
 
 /// Returns the agent that ran the task `spec` wants to share an agent with,
@@ -293,11 +384,12 @@ void dispatch(self_ptr self) {
     auto agent = choice->agent;
     occupy(self, agent, info);
     record(self, task_assigned{*next, agent, attempt, std::move(choice->reason)});
-    when_durable(self, [self, id = *next, attempt, spec = info.spec,
-                        handle = st.agents[agent].handle] {
-      self->send(handle, run_atom_v, id, attempt, spec,
-                 task_log_path(self->state.cfg.log_dir, id));
-    });
+    deferred run;
+    run.what = deferred::kind::run;
+    run.id = *next;
+    run.attempt = attempt;
+    run.handle = st.agents[agent].handle;
+    when_durable(self, std::move(run));
   }
   commit(self);
   // Delayed tasks wait on a timer, not a loop. Delayed messages cannot be
@@ -310,13 +402,17 @@ void dispatch(self_ptr self) {
   }
 }
 
-/// Arms the expiry timer for the earliest waiter unless one is armed that
-/// fires no later.
+/// Arms the expiry timer for the earliest waiter or journal deadline unless
+/// one is armed that fires no later.
 void arm_expiry(self_ptr self) {
   auto& st = self->state;
-  if (st.deadlines.empty())
+  if (st.deadlines.empty() && st.in_flight.empty())
     return;
-  auto earliest = st.deadlines.begin()->first;
+  auto earliest = caf::actor_clock::time_point::max();
+  if (!st.deadlines.empty())
+    earliest = st.deadlines.begin()->first;
+  if (!st.in_flight.empty())
+    earliest = std::min(earliest, st.in_flight.front().second + journal_timeout);
   if (st.expire_armed && *st.expire_armed <= earliest)
     return;
   st.expire_armed = earliest;
@@ -380,7 +476,10 @@ void end_task(self_ptr self, task_event ev) {
     if (st.recent.size() > 10'000)
       st.recent.pop_front();
   }
-  when_durable(self, [self, id] { notify_waiters(self, id); });
+  deferred notify;
+  notify.what = deferred::kind::notify;
+  notify.id = id;
+  when_durable(self, std::move(notify));
   // The task's locks die with it (its process is gone or going).
   if (st.cfg.locks)
     self->request(st.cfg.locks, std::chrono::seconds(30), release_atom_v,
@@ -613,8 +712,17 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
   for (auto id : st.tasks.running())
     record(self, task_requeued{id, "node restarted while the task was running"});
   commit(self);
+  if (st.cfg.journal)
+    self->monitor(st.cfg.journal);
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
+    if (dm.source == st.cfg.journal.address()) {
+      spdlog::critical("scheduler: journal went down, stopping: {}",
+                       self->system().render(dm.reason));
+      self->quit(dm.reason ? dm.reason
+                           : caf::error{caf::sec::request_receiver_down});
+      return;
+    }
     auto i = st.agent_names.find(dm.source);
     if (i == st.agent_names.end())
       return;
@@ -658,14 +766,12 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
           break;
         }
       }
-      auto result = answer<task_info>(self, [self, id] {
-        return find_task(self, id);
-      });
+      auto result = answer_task(self, id);
       dispatch(self);
       return result;
     },
     [self](lookup_atom, task_id id) -> caf::result<task_info> {
-      return answer<task_info>(self, [self, id] { return find_task(self, id); });
+      return answer_task(self, id);
     },
     [self](list_atom, task_filter filter) -> caf::result<std::vector<task_info>> {
       return answer<std::vector<task_info>>(self, [self, filter] {
@@ -678,7 +784,7 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
       auto& st = self->state;
       auto info = st.tasks.find(id);
       if (info == nullptr || is_terminal(info->status))
-        return answer<task_info>(self, [self, id] { return find_task(self, id); });
+        return answer_task(self, id);
       auto wid = ++st.next_waiter;
       auto rp = self->make_response_promise<task_info>();
       auto wait = std::min(max_wait, caf::timespan{max_await});
@@ -762,8 +868,7 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
                           "task " + std::to_string(id) + " has already ended ("
                             + to_string(info->status) + ")");
       cancel_task(self, id, "cancelled by request");
-      auto result
-        = answer<task_info>(self, [self, id] { return find_task(self, id); });
+      auto result = answer_task(self, id);
       dispatch(self);
       return result;
     },
@@ -825,7 +930,7 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
                             + to_string(info->status)
                             + "; only failed or cancelled tasks can be retried");
       record(self, task_retried{id});
-      auto result = answer<task_info>(self, [self, id] { return find_task(self, id); });
+      auto result = answer_task(self, id);
       dispatch(self);
       return result;
     },
@@ -853,6 +958,14 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
       auto& st = self->state;
       st.expire_armed.reset();
       auto now = self->clock().now();
+      if (!st.in_flight.empty()
+          && st.in_flight.front().second + journal_timeout <= now) {
+        spdlog::critical("scheduler: journal append unanswered for {} s, "
+                         "stopping",
+                         journal_timeout.count());
+        self->quit(caf::sec::request_timeout);
+        return;
+      }
       while (!st.deadlines.empty() && st.deadlines.begin()->first <= now) {
         auto wid = st.deadlines.begin()->second;
         st.deadlines.erase(st.deadlines.begin());

@@ -7,6 +7,7 @@
 #include <future>
 #include <iostream>
 #include <random>
+#include <thread>
 #include <unordered_map>
 
 #include "caf/actor_system.hpp"
@@ -25,6 +26,7 @@
 #include "messages/errc.hpp"
 #include "messages/register_types.hpp"
 #include "persistence/journal.hpp"
+#include "runtime/node.hpp"
 
 namespace cw::bench {
 
@@ -68,6 +70,7 @@ struct bench_node {
                                              scheduler_actor)>& spawn_agent
              = actors::spawn_noop_agent) {
     register_types(cfg);
+    runtime::tune_scheduler(cfg);
     sys = std::make_unique<caf::actor_system>(cfg);
     persistence::durability d;
     persistence::from_string(args.durability, d);

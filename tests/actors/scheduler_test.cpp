@@ -477,4 +477,31 @@ CAF_TEST(a delayed task waits for its time without blocking others) {
   CAF_CHECK_EQUAL(runs->back().id, delayed);
 }
 
+CAF_TEST(a journal that stops answering stops the scheduler) {
+  start();
+  jd->hold = true;
+  self->monitor(sched_actor);
+  self->send(sched_actor, submit_atom_v, spec());
+  drain();
+  advance_time(29s);
+  drain();
+  auto got_down = [this] {
+    bool down = false;
+    for (int i = 0; i < 3 && !down; ++i)
+      self->receive([&](caf::down_msg&) { down = true; },
+                    [](caf::error&) {}, [](task_info&) {},
+                    caf::after(0s) >> [] {});
+    return down;
+  };
+  CAF_CHECK(!got_down());
+  advance_time(2s);
+  drain();
+  CAF_CHECK(got_down());
+  sched_actor = nullptr;
+  // Release the held append (its answer goes nowhere now).
+  jd->hold = false;
+  self->send(journal, flush_atom_v);
+  drain();
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

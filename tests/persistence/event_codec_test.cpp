@@ -1,6 +1,10 @@
 #define CAF_SUITE persistence.event_codec
 #include "caf/test/unit_test.hpp"
 
+#include <random>
+
+#include <nlohmann/json.hpp>
+
 #include "messages/errc.hpp"
 #include "persistence/event_codec.hpp"
 
@@ -69,4 +73,186 @@ CAF_TEST(unknown types versions and payloads are corrupt rows) {
   auto missing_field = row;
   missing_field.payload = R"({"id":1})";
   CAF_CHECK(!decode(missing_field));
+}
+
+namespace {
+
+using json = nlohmann::json;
+
+// The payloads as the codec wrote them with nlohmann before the hand-written
+// encoder: the journal format the fast path must reproduce byte for byte.
+json reference_spec(const task_spec& x) {
+  json retry{{"max_attempts", x.retry.max_attempts},
+             {"base_delay_ms", x.retry.base_delay_ms},
+             {"factor", x.retry.factor},
+             {"max_delay_ms", x.retry.max_delay_ms},
+             {"jitter", x.retry.jitter}};
+  json j{{"provider", x.provider},     {"argv", x.argv},
+         {"prompt", x.prompt},         {"workspace", x.workspace},
+         {"priority", x.priority},     {"retry", std::move(retry)},
+         {"timeout_ms", x.timeout_ms}, {"run_at_ms", x.run_at_ms},
+         {"depends_on", x.depends_on}};
+  if (x.workflow != 0) {
+    j["workflow"] = x.workflow;
+    j["key"] = x.key;
+  }
+  if (!x.pool.empty())
+    j["pool"] = x.pool;
+  if (!x.capabilities.empty())
+    j["capabilities"] = x.capabilities;
+  if (!x.required_agent.empty())
+    j["required_agent"] = x.required_agent;
+  if (x.same_agent_as != 0)
+    j["same_agent_as"] = x.same_agent_as;
+  if (!x.excluded_agents.empty())
+    j["excluded_agents"] = x.excluded_agents;
+  return j;
+}
+
+std::string reference_payload(const task_event& ev) {
+  if (auto x = std::get_if<task_submitted>(&ev))
+    return json{{"id", x->id}, {"spec", reference_spec(x->spec)}}.dump();
+  if (auto x = std::get_if<task_assigned>(&ev))
+    return json{{"id", x->id},
+                {"agent", x->agent},
+                {"attempt", x->attempt},
+                {"reason", x->reason}}
+      .dump();
+  if (auto x = std::get_if<task_started>(&ev))
+    return json{{"id", x->id}, {"pid", x->pid}}.dump();
+  auto& f = std::get<task_finished>(ev);
+  json outcome{{"status", to_string(f.outcome.status)},
+               {"exit_code", f.outcome.exit_code},
+               {"signal", f.outcome.signal},
+               {"reason", f.outcome.reason}};
+  return json{{"id", f.id}, {"outcome", std::move(outcome)}}.dump();
+}
+
+struct random_events {
+  std::mt19937_64 rng{20261123};
+
+  uint64_t pick(uint64_t n) {
+    return rng() % n;
+  }
+
+  std::string text() {
+    // Plain text, JSON escapes, control bytes, DEL and some UTF-8.
+    static const std::vector<std::string> pieces{
+      "a",  "Z",    "0",  " ",  "\"", "\\",       "/",  "\b",
+      "\f", "\n",   "\r", "\t", "\x01", "\x1f",   "\x7f", "é",
+      "→",  "make", "-j2", "{}", "[", "\xf0\x9f\x98\x80"};
+    std::string result;
+    auto n = pick(6);
+    for (uint64_t i = 0; i < n; ++i)
+      result += pieces[pick(pieces.size())];
+    return result;
+  }
+
+  std::vector<std::string> texts() {
+    std::vector<std::string> result(pick(4));
+    for (auto& x : result)
+      x = text();
+    return result;
+  }
+
+  int64_t number() {
+    switch (pick(4)) {
+      case 0:
+        return 0;
+      case 1:
+        return -static_cast<int64_t>(pick(1'000'000));
+      case 2:
+        return static_cast<int64_t>(rng() >> 1);
+      default:
+        return static_cast<int64_t>(pick(100'000));
+    }
+  }
+
+  double real() {
+    static const std::vector<double> xs{2.0, 0.1, 0.0, 1.5, 1e-7, 3.25e12,
+                                        0.30000000000000004, 100.0};
+    return xs[pick(xs.size())];
+  }
+
+  task_spec spec() {
+    task_spec s;
+    s.provider = text();
+    s.argv = texts();
+    s.prompt = text();
+    s.workspace = text();
+    s.priority = static_cast<int32_t>(number() % 1000);
+    s.retry.max_attempts = static_cast<uint32_t>(pick(10));
+    s.retry.base_delay_ms = number();
+    s.retry.factor = real();
+    s.retry.max_delay_ms = number();
+    s.retry.jitter = real();
+    s.timeout_ms = number();
+    s.run_at_ms = number();
+    for (auto n = pick(3); n > 0; --n)
+      s.depends_on.push_back(rng());
+    if (pick(2) == 0) {
+      s.workflow = 1 + pick(1000);
+      s.key = text();
+    }
+    if (pick(2) == 0)
+      s.pool = text();
+    if (pick(2) == 0)
+      s.capabilities = texts();
+    if (pick(2) == 0)
+      s.required_agent = text();
+    if (pick(2) == 0)
+      s.same_agent_as = 1 + pick(1000);
+    if (pick(2) == 0)
+      s.excluded_agents = texts();
+    return s;
+  }
+
+  task_event next() {
+    auto id = rng();
+    switch (pick(4)) {
+      case 0:
+        return task_submitted{id, spec()};
+      case 1:
+        return task_assigned{id, text(), static_cast<uint32_t>(rng()), text()};
+      case 2:
+        return task_started{id, number()};
+      default: {
+        task_outcome out;
+        out.status = pick(2) == 0 ? task_status::completed : task_status::failed;
+        out.exit_code = static_cast<int32_t>(number() % 256);
+        out.signal = static_cast<int32_t>(pick(32));
+        out.reason = text();
+        return task_finished{id, out};
+      }
+    }
+  }
+};
+
+} // namespace
+
+CAF_TEST(hot events encode byte for byte as nlohmann did) {
+  random_events gen;
+  for (int i = 0; i < 20'000; ++i) {
+    auto ev = gen.next();
+    auto expected = reference_payload(ev);
+    auto row = encode(ev, 99, "node-a");
+    if (row.payload != expected) {
+      CAF_FAIL("event " << i << ": got " << row.payload << ", want "
+                        << expected);
+    }
+    CAF_REQUIRE(decode(row));
+  }
+}
+
+CAF_TEST(hot events keep their types and versions) {
+  CAF_CHECK_EQUAL(encode(task_submitted{1, task_spec{}}, 0, "n").version, 3u);
+  CAF_CHECK_EQUAL(encode(task_submitted{1, task_spec{}}, 0, "n").type,
+                  "task.submitted");
+  CAF_CHECK_EQUAL(encode(task_assigned{1, "a", 1, ""}, 0, "n").version, 2u);
+  CAF_CHECK_EQUAL(encode(task_assigned{1, "a", 1, ""}, 0, "n").type,
+                  "task.assigned");
+  CAF_CHECK_EQUAL(encode(task_started{1, 2}, 0, "n").version, 1u);
+  CAF_CHECK_EQUAL(encode(task_finished{1, task_outcome{}}, 0, "n").type,
+                  "task.finished");
+  CAF_CHECK_EQUAL(encode(task_finished{1, task_outcome{}}, 0, "n").version, 1u);
 }

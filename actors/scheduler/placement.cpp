@@ -121,6 +121,41 @@ bool placement::knows_pool(const std::string& pool) const {
   return pools_.count(pool) != 0;
 }
 
+bool placement::could_run(const task_spec& spec) const {
+  auto has_all = [&](const std::vector<std::string>& caps) {
+    for (auto& c : spec.capabilities)
+      if (std::find(caps.begin(), caps.end(), c) == caps.end())
+        return false;
+    return true;
+  };
+  for (auto& e : agents_) {
+    auto& p = e.profile;
+    if (p.provider != spec.provider || !has_all(p.capabilities))
+      continue;
+    if (!spec.pool.empty() && p.pool != spec.pool
+        && settings(spec.pool).steal_threshold == 0)
+      continue;
+    if (!spec.required_agent.empty() && p.name != spec.required_agent)
+      continue;
+    if (std::find(spec.excluded_agents.begin(), spec.excluded_agents.end(),
+                  p.name)
+        != spec.excluded_agents.end())
+      continue;
+    return true;
+  }
+  // Configured pools count while their agents have not registered.
+  if (!spec.required_agent.empty())
+    return false;
+  for (auto& [name, pool] : pools_)
+    if (pool.settings.provider == spec.provider
+        && (spec.pool.empty() || name == spec.pool)
+        && has_all(pool.settings.capabilities)
+        && std::none_of(agents_.begin(), agents_.end(),
+                        [&](auto& e) { return e.profile.pool == name; }))
+      return true;
+  return false;
+}
+
 const pool_settings& placement::settings(const std::string& pool) const {
   auto i = pools_.find(pool);
   return i != pools_.end() ? i->second.settings : default_settings_;
@@ -235,10 +270,14 @@ placement::choose(const task_spec& spec, const std::string& affinity_agent,
                                    auto eb = b->profile.capabilities.size();
                                    return ea != eb ? ea < eb : less_loaded(a, b);
                                  });
-      why = std::to_string(chosen->profile.capabilities.size()
-                           - std::min(chosen->profile.capabilities.size(),
-                                      spec.capabilities.size()))
-            + " capabilities beyond the required";
+      {
+        auto extra = chosen->profile.capabilities.size()
+                     - std::min(chosen->profile.capabilities.size(),
+                                spec.capabilities.size());
+        why = std::to_string(extra)
+              + (extra == 1 ? " capability" : " capabilities")
+              + " beyond the required";
+      }
       break;
     case placement_strategy::random: {
       auto k = static_cast<size_t>(unit * static_cast<double>(fitting));

@@ -68,6 +68,11 @@ public:
   /// Returns whether `pool` is configured or has agents.
   bool knows_pool(const std::string& pool) const;
 
+  /// Returns whether some agent, or some configured pool whose agents have
+  /// not registered yet, could ever run `spec` (loads aside): provider,
+  /// pool, capabilities, required and excluded agents all at once.
+  bool could_run(const task_spec& spec) const;
+
   /// Chooses an agent for `spec`, or nothing if none may take it now.
   /// `affinity_agent` is the agent that ran the task named by
   /// `spec.same_agent_as` (empty if none yet); `backlog` the queued tasks per

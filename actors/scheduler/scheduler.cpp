@@ -641,6 +641,16 @@ caf::error admit(self_ptr self, task_spec& spec) {
   if (spec.same_agent_as != 0 && st.tasks.find(spec.same_agent_as) == nullptr)
     return invalid("same_agent_as: no task with id "
                    + std::to_string(spec.same_agent_as));
+  if (!place.could_run(spec))
+    return invalid("placement: no agent can ever run this task (provider "
+                   + spec.provider
+                   + (spec.pool.empty() ? "" : ", pool " + spec.pool)
+                   + (spec.capabilities.empty() ? ""
+                                                : ", capabilities required")
+                   + (spec.required_agent.empty()
+                        ? ""
+                        : ", agent " + spec.required_agent)
+                   + ")");
   return {};
 }
 

@@ -5,9 +5,12 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <thread>
 
+#include <poll.h>
 #include <signal.h>
+#include <sys/inotify.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -46,23 +49,38 @@ struct fixture {
     return j.is_discarded() ? json{} : j;
   }
 
-  /// Waits (bounded) until the status file reports `state`: the shim is
-  /// another process, so the file is all there is to wait on.
+  /// Waits (at most 30 s) until the status file reports `state`. The shim
+  /// renames each new status into place, so every change is an inotify
+  /// IN_MOVED_TO event in the directory: the test blocks on those.
   json await_state(const std::string& state) {
-    for (int i = 0; i < 3000; ++i) {
+    int fd = ::inotify_init1(IN_CLOEXEC);
+    CAF_REQUIRE(fd >= 0);
+    CAF_REQUIRE(::inotify_add_watch(fd, dir.path().c_str(), IN_MOVED_TO) >= 0);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    for (;;) {
+      // Read after arming the watch: a change in between is not missed.
       auto j = read_status();
-      if (j.is_object() && j.value("state", "") == state)
+      if (j.is_object() && j.value("state", "") == state) {
+        ::close(fd);
         return j;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+      pollfd pfd{fd, POLLIN, 0};
+      if (left.count() <= 0 || ::poll(&pfd, 1, static_cast<int>(left.count())) <= 0)
+        break;
+      char buf[4096];
+      [[maybe_unused]] auto n = ::read(fd, buf, sizeof(buf));
     }
+    ::close(fd);
     CAF_FAIL("the status file never said " << state << ": "
                                            << test::slurp(status));
   }
 
-  /// Counts the processes of group `pgid` that are not zombies (an orphaned
-  /// zombie waits for init, which may never reap it in a container).
-  static int live_in_group(int64_t pgid) {
-    int n = 0;
+  /// Returns the processes of group `pgid` that are not zombies (an
+  /// orphaned zombie waits for init, which may never reap it here).
+  static std::vector<pid_t> live_in_group(int64_t pgid) {
+    std::vector<pid_t> result;
     for (auto& entry : std::filesystem::directory_iterator{"/proc"}) {
       auto stat = test::slurp((entry.path() / "stat").string());
       auto close = stat.rfind(')');
@@ -74,9 +92,21 @@ struct fixture {
       int64_t pgrp = 0;
       rest >> state >> ppid >> pgrp;
       if (pgrp == pgid && state != 'Z')
-        ++n;
+        result.push_back(static_cast<pid_t>(std::stol(entry.path().filename())));
     }
-    return n;
+    return result;
+  }
+
+  /// Waits (at most `timeout`) for process `pid` to end, on a pidfd: it
+  /// becomes readable when the process exits, child of ours or not.
+  static bool await_end(pid_t pid, std::chrono::milliseconds timeout) {
+    int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    if (fd < 0)
+      return errno == ESRCH; // already gone
+    pollfd pfd{fd, POLLIN, 0};
+    auto ready = ::poll(&pfd, 1, static_cast<int>(timeout.count())) == 1;
+    ::close(fd);
+    return ready;
   }
 
   static bool alive(int64_t pid) {
@@ -122,15 +152,10 @@ CAF_TEST(sigterm to the shim stops the whole process group of the program) {
   CAF_CHECK_EQUAL(ended["state"], "exited");
   CAF_CHECK_EQUAL(ended["signal"], SIGTERM);
   CAF_CHECK_EQUAL(c.exit_code(), 128 + SIGTERM);
-  // Both sleeps were in the group and got the signal: they end (a killed
-  // process takes a moment to become a zombie; without the signal they
-  // would run for 30 s).
-  int left = live_in_group(pgid);
-  for (int i = 0; i < 500 && left > 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    left = live_in_group(pgid);
-  }
-  CAF_CHECK_EQUAL(left, 0);
+  // Both sleeps were in the group and got the signal: each ends within
+  // 5 s (without the signal they would run for 30 s).
+  for (auto pid : live_in_group(pgid))
+    CAF_CHECK(await_end(pid, std::chrono::seconds(5)));
 }
 
 CAF_TEST(the shim outlives the process that started it) {

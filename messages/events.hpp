@@ -82,6 +82,8 @@ struct task_assigned {
 struct task_started {
   task_id id = 0;
   int64_t pid = 0;
+  /// The process and its shim (`task.started@2`; zero in version 1).
+  process_ref process;
 };
 
 /// A task's attempt ended and so did the task (`task.finished@1`).

@@ -35,11 +35,18 @@ using journal_actor = caf::typed_actor<
 /// - `run(id, attempt, spec, log_path)`: starts the task's process; the agent
 ///   answers the scheduler with `started` and later `finished`.
 /// - `cancel(id)`: terminates the task's process group if it runs.
+/// - `adopt(id, attempt, process, log_path)`: takes over the process of a
+///   task that was running when the node went down. Replies true when the
+///   process is found (running: `finished` follows when it ends; ended while
+///   the node was down, or its shim died: `finished` follows at once), false
+///   when it never started (the task can run again).
 /// - `started`, `finished`: internal; reports of the process launcher.
 using agent_actor = caf::typed_actor<
   caf::reacts_to<run_atom, task_id, uint32_t, task_spec, std::string>,
   caf::reacts_to<cancel_atom, task_id>,
-  caf::reacts_to<started_atom, task_id, uint32_t, int64_t>,
+  caf::replies_to<adopt_atom, task_id, uint32_t, process_ref,
+                  std::string>::with<bool>,
+  caf::reacts_to<started_atom, task_id, uint32_t, process_ref>,
   caf::reacts_to<finished_atom, task_id, uint32_t, task_outcome>>;
 
 /// The scheduler: owns task state and dispatches tasks to agents.
@@ -51,8 +58,8 @@ using agent_actor = caf::typed_actor<
 ///   current state after `max_wait`. Errors: `no_such_task`.
 /// - `register(profile, agent)`: adds an idle agent with its pool,
 ///   provider, capabilities, max load and weight.
-/// - `started(id, attempt, pid)`, `finished(id, attempt, outcome)`: reports of
-///   agents about their processes.
+/// - `started(id, attempt, process)`, `finished(id, attempt, outcome)`:
+///   reports of agents about their processes.
 /// - `cancel(id)`: cancels a queued or running task (its process group is
 ///   terminated). Errors: `no_such_task`, `illegal_transition` (ended).
 /// - `retry(id)`: gives a failed or cancelled task fresh attempts. Errors:
@@ -68,6 +75,11 @@ using agent_actor = caf::typed_actor<
 /// - `workflow(list, limit)`: the newest workflows (0: all).
 /// - `workflow(cancel, id)`: cancels every task of the workflow that has not
 ///   ended. Errors: `no_such_task`, `illegal_transition` (ended).
+/// - `interrupt`: the node stops on purpose and terminates its processes:
+///   every running task goes back to the queue. Replies, once that is
+///   durable, with the number of tasks requeued.
+/// - `adopt`: internal; fails the attempts of processes found running at
+///   start-up whose agent did not come back.
 /// - `expire`: internal; answers the `await`s whose time is up.
 /// - `snapshot`: internal; the periodic snapshot timer.
 /// - `wake`: internal; a delayed task may be due.
@@ -80,7 +92,7 @@ using scheduler_actor = caf::typed_actor<
   caf::replies_to<list_atom, task_filter>::with<std::vector<task_info>>,
   caf::replies_to<await_atom, task_id, caf::timespan>::with<task_info>,
   caf::reacts_to<register_atom, agent_profile, agent_actor>,
-  caf::reacts_to<started_atom, task_id, uint32_t, int64_t>,
+  caf::reacts_to<started_atom, task_id, uint32_t, process_ref>,
   caf::reacts_to<finished_atom, task_id, uint32_t, task_outcome>,
   caf::replies_to<cancel_atom, task_id>::with<task_info>,
   caf::replies_to<retry_atom, task_id>::with<task_info>,
@@ -93,6 +105,8 @@ using scheduler_actor = caf::typed_actor<
   caf::replies_to<workflow_atom, list_atom,
                   uint32_t>::with<std::vector<workflow_info>>,
   caf::replies_to<workflow_atom, cancel_atom, workflow_id>::with<workflow_info>,
+  caf::replies_to<interrupt_atom>::with<uint32_t>,
+  caf::reacts_to<adopt_atom>,
   caf::reacts_to<expire_atom>,
   caf::reacts_to<snapshot_atom>,
   caf::reacts_to<wake_atom>,

@@ -165,6 +165,27 @@ typename Inspector::result_type inspect(Inspector& f, task_outcome& x) {
            x.signal, x.reason);
 }
 
+/// Identifies a running agent process so that a node started after a crash
+/// finds it again and never mistakes a reused pid for it.
+struct process_ref {
+  /// The program; also its process group.
+  int64_t pid = 0;
+  /// The cw-shim that owns the program, 0 for processes without one.
+  int64_t shim_pid = 0;
+  /// When the shim started, in clock ticks since boot (field 22 of
+  /// /proc/PID/stat): a pid plus its start time names one process for good.
+  uint64_t shim_start = 0;
+  /// Size of the task's log when the attempt started: where its output
+  /// begins.
+  uint64_t log_offset = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, process_ref& x) {
+  return f(caf::meta::type_name("cw.process_ref"), x.pid, x.shim_pid,
+           x.shim_start, x.log_offset);
+}
+
 /// A task as the scheduler knows it: its spec plus everything that happened.
 struct task_info {
   task_id id = 0;
@@ -176,6 +197,8 @@ struct task_info {
   std::string agent;
   /// Process id of the latest attempt, 0 before it started.
   int64_t pid = 0;
+  /// The latest attempt's process, for re-adoption after a restart.
+  process_ref process;
   /// Exit code of the latest attempt, -1 unless it exited.
   int32_t exit_code = -1;
   /// Signal that ended the latest attempt, or 0.
@@ -195,7 +218,7 @@ struct task_info {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, task_info& x) {
   return f(caf::meta::type_name("cw.task_info"), x.id, x.spec, x.status,
-           x.attempts, x.agent, x.pid, x.exit_code, x.signal, x.reason,
+           x.attempts, x.agent, x.pid, x.process, x.exit_code, x.signal, x.reason,
            x.submitted_ms, x.started_ms, x.finished_ms, x.not_before_ms,
            x.dead);
 }

@@ -30,6 +30,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(cw, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(cw, (cw::workflow_info))
   CAF_ADD_TYPE_ID(cw, (std::vector<cw::workflow_info>))
   CAF_ADD_TYPE_ID(cw, (cw::agent_profile))
+  CAF_ADD_TYPE_ID(cw, (cw::process_ref))
 
   /// Submits work (scheduler).
   CAF_ADD_ATOM(cw, cw, submit_atom, "submit")
@@ -83,5 +84,10 @@ CAF_BEGIN_TYPE_ID_BLOCK(cw, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(cw, (cw::lock_listing))
   CAF_ADD_ATOM(cw, cw, lock_atom, "lock")
   CAF_ADD_ATOM(cw, cw, release_atom, "release")
+  /// Takes over a process that outlived the node (agent); internal: orphans
+  /// whose agent did not return (scheduler).
+  CAF_ADD_ATOM(cw, cw, adopt_atom, "adopt")
+  /// The node stops on purpose: running tasks go back to the queue.
+  CAF_ADD_ATOM(cw, cw, interrupt_atom, "interrupt")
 
 CAF_END_TYPE_ID_BLOCK(cw)

@@ -76,6 +76,12 @@ struct encoder {
   }
   std::string operator()(const task_started& x) {
     payload = json{{"id", x.id}, {"pid", x.pid}};
+    if (x.process.shim_pid != 0) {
+      payload["shim_pid"] = x.process.shim_pid;
+      payload["shim_start"] = x.process.shim_start;
+      payload["log_offset"] = x.process.log_offset;
+    }
+    version = 2;
     return "task.started";
   }
   std::string operator()(const task_finished& x) {
@@ -332,10 +338,22 @@ struct fast_encoder {
     w.begin_object();
     w.key("id");
     w.integer(x.id);
+    // Keys in nlohmann's (sorted) order.
+    if (x.process.shim_pid != 0) {
+      w.key("log_offset");
+      w.integer(x.process.log_offset);
+    }
     w.key("pid");
     w.integer(x.pid);
+    if (x.process.shim_pid != 0) {
+      w.key("shim_pid");
+      w.integer(x.process.shim_pid);
+      w.key("shim_start");
+      w.integer(x.process.shim_start);
+    }
     w.end_object();
     type = "task.started";
+    version = 2;
     return w.ok();
   }
 
@@ -507,6 +525,7 @@ caf::expected<task_event> decode(const event& x) {
   // events.
   auto max_version = x.type == "task.submitted"  ? 3u
                      : x.type == "task.assigned" ? 2u
+                     : x.type == "task.started"  ? 2u
                                                  : 1u;
   if (x.version < 1 || x.version > max_version)
     return fail("unknown version");
@@ -607,8 +626,18 @@ caf::expected<task_event> decode(const event& x) {
         ev.reason = str(obj["reason"].value());
       return task_event{std::move(ev)};
     }
-    if (x.type == "task.started")
-      return task_event{task_started{id, obj["pid"].get_int64().value()}};
+    if (x.type == "task.started") {
+      task_started ev{id, obj["pid"].get_int64().value(), {}};
+      ev.process.pid = ev.pid;
+      if (x.version >= 2) {
+        if (auto v = obj["shim_pid"].get_int64(); !v.error()) {
+          ev.process.shim_pid = v.value();
+          ev.process.shim_start = obj["shim_start"].get_uint64().value();
+          ev.process.log_offset = obj["log_offset"].get_uint64().value();
+        }
+      }
+      return task_event{std::move(ev)};
+    }
     if (x.type == "task.finished") {
       task_finished ev{id, {}};
       auto out = obj["outcome"].get_object().value();

@@ -141,7 +141,7 @@ caf::expected<node_config> load_config_file(const std::string& path,
   for (auto& [key, value] : tbl) {
     auto k = std::string{key.str()};
     if (k == "data_dir" || k == "api" || k == "log_level" || k == "node_name"
-        || k == "durability") {
+        || k == "durability" || k == "shim_path") {
       if (!value.is_string())
         return invalid(where(k.c_str()) + " must be a string");
       auto str = *value.value<std::string>();
@@ -154,6 +154,8 @@ caf::expected<node_config> load_config_file(const std::string& path,
         cfg.log_level = str;
       else if (k == "node_name")
         cfg.node_name = str;
+      else if (k == "shim_path")
+        cfg.shim_path = str;
       else if (!persistence::from_string(str, cfg.durability))
         return invalid(where("durability") + " must be \"full\" or \"normal\"");
     } else if (k == "agents") {
@@ -200,6 +202,10 @@ caf::expected<node_config> load_config_file(const std::string& path,
                          + " must be an integer from 1 to 100000");
         cfg.provider_limits[std::string{provider.str()}] = static_cast<uint32_t>(*n);
       }
+    } else if (k == "keep_agents") {
+      if (!value.is_boolean())
+        return invalid(where(k.c_str()) + " must be true or false");
+      cfg.keep_agents = *value.value<bool>();
     } else if (k == "max_prompt_bytes") {
       auto n = value.value<int64_t>();
       if (!n || *n < 1 || *n > (int64_t{64} << 20))

@@ -63,6 +63,12 @@ struct node_config {
   std::map<std::string, uint32_t> provider_limits;
   /// Longest prompt a task may carry, bytes.
   uint64_t max_prompt_bytes = 1 << 20;
+  /// The cw-shim executable that owns each agent process; empty: next to
+  /// cw-node, else on PATH (see `default_shim_path`).
+  std::string shim_path;
+  /// A stop on purpose leaves agent processes running, for the next start to
+  /// adopt; otherwise they are terminated and their tasks requeued.
+  bool keep_agents = false;
 };
 
 /// Returns the defaults: data dir `$XDG_DATA_HOME/cw` (else
@@ -73,7 +79,7 @@ node_config default_node_config();
 /// `agents`, `log_level`, `node_name`, `durability`,
 /// `snapshot_every_events`, `snapshot_interval_s`, `max_running`,
 /// `max_running_per_workspace`, `retry_max_attempts`, `max_prompt_bytes`,
-/// `[pools.NAME]`, `[provider_limits]`). Errors name the file, the key and
+/// `shim_path`, `keep_agents`, `[pools.NAME]`, `[provider_limits]`). Errors name the file, the key and
 /// the line.
 caf::expected<node_config> load_config_file(const std::string& path,
                                             node_config cfg);

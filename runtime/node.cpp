@@ -28,7 +28,7 @@
 #include "messages/register_types.hpp"
 #include "persistence/journal.hpp"
 #include "runtime/api.hpp"
-#include "runtime/boost_process_launcher.hpp"
+#include "runtime/shim_launcher.hpp"
 #include "runtime/http_server.hpp"
 
 namespace cw::runtime {
@@ -139,7 +139,7 @@ struct node::impl {
   uint64_t recovered_events = 0;
   caf::actor_system_config sys_cfg;
   std::unique_ptr<caf::actor_system> sys;
-  std::shared_ptr<boost_process_launcher> launcher;
+  std::shared_ptr<shim_launcher> launcher;
   journal_actor journal;
   scheduler_actor scheduler;
   lock_actor locks;
@@ -193,7 +193,17 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   tune_scheduler(d->sys_cfg);
   d->sys = std::make_unique<caf::actor_system>(d->sys_cfg);
   auto& sys = *d->sys;
-  d->launcher = std::make_shared<boost_process_launcher>();
+  auto shim = c.shim_path.empty() ? default_shim_path() : c.shim_path;
+  if (shim.empty() || ::access(shim.c_str(), X_OK) != 0)
+    return make_error(errc::invalid_argument,
+                      "shim_path: "
+                        + (shim.empty()
+                             ? std::string{"no cw-shim next to this program "
+                                           "or on PATH"}
+                             : "cannot execute " + shim)
+                        + "; agent processes run under cw-shim (set "
+                          "shim_path in the config or --shim)");
+  d->launcher = std::make_shared<shim_launcher>(shim);
   d->journal = actors::spawn_journal_writer(
     sys, std::shared_ptr<persistence::journal>{std::move(*journal)});
   // Locks start empty on every start-up: their owners belong to the run
@@ -294,13 +304,27 @@ void node::stop() {
                     });
     };
     stop_actor(d.api, "api");
+    if (!d.cfg.keep_agents) {
+      // The processes are about to be terminated: their tasks go back to the
+      // queue first (durably), instead of failing after the restart.
+      self->request(d.scheduler, std::chrono::seconds(10), interrupt_atom_v)
+        .receive(
+          [](uint32_t n) {
+            if (n > 0)
+              spdlog::info("{} running tasks requeued for the next start", n);
+          },
+          [&](caf::error& err) {
+            spdlog::warn("cannot requeue running tasks: {}",
+                         d.sys->render(err));
+          });
+    }
     stop_actor(caf::actor_cast<caf::actor>(d.scheduler), "scheduler");
     stop_actor(caf::actor_cast<caf::actor>(d.locks), "lock manager");
     for (auto& agent : d.agents)
       stop_actor(caf::actor_cast<caf::actor>(agent), "agent");
     // Agents are gone; now their processes, then the journal after its last
     // commit.
-    d.launcher->shutdown(shutdown_grace);
+    d.launcher->shutdown(shutdown_grace, d.cfg.keep_agents);
     stop_actor(caf::actor_cast<caf::actor>(d.journal), "journal");
   }
   d.agents.clear();

@@ -15,8 +15,9 @@ namespace cw::runtime {
 void tune_scheduler(caf::actor_system_config& cfg);
 
 /// One cw node: its actor system, journal, scheduler, agents and HTTP API.
-/// Start-up opens the journal, folds it into the scheduler's state and
-/// requeues tasks that were running; `stop` tears down in reverse order.
+/// Start-up opens the journal, folds it into the scheduler's state, and has
+/// each agent adopt the processes of the tasks that were running (they run
+/// under cw-shim and outlive the node); `stop` tears down in reverse order.
 class node {
 public:
   /// Starts a node. Errors: `invalid_argument` (bad config, data dir in use
@@ -30,8 +31,9 @@ public:
   node(const node&) = delete;
   node& operator=(const node&) = delete;
 
-  /// Stops serving, terminates running agent processes, closes the journal
-  /// and waits for every actor. Idempotent.
+  /// Stops serving; requeues running tasks and terminates their processes
+  /// (unless `keep_agents`: then they run on for the next start); closes
+  /// the journal and waits for every actor. Idempotent.
   void stop();
 
   /// Returns the port the HTTP API listens on.

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <map>
+#include <string_view>
 #include <sys/wait.h>
 
 #include <spdlog/spdlog.h>
@@ -17,29 +18,39 @@ namespace cw::actors {
 
 process_launcher::~process_launcher() = default;
 
-task_outcome outcome_from_wait_status(int status) {
+task_outcome outcome_from_exit(int32_t code, int32_t signal) {
   task_outcome result;
-  if (WIFEXITED(status)) {
-    result.exit_code = WEXITSTATUS(status);
-    if (result.exit_code == 0) {
-      result.status = task_status::completed;
-    } else {
-      result.status = task_status::failed;
-      result.reason = "exit code " + std::to_string(result.exit_code);
-    }
-  } else if (WIFSIGNALED(status)) {
+  if (signal != 0) {
     result.status = task_status::failed;
-    result.signal = WTERMSIG(status);
-    result.reason = "killed by signal " + std::to_string(result.signal);
+    result.signal = signal;
+    result.reason = "killed by signal " + std::to_string(signal);
   } else {
-    result.status = task_status::failed;
-    result.reason = "ended with wait status " + std::to_string(status);
+    result.exit_code = code;
+    result.status = code == 0 ? task_status::completed : task_status::failed;
+    if (code != 0)
+      result.reason = "exit code " + std::to_string(code);
   }
   return result;
 }
 
+task_outcome outcome_from_wait_status(int status) {
+  if (WIFEXITED(status))
+    return outcome_from_exit(WEXITSTATUS(status), 0);
+  if (WIFSIGNALED(status))
+    return outcome_from_exit(-1, WTERMSIG(status));
+  return task_outcome{task_status::failed, -1, 0,
+                      "ended with wait status " + std::to_string(status)};
+}
+
 std::string task_log_path(const std::string& log_dir, task_id id) {
   return log_dir + "/" + std::to_string(id) + ".log";
+}
+
+std::string task_status_path(const std::string& log_path, uint32_t attempt) {
+  std::string_view base = log_path;
+  if (base.size() > 4 && base.substr(base.size() - 4) == ".log")
+    base.remove_suffix(4);
+  return std::string{base} + "." + std::to_string(attempt) + ".status";
 }
 
 std::map<std::string, std::string> agent_environment() {
@@ -57,7 +68,8 @@ namespace {
 
 struct running_task {
   uint32_t attempt = 0;
-  int64_t pid = 0;
+  /// Its process; pid 0 until the launcher reports it.
+  process_ref process;
   /// Cancelled before its process reported its pid: stop it once it does.
   bool cancelled = false;
 };
@@ -70,6 +82,18 @@ struct agent_state {
 };
 
 using self_ptr = agent_actor::stateful_pointer<agent_state>;
+
+agent_actor report_to(self_ptr self) {
+  return caf::actor_cast<agent_actor>(self);
+}
+
+/// Returns the launcher callback that reports the end of an attempt.
+process_launcher::exit_callback exit_reporter(self_ptr self, task_id id,
+                                              uint32_t attempt) {
+  return [me = report_to(self), id, attempt](task_outcome outcome) {
+    caf::anon_send(me, finished_atom_v, id, attempt, std::move(outcome));
+  };
+}
 
 agent_actor::behavior_type agent_impl(self_ptr self, agent_config cfg) {
   self->state.cfg = std::move(cfg);
@@ -84,38 +108,48 @@ agent_actor::behavior_type agent_impl(self_ptr self, agent_config cfg) {
                                 "agent " + st.cfg.profile.name + " is busy"});
         return;
       }
-      st.running.emplace(id, running_task{attempt, 0});
-      auto me = caf::actor_cast<agent_actor>(self);
+      st.running.emplace(id, running_task{attempt, {}});
       launch_request req{spec.argv, spec.workspace, log_path,
+                         task_status_path(log_path, attempt),
                          agent_environment()};
       st.cfg.launcher->launch(
         std::move(req),
-        [me, id, attempt](int64_t pid) {
-          caf::anon_send(me, started_atom_v, id, attempt, pid);
+        [me = report_to(self), id, attempt](process_ref process) {
+          caf::anon_send(me, started_atom_v, id, attempt, process);
         },
-        [me, id, attempt](task_outcome outcome) {
-          caf::anon_send(me, finished_atom_v, id, attempt, std::move(outcome));
-        });
+        exit_reporter(self, id, attempt));
+    },
+    [self](adopt_atom, task_id id, uint32_t attempt, process_ref process,
+           const std::string& log_path) -> bool {
+      auto& st = self->state;
+      if (auto i = st.running.find(id); i != st.running.end())
+        return i->second.attempt == attempt;
+      auto found = st.cfg.launcher->adopt(process,
+                                          task_status_path(log_path, attempt),
+                                          exit_reporter(self, id, attempt));
+      if (found)
+        st.running.emplace(id, running_task{attempt, process});
+      return found;
     },
     [self](cancel_atom, task_id id) {
       auto& st = self->state;
       auto i = st.running.find(id);
       if (i == st.running.end())
         return;
-      if (i->second.pid > 0)
-        st.cfg.launcher->terminate(i->second.pid, st.cfg.grace);
+      if (i->second.process.pid > 0)
+        st.cfg.launcher->terminate(i->second.process, st.cfg.grace);
       else
         i->second.cancelled = true;
     },
-    [self](started_atom, task_id id, uint32_t attempt, int64_t pid) {
+    [self](started_atom, task_id id, uint32_t attempt, process_ref process) {
       auto& st = self->state;
       auto i = st.running.find(id);
       if (i == st.running.end() || i->second.attempt != attempt)
         return;
-      i->second.pid = pid;
+      i->second.process = process;
       if (i->second.cancelled)
-        st.cfg.launcher->terminate(pid, st.cfg.grace);
-      self->send(st.cfg.scheduler, started_atom_v, id, attempt, pid);
+        st.cfg.launcher->terminate(process, st.cfg.grace);
+      self->send(st.cfg.scheduler, started_atom_v, id, attempt, process);
     },
     [self](finished_atom, task_id id, uint32_t attempt, task_outcome outcome) {
       auto& st = self->state;
@@ -134,12 +168,16 @@ agent_actor::behavior_type noop_agent_impl(agent_actor::pointer self,
   return {
     [self, scheduler](run_atom, task_id id, uint32_t attempt, const task_spec&,
                       const std::string&) {
-      self->send(scheduler, started_atom_v, id, attempt, int64_t{0});
+      self->send(scheduler, started_atom_v, id, attempt, process_ref{});
       self->send(scheduler, finished_atom_v, id, attempt,
                  task_outcome{task_status::completed, 0, 0, ""});
     },
     [](cancel_atom, task_id) {},
-    [](started_atom, task_id, uint32_t, int64_t) {},
+    // In-process work does not outlive the node: nothing to adopt.
+    [](adopt_atom, task_id, uint32_t, process_ref, const std::string&) {
+      return false;
+    },
+    [](started_atom, task_id, uint32_t, process_ref) {},
     [](finished_atom, task_id, uint32_t, task_outcome) {},
   };
 }

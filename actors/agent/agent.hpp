@@ -39,6 +39,10 @@ agent_actor spawn_noop_agent(caf::actor_system& sys, agent_profile profile,
 /// Returns the log file of task `id` in `log_dir`.
 std::string task_log_path(const std::string& log_dir, task_id id);
 
+/// Returns the status file of attempt `attempt` of the task whose log is
+/// `log_path` (`<dir>/<id>.log` → `<dir>/<id>.<attempt>.status`).
+std::string task_status_path(const std::string& log_path, uint32_t attempt);
+
 /// Returns the environment an agent process gets: an allow-list of the
 /// node's own variables (PATH, HOME, USER, LANG, LC_ALL, TERM, TMPDIR, TZ).
 std::map<std::string, std::string> agent_environment();

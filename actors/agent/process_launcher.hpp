@@ -19,18 +19,22 @@ struct launch_request {
   std::string workspace;
   /// File that receives stdout and stderr (appended, created if missing).
   std::string log_path;
+  /// File the process's owner keeps its state in (see `cw-shim`): running
+  /// with its pids, then exited with its status. Survives the node.
+  std::string status_path;
   /// The complete environment of the process.
   std::map<std::string, std::string> env;
 };
 
-/// Starts and stops agent processes: the seam between the agent actor's
-/// decisions and the operating system (a fake in tests, Boost.Process in
-/// runtime/). Implementations are thread-safe; callbacks run on the
-/// launcher's own thread and must not block.
+/// Starts, finds again and stops agent processes: the seam between the agent
+/// actor's decisions and the operating system (a fake in tests, cw-shim
+/// processes started with Boost.Process in runtime/). Implementations are
+/// thread-safe; callbacks run on the launcher's own thread and must not
+/// block.
 class process_launcher {
 public:
-  /// Called with the pid once the process runs.
-  using start_callback = std::function<void(int64_t pid)>;
+  /// Called with the process once it runs.
+  using start_callback = std::function<void(process_ref)>;
   /// Called exactly once when the process ended or could not start.
   using exit_callback = std::function<void(task_outcome)>;
 
@@ -43,12 +47,27 @@ public:
                       exit_callback on_exit)
     = 0;
 
-  /// Sends SIGTERM to the process group of `pid`, SIGKILL after `grace`.
-  virtual void terminate(int64_t pid, std::chrono::milliseconds grace) = 0;
+  /// Looks for a process started before the node restarted, by its status
+  /// file and `ref` (a pid counts only with the start time it had). Returns
+  /// false when it never started. Otherwise calls `on_exit` once: when the
+  /// process ends, or soon when it ended while the node was down (with its
+  /// recorded status) or its owner died without recording one (failed).
+  virtual bool adopt(const process_ref& ref, const std::string& status_path,
+                     exit_callback on_exit)
+    = 0;
+
+  /// Asks the process to stop (SIGTERM to its group), SIGKILL after `grace`.
+  virtual void terminate(const process_ref& ref,
+                         std::chrono::milliseconds grace)
+    = 0;
 };
 
 /// Returns the outcome of a process that exited with `status` as reported by
 /// waitpid: exit code 0 is `completed`, anything else `failed`.
 task_outcome outcome_from_wait_status(int status);
+
+/// Returns the outcome of a process that exited with `code` or was killed by
+/// `signal` (when not 0).
+task_outcome outcome_from_exit(int32_t code, int32_t signal);
 
 } // namespace cw::actors

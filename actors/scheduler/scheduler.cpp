@@ -122,6 +122,9 @@ struct scheduler_state {
   std::set<std::pair<caf::actor_clock::time_point, uint64_t>> deadlines;
   std::optional<caf::actor_clock::time_point> expire_armed;
   std::unordered_multimap<task_id, uint64_t> waiters_by_task;
+  // Tasks that were running when the node went down, by the agent that ran
+  // them: they wait for that agent to register and adopt their process.
+  std::map<std::string, std::vector<task_id>> orphans;
 
   static inline const char* name = "cw.scheduler";
 };
@@ -705,6 +708,75 @@ caf::expected<workflow_id> submit_workflow(self_ptr self, workflow_spec spec) {
   return wid;
 }
 
+/// Arms the timeout of attempt `attempt` of task `id`, counted from when it
+/// started (an adopted process has used part of it already).
+void arm_attempt_timeout(self_ptr self, task_id id, uint32_t attempt) {
+  auto info = self->state.tasks.find(id);
+  if (info == nullptr || info->spec.timeout_ms <= 0)
+    return;
+  auto left = std::max<int64_t>(
+    0, info->started_ms + info->spec.timeout_ms - now_ms(self));
+  self->delayed_send(self, std::chrono::milliseconds(left), timeout_atom_v, id,
+                     attempt);
+}
+
+/// A task found running at start-up whose process cannot be adopted: it goes
+/// back to the queue when its process never started, else its attempt fails.
+void give_up_orphan(self_ptr self, task_id id, std::string why,
+                    bool never_started = false) {
+  auto info = self->state.tasks.find(id);
+  if (info == nullptr || info->status != task_status::running)
+    return;
+  free_agent(self, info->agent, id);
+  if (never_started || info->pid == 0)
+    record(self, task_requeued{id, why + "; its process had not started"});
+  else
+    end_attempt(self, id, task_outcome{task_status::failed, -1, 0, why});
+}
+
+/// Hands the tasks that agent `name` ran before the restart back to it.
+void adopt_orphans(self_ptr self, const std::string& name) {
+  auto& st = self->state;
+  auto i = st.orphans.find(name);
+  if (i == st.orphans.end())
+    return;
+  auto ids = std::move(i->second);
+  st.orphans.erase(i);
+  auto agent = st.agents[name].handle;
+  for (auto id : ids) {
+    const auto& info = *st.tasks.find(id);
+    if (info.status != task_status::running)
+      continue;
+    occupy(self, name, info);
+    auto attempt = info.attempts;
+    self
+      ->request(agent, std::chrono::seconds(30), adopt_atom_v, id, attempt,
+                info.process, task_log_path(st.cfg.log_dir, id))
+      .then(
+        [self, id, attempt](bool found) {
+          if (!is_current_attempt(self, id, attempt))
+            return;
+          if (found) {
+            spdlog::info("scheduler: task {} attempt {}: process adopted", id,
+                         attempt);
+            arm_attempt_timeout(self, id, attempt);
+            return;
+          }
+          give_up_orphan(self, id, "node restarted while the task was running",
+                         true);
+          dispatch(self);
+        },
+        [self, id, attempt](caf::error& err) {
+          if (!is_current_attempt(self, id, attempt))
+            return;
+          give_up_orphan(self, id,
+                         "cannot adopt the process after the restart: "
+                           + self->system().render(err));
+          dispatch(self);
+        });
+  }
+}
+
 scheduler_actor::behavior_type scheduler_impl(self_ptr self,
                                               scheduler_config cfg) {
   auto& st = self->state;
@@ -719,8 +791,12 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
     st.life.apply(scheduler_phase::paused);
   if (st.cfg.snapshot_interval.count() > 0)
     self->delayed_send(self, st.cfg.snapshot_interval, snapshot_atom_v);
+  // Processes run under cw-shim and outlive the node: each running task
+  // waits for its agent to come back and adopt its process.
   for (auto id : st.tasks.running())
-    record(self, task_requeued{id, "node restarted while the task was running"});
+    st.orphans[st.tasks.find(id)->agent].push_back(id);
+  if (!st.orphans.empty())
+    self->delayed_send(self, st.cfg.adopt_timeout, adopt_atom_v);
   commit(self);
   if (st.cfg.journal)
     self->monitor(st.cfg.journal);
@@ -821,19 +897,45 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
       self->monitor(agent);
       st.agent_names.emplace(agent.address(), name);
       st.agents.emplace(name, agent_slot{agent, {}});
+      adopt_orphans(self, name);
       if (st.life.phase() == scheduler_phase::idle)
         change_phase(self, scheduler_phase::running);
       dispatch(self);
     },
-    [self](started_atom, task_id id, uint32_t attempt, int64_t pid) {
+    [self](started_atom, task_id id, uint32_t attempt, process_ref process) {
       if (!is_current_attempt(self, id, attempt))
         return;
-      record(self, task_started{id, pid});
+      record(self, task_started{id, process.pid, process});
       commit(self);
-      auto timeout = self->state.tasks.find(id)->spec.timeout_ms;
-      if (timeout > 0)
-        self->delayed_send(self, std::chrono::milliseconds(timeout),
-                           timeout_atom_v, id, attempt);
+      arm_attempt_timeout(self, id, attempt);
+    },
+    [self](interrupt_atom) -> caf::result<uint32_t> {
+      auto& st = self->state;
+      uint32_t count = 0;
+      for (auto id : st.tasks.running()) {
+        free_agent(self, st.tasks.find(id)->agent, id);
+        record(self, task_requeued{id, "node stopped while the task was running"});
+        ++count;
+      }
+      st.orphans.clear();
+      // No new starts: the node is going down (a stop, unlike a pause, does
+      // not outlive the restart).
+      change_phase(self, scheduler_phase::stopping);
+      check_drained(self);
+      return answer<uint32_t>(
+        self, [count] { return caf::expected<uint32_t>{count}; });
+    },
+    [self](adopt_atom) {
+      // The agents that did not come back: their tasks run again.
+      auto& st = self->state;
+      auto orphans = std::move(st.orphans);
+      st.orphans.clear();
+      for (auto& [agent, ids] : orphans)
+        for (auto id : ids)
+          give_up_orphan(self, id,
+                         "agent " + agent
+                           + " did not come back after the node restarted");
+      dispatch(self);
     },
     [self](finished_atom, task_id id, uint32_t attempt, task_outcome outcome) {
       auto& st = self->state;

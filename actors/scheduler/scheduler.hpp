@@ -49,6 +49,10 @@ struct scheduler_config {
   std::map<std::string, uint32_t> provider_limits;
   /// Longest prompt accepted, bytes.
   size_t max_prompt_bytes = task_limits::max_prompt_bytes;
+  /// How long tasks found running at start-up wait for their agent to
+  /// register and take their process over; then their attempt fails (or,
+  /// when its process never started, the task goes back to the queue).
+  caf::timespan adopt_timeout = std::chrono::seconds(30);
   /// Retry policy of tasks that bring none (`max_attempts` 0).
   retry_policy default_retry = retry_policy{1, 1000, 2.0, 300'000, 0.1};
   /// Returns wall-clock milliseconds since the epoch; tests substitute a

@@ -54,13 +54,18 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
                  info.agent = x.agent;
                  info.attempts = x.attempt;
                  info.pid = 0;
+                 info.process = process_ref{};
                  info.exit_code = -1;
                  info.signal = 0;
                  info.reason.clear();
                  info.started_ms = time_ms;
                  info.finished_ms = 0;
                },
-               [&](const task_started& x) { info.pid = x.pid; },
+               [&](const task_started& x) {
+                 info.pid = x.pid;
+                 info.process = x.process;
+                 info.process.pid = x.pid;
+               },
                [&](const task_finished& x) {
                  dequeue(info);
                  info.status = x.outcome.status;
@@ -224,7 +229,7 @@ std::vector<task_id> task_table::running() const {
 namespace {
 
 /// Format of `save`; bump when the layout changes and keep reading old ones.
-constexpr uint8_t snapshot_format = 4;
+constexpr uint8_t snapshot_format = 5;
 
 bool same(const task_info& a, const task_info& b) {
   return a.id == b.id && a.spec.provider == b.spec.provider

@@ -46,7 +46,7 @@ std::vector<task_event> task_life(task_id id) {
   spec.argv = {"/bin/true"};
   spec.workspace = "/tmp";
   return {task_submitted{id, spec}, task_assigned{id, "agent-1", 1, "bench"},
-          task_started{id, static_cast<int64_t>(1000 + id % 30000)},
+          task_started{id, static_cast<int64_t>(1000 + id % 30000), {}},
           task_finished{id, {task_status::completed, 0, 0, ""}}};
 }
 

@@ -215,12 +215,15 @@ agent_actor::behavior_type timing_agent(agent_actor::pointer self,
         std::lock_guard<std::mutex> guard{log->mtx};
         log->started.emplace(id, clock_type::now());
       }
-      self->send(sched, started_atom_v, id, attempt, int64_t{0});
+      self->send(sched, started_atom_v, id, attempt, process_ref{});
       self->send(sched, finished_atom_v, id, attempt,
                  task_outcome{task_status::completed, 0, 0, ""});
     },
     [](cancel_atom, task_id) {},
-    [](started_atom, task_id, uint32_t, int64_t) {},
+    [](adopt_atom, task_id, uint32_t, process_ref, const std::string&) {
+      return false;
+    },
+    [](started_atom, task_id, uint32_t, process_ref) {},
     [](finished_atom, task_id, uint32_t, task_outcome) {},
   };
 }

@@ -46,6 +46,14 @@ int main(int argc, char** argv) {
                                  "name stamped on events (default: host name)");
   auto durability_opt = app.add_option("--durability", durability,
                                        "full (fsync each commit) or normal");
+  bool keep_agents = false;
+  app.add_flag("--keep-agents", keep_agents,
+               "on SIGTERM leave agent processes running for the next start "
+               "to adopt");
+  std::string shim;
+  auto shim_opt = app.add_option("--shim", shim,
+                                 "cw-shim executable (default: next to "
+                                 "cw-node, else on PATH)");
   CLI11_PARSE(app, argc, argv);
   if (!config_file.empty()) {
     // The file sets the base; flags given on the command line win.
@@ -70,6 +78,10 @@ int main(int argc, char** argv) {
       std::cerr << "cw-node: --" << cw::error_message(err) << "\n";
       return finish(exit_status::usage);
     }
+  if (keep_agents)
+    cfg.keep_agents = true;
+  if (shim_opt->count() > 0)
+    cfg.shim_path = shim;
   if (durability_opt->count() > 0
       && !cw::persistence::from_string(durability, cfg.durability)) {
     std::cerr << "cw-node: --durability must be full or normal\n";

@@ -28,11 +28,26 @@ public:
     launches.push_back({std::move(req), std::move(on_start), std::move(on_exit)});
   }
 
-  void terminate(int64_t pid, std::chrono::milliseconds grace) override {
-    terminated.emplace_back(pid, grace);
+  bool adopt(const process_ref& ref, const std::string& status_path,
+             exit_callback on_exit) override {
+    adopted.push_back({ref, status_path, std::move(on_exit)});
+    return adopt_finds;
   }
 
+  void terminate(const process_ref& ref,
+                 std::chrono::milliseconds grace) override {
+    terminated.emplace_back(ref.pid, grace);
+  }
+
+  struct adoption {
+    process_ref ref;
+    std::string status_path;
+    exit_callback on_exit;
+  };
+
   std::vector<struct launch> launches;
+  std::vector<adoption> adopted;
+  bool adopt_finds = true;
   std::vector<std::pair<int64_t, std::chrono::milliseconds>> terminated;
 };
 
@@ -67,6 +82,7 @@ struct fixture : test::actor_fixture {
     // Scheduler and agent hold each other, and the stored callbacks hold the
     // agent: stop them explicitly, as the node does.
     launcher->launches.clear();
+    launcher->adopted.clear();
     self->send_exit(agent, caf::exit_reason::user_shutdown);
     self->send_exit(scheduler, caf::exit_reason::user_shutdown);
     drain();
@@ -100,6 +116,8 @@ CAF_TEST(the agent launches the task with a clean environment) {
   CAF_CHECK_EQUAL(req.argv, (std::vector<std::string>{"make", "-j2"}));
   CAF_CHECK_EQUAL(req.workspace, "/tmp");
   CAF_CHECK_EQUAL(req.log_path, "/logs/" + std::to_string(id) + ".log");
+  CAF_CHECK_EQUAL(req.status_path,
+                  "/logs/" + std::to_string(id) + ".1.status");
   CAF_CHECK_EQUAL(req.env.count("PATH"), 1u);
   CAF_CHECK_EQUAL(req.env.count("CW_TEST_SECRET"), 0u);
 }
@@ -107,11 +125,13 @@ CAF_TEST(the agent launches the task with a clean environment) {
 CAF_TEST(start and exit reach the scheduler) {
   auto id = submit({"true"});
   auto& l = launcher->launches.front();
-  l.on_start(777);
+  l.on_start(process_ref{777, 777 - 1, 42, 0});
   drain();
   auto info = lookup(id);
   CAF_CHECK(info.status == task_status::running);
   CAF_CHECK_EQUAL(info.pid, 777);
+  CAF_CHECK_EQUAL(info.process.shim_pid, 776);
+  CAF_CHECK_EQUAL(info.process.shim_start, 42u);
   l.on_exit(task_outcome{task_status::completed, 0, 0, ""});
   drain();
   CAF_CHECK(lookup(id).status == task_status::completed);
@@ -132,7 +152,7 @@ CAF_TEST(a program that cannot start fails its task not the agent) {
 
 CAF_TEST(cancel terminates the running process group) {
   auto id = submit({"sleep", "100"});
-  launcher->launches.front().on_start(4321);
+  launcher->launches.front().on_start(process_ref{4321, 4321 - 1, 42, 0});
   drain();
   self->send(agent, cancel_atom_v, id);
   drain();
@@ -146,10 +166,36 @@ CAF_TEST(a cancel that arrives before the pid stops the process once it starts) 
   self->send(agent, cancel_atom_v, id);
   drain();
   CAF_CHECK(launcher->terminated.empty());
-  launcher->launches.front().on_start(5555);
+  launcher->launches.front().on_start(process_ref{5555, 5555 - 1, 42, 0});
   drain();
   CAF_REQUIRE_EQUAL(launcher->terminated.size(), 1u);
   CAF_CHECK_EQUAL(launcher->terminated.front().first, 5555);
+}
+
+CAF_TEST(an adopted process counts as running and reports its end) {
+  process_ref ref{900, 899, 42, 10};
+  self->send(agent, adopt_atom_v, task_id{7}, uint32_t{2},
+                ref, std::string{"/logs/7.log"});
+  drain();
+  CAF_CHECK(reply<bool>());
+  CAF_REQUIRE_EQUAL(launcher->adopted.size(), 1u);
+  CAF_CHECK_EQUAL(launcher->adopted.front().status_path, "/logs/7.2.status");
+  // The adopted process can be cancelled like one started here.
+  self->send(agent, cancel_atom_v, task_id{7});
+  drain();
+  CAF_REQUIRE_EQUAL(launcher->terminated.size(), 1u);
+  CAF_CHECK_EQUAL(launcher->terminated.front().first, 900);
+}
+
+CAF_TEST(an adoption that finds nothing leaves the agent free) {
+  launcher->adopt_finds = false;
+  self->send(agent, adopt_atom_v, task_id{7}, uint32_t{1},
+                process_ref{}, std::string{"/logs/7.log"});
+  drain();
+  CAF_CHECK(!reply<bool>());
+  // The default max load is 1: the agent takes a new task.
+  submit({"true"});
+  CAF_CHECK_EQUAL(launcher->launches.size(), 1u);
 }
 
 CAF_TEST(an agent runs up to its max load at once) {

@@ -46,7 +46,7 @@ public:
         break;
       case 2:
         if (!running.empty())
-          return task_started{pick(running), static_cast<int64_t>(rng_() % 60000)};
+          return task_started{pick(running), static_cast<int64_t>(rng_() % 60000), {}};
         break;
       case 3:
       case 4:

@@ -88,7 +88,8 @@ CAF_TEST(outcomes are recorded and waiters answered) {
   self->send(sched_actor, await_atom_v, info.id, caf::timespan{60s});
   drain();
   CAF_CHECK(!received<task_info>(self));
-  self->send(sched_actor, started_atom_v, info.id, uint32_t{1}, int64_t{4242});
+  self->send(sched_actor, started_atom_v, info.id, uint32_t{1},
+             process_ref{4242, 4241, 99, 0});
   self->send(sched_actor, finished_atom_v, info.id, uint32_t{1},
              task_outcome{task_status::failed, 3, 0, "exit code 3"});
   drain();
@@ -141,24 +142,82 @@ CAF_TEST(a crashed agent fails its task) {
   CAF_CHECK_EQUAL(runs->size(), 1u);
 }
 
-CAF_TEST(tasks running before a restart go back to the queue) {
+/// A table with task 1 started by agent-9 (its process under a shim), task 2
+/// assigned to agent-9 but not started, task 3 completed.
+std::shared_ptr<task_table> table_with_running_tasks() {
   auto table = std::make_shared<task_table>();
   table->apply(task_submitted{1, spec()}, 1);
   table->apply(task_assigned{1, "agent-9", 1, ""}, 2);
-  table->apply(task_submitted{2, spec()}, 3);
-  table->apply(task_assigned{2, "agent-9", 1, ""}, 4);
-  table->apply(task_finished{2, {task_status::completed, 0, 0, ""}}, 5);
-  start(table);
-  CAF_CHECK_EQUAL(event_types(), (std::vector<std::string>{"task.requeued"}));
+  table->apply(task_started{1, 500, process_ref{500, 499, 12345, 0}}, 3);
+  table->apply(task_submitted{2, spec()}, 4);
+  table->apply(task_assigned{2, "agent-9", 1, ""}, 5);
+  table->apply(task_submitted{3, spec()}, 6);
+  table->apply(task_assigned{3, "agent-9", 1, ""}, 7);
+  table->apply(task_finished{3, {task_status::completed, 0, 0, ""}}, 8);
+  return table;
+}
+
+CAF_TEST(the agent that comes back after a restart adopts its running tasks) {
+  start(table_with_running_tasks());
+  // Nothing is decided before the agent is back: no requeue, no new run.
+  CAF_CHECK(event_types().empty());
+  CAF_CHECK(lookup(1).status == task_status::running);
+  add_agent("agent-9");
+  CAF_CHECK_EQUAL(adopts->asked.size(), 2u);
+  CAF_CHECK(runs->empty());
+  // The adopted process ends: the first attempt completes, nothing ran twice.
+  finish(1, 1, task_status::completed);
   auto info = lookup(1);
-  CAF_CHECK(info.status == task_status::queued);
+  CAF_CHECK(info.status == task_status::completed);
   CAF_CHECK_EQUAL(info.attempts, 1u);
-  add_agent("agent-1");
+  CAF_CHECK(runs->empty());
+  CAF_CHECK(lookup(3).status == task_status::completed);
+  CAF_CHECK_EQUAL(submit(spec()).id, 4u);
+}
+
+CAF_TEST(a task whose process never started goes back to the queue) {
+  adopts->found = false;
+  start(table_with_running_tasks());
+  add_agent("agent-9");
+  auto types = event_types();
+  CAF_CHECK_EQUAL(std::count(types.begin(), types.end(), "task.requeued"), 2);
+  // Requeued and run again at once by the agent that is back.
   CAF_REQUIRE_EQUAL(runs->size(), 1u);
-  CAF_CHECK_EQUAL(runs->front().id, 1u);
   CAF_CHECK_EQUAL(runs->front().attempt, 2u);
-  CAF_CHECK(lookup(2).status == task_status::completed);
-  CAF_CHECK_EQUAL(submit(spec()).id, 3u);
+}
+
+CAF_TEST(an agent that does not come back fails started attempts after a while) {
+  start(table_with_running_tasks());
+  add_agent("agent-1");
+  CAF_CHECK(adopts->asked.empty());
+  CAF_CHECK(lookup(1).status == task_status::running);
+  advance_time(30s);
+  // Task 1 had started: its attempt failed (one attempt: for good). Task 2
+  // never started: it runs again on the agent that is there.
+  auto one = lookup(1);
+  CAF_CHECK(one.status == task_status::failed);
+  CAF_CHECK(one.reason.find("agent agent-9 did not come back") == 0);
+  CAF_REQUIRE_EQUAL(runs->size(), 1u);
+  CAF_CHECK_EQUAL(runs->front().id, 2u);
+}
+
+CAF_TEST(a stop on purpose requeues running tasks durably before replying) {
+  start();
+  add_agent("agent-1");
+  auto info = submit(spec());
+  CAF_REQUIRE(lookup(info.id).status == task_status::running);
+  jd->hold = true;
+  self->send(sched_actor, interrupt_atom_v);
+  drain();
+  CAF_CHECK(!received<uint32_t>(self));
+  jd->hold = false;
+  self->send(journal, flush_atom_v);
+  drain();
+  CAF_CHECK_EQUAL(reply<uint32_t>(), 1u);
+  CAF_CHECK(lookup(info.id).status == task_status::queued);
+  // No new starts while the node goes down.
+  submit(spec());
+  CAF_CHECK_EQUAL(runs->size(), 1u);
 }
 
 CAF_TEST(invalid specs are refused with the field named) {
@@ -416,7 +475,8 @@ CAF_TEST(an attempt that runs past its timeout is stopped and fails) {
   auto x = spec();
   x.timeout_ms = 5000;
   auto id = submit(x).id;
-  self->send(sched_actor, started_atom_v, id, uint32_t{1}, int64_t{77});
+  self->send(sched_actor, started_atom_v, id, uint32_t{1},
+             process_ref{77, 76, 99, 0});
   drain();
   advance_time(4999ms);
   drain();

@@ -50,7 +50,7 @@ CAF_TEST(the fold tracks a task through its life) {
   CAF_CHECK_EQUAL(info->agent, "agent-1");
   CAF_CHECK_EQUAL(info->attempts, 1u);
   CAF_CHECK_EQUAL(info->started_ms, 110);
-  t.apply(task_started{7, 999}, 111);
+  t.apply(task_started{7, 999, {}}, 111);
   CAF_CHECK_EQUAL(info->pid, 999);
   t.apply(task_finished{7, {task_status::failed, 3, 0, "exit code 3"}}, 150);
   CAF_CHECK(info->status == task_status::failed);
@@ -76,7 +76,7 @@ CAF_TEST(a requeued task keeps its place in line) {
 
 CAF_TEST(facts about unknown tasks are ignored not fatal) {
   task_table t;
-  CAF_CHECK(!t.apply(task_started{42, 1}, 1));
+  CAF_CHECK(!t.apply(task_started{42, 1, {}}, 1));
   CAF_CHECK(!t.apply(task_finished{42, {}}, 1));
   CAF_CHECK_EQUAL(t.size(), 0u);
   t.apply(task_submitted{1, spec_with_priority(0)}, 1);

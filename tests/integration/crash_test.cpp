@@ -2,8 +2,11 @@
 #include "caf/test/unit_test.hpp"
 
 #include <atomic>
+#include <fstream>
 #include <set>
 #include <thread>
+
+#include <sys/stat.h>
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <nlohmann/json.hpp>
@@ -103,41 +106,135 @@ CAF_TEST(every acknowledged task survives a sigkill in mid burst) {
   CAF_CHECK(verify.out.find(": 0 problems") != std::string::npos);
 }
 
-CAF_TEST(a task running at the kill runs again and completes after restart) {
+namespace {
+
+/// Submits `sh -c "echo begin-N; read line < GATE; echo end-N"`: it runs
+/// until the test opens its gate (a FIFO). Returns its id.
+std::string submit_gated(cw::runtime::http_client& c, const std::string& gate,
+                         int n) {
+  auto script = "echo begin-" + std::to_string(n) + "; read line < " + gate
+                + "; echo end-" + std::to_string(n);
+  auto res = c.request("POST", "/v1/tasks",
+                       json{{"argv", {"sh", "-c", script}},
+                            {"workspace", "/tmp"}}
+                         .dump());
+  CAF_REQUIRE(res);
+  CAF_REQUIRE_EQUAL(res->status, 201u);
+  return std::to_string(json::parse(res->body)["id"].get<uint64_t>());
+}
+
+/// Waits (bounded, through the API) until task `id`'s log reads `text`.
+bool log_reads(cw::runtime::http_client& c, const std::string& id,
+               const std::string& text) {
+  for (int i = 0; i < 20'000; ++i) {
+    auto log = c.request("GET", "/v1/tasks/" + id + "/log");
+    if (log && log->body == text)
+      return true;
+  }
+  return false;
+}
+
+/// Counts the journal's events of `type` for task `id`.
+int count_events(const std::string& journal, const std::string& type,
+                 const std::string& id) {
+  SQLite::Database db{journal, SQLite::OPEN_READONLY};
+  SQLite::Statement q{db, "SELECT COUNT(*) FROM events WHERE type = ? AND "
+                          "entity = ?"};
+  q.bind(1, type);
+  q.bind(2, "task/" + id);
+  CAF_REQUIRE(q.executeStep());
+  return q.getColumn(0).getInt();
+}
+
+} // namespace
+
+CAF_TEST(three tasks running at a sigkill are adopted and finish once) {
+  std::vector<std::string> ids;
+  std::vector<std::string> gates;
+  for (int i = 0; i < 3; ++i) {
+    gates.push_back(dir.file("gate-" + std::to_string(i)));
+    CAF_REQUIRE_EQUAL(::mkfifo(gates.back().c_str(), 0600), 0);
+  }
+  {
+    node_process n{data_dir, {"--agents", "3"}};
+    auto c = client(n);
+    for (int i = 0; i < 3; ++i)
+      ids.push_back(submit_gated(*c, gates[i], i));
+    for (int i = 0; i < 3; ++i)
+      CAF_REQUIRE(log_reads(*c, ids[i], "begin-" + std::to_string(i) + "\n"));
+    n.kill();
+  }
+  node_process n{data_dir, {"--agents", "3"}};
+  auto c = client(n);
+  // Still running after the restart: adopted, not run again.
+  for (auto& id : ids) {
+    auto info = get(*c, "/v1/tasks/" + id);
+    CAF_CHECK_EQUAL(info["status"], "running");
+  }
+  for (auto& gate : gates)
+    std::ofstream{gate} << "go\n";
+  for (int i = 0; i < 3; ++i) {
+    auto done = get(*c, "/v1/tasks/" + ids[i] + "?wait=60");
+    CAF_CHECK_EQUAL(done["status"], "completed");
+    CAF_CHECK_EQUAL(done["attempts"], 1);
+    // The whole output of the one run, across the kill.
+    auto log = c->request("GET", "/v1/tasks/" + ids[i] + "/log");
+    CAF_REQUIRE(log);
+    CAF_CHECK_EQUAL(log->body, "begin-" + std::to_string(i) + "\nend-"
+                                 + std::to_string(i) + "\n");
+  }
+  CAF_CHECK_EQUAL(n.stop(), 0);
+  for (auto& id : ids) {
+    CAF_CHECK_EQUAL(count_events(data_dir + "/journal.db", "task.assigned", id),
+                    1);
+    CAF_CHECK_EQUAL(count_events(data_dir + "/journal.db", "task.requeued", id),
+                    0);
+  }
+}
+
+CAF_TEST(a stop on purpose terminates agents and their tasks run again) {
+  auto gate = dir.file("gate");
+  CAF_REQUIRE_EQUAL(::mkfifo(gate.c_str(), 0600), 0);
   std::string id;
   {
     node_process n{data_dir};
     auto c = client(n);
-    auto res = c->request("POST", "/v1/tasks",
-                          json{{"argv", {"sh", "-c", "echo run; sleep 1"}},
-                               {"workspace", "/tmp"}}
-                            .dump());
-    CAF_REQUIRE(res);
-    CAF_REQUIRE_EQUAL(res->status, 201u);
-    id = std::to_string(json::parse(res->body)["id"].get<uint64_t>());
-    // Running: its process printed (bounded poll through the API).
-    bool running = false;
-    for (int i = 0; i < 10'000 && !running; ++i) {
-      auto log = c->request("GET", "/v1/tasks/" + id + "/log");
-      running = log && log->body == "run\n";
-    }
-    CAF_REQUIRE(running);
-    n.kill();
+    id = submit_gated(*c, gate, 0);
+    CAF_REQUIRE(log_reads(*c, id, "begin-0\n"));
+    CAF_CHECK_EQUAL(n.stop(), 0);
   }
+  CAF_CHECK_EQUAL(count_events(data_dir + "/journal.db", "task.requeued", id),
+                  1);
   node_process n{data_dir};
   auto c = client(n);
+  // The second run prints begin-0 after the first one's.
+  CAF_REQUIRE(log_reads(*c, id, "begin-0\nbegin-0\n"));
+  std::ofstream{gate} << "go\n";
   auto done = get(*c, "/v1/tasks/" + id + "?wait=60");
   CAF_CHECK_EQUAL(done["status"], "completed");
   CAF_CHECK_EQUAL(done["attempts"], 2);
-  CAF_CHECK_EQUAL(n.stop(), 0);
-  // The journal says why it ran again.
-  SQLite::Database db{data_dir + "/journal.db", SQLite::OPEN_READONLY};
-  SQLite::Statement q{db, "SELECT payload FROM events WHERE type = "
-                          "'task.requeued' AND entity = ?"};
-  q.bind(1, "task/" + id);
-  CAF_REQUIRE(q.executeStep());
-  CAF_CHECK(q.getColumn(0).getString().find("node restarted")
-            != std::string::npos);
+}
+
+CAF_TEST(keep agents leaves processes running for the next start) {
+  auto gate = dir.file("gate");
+  CAF_REQUIRE_EQUAL(::mkfifo(gate.c_str(), 0600), 0);
+  std::string id;
+  {
+    node_process n{data_dir, {"--keep-agents"}};
+    auto c = client(n);
+    id = submit_gated(*c, gate, 0);
+    CAF_REQUIRE(log_reads(*c, id, "begin-0\n"));
+    CAF_CHECK_EQUAL(n.stop(), 0);
+  }
+  node_process n{data_dir};
+  auto c = client(n);
+  std::ofstream{gate} << "go\n";
+  auto done = get(*c, "/v1/tasks/" + id + "?wait=60");
+  CAF_CHECK_EQUAL(done["status"], "completed");
+  CAF_CHECK_EQUAL(done["attempts"], 1);
+  auto log = c->request("GET", "/v1/tasks/" + id + "/log");
+  CAF_REQUIRE(log);
+  CAF_CHECK_EQUAL(log->body, "begin-0\nend-0\n");
 }
 
 CAF_TEST(a corrupt row stops start up naming the seq and the file) {

@@ -25,6 +25,7 @@ struct fixture {
 
   fixture() {
     auto cfg = default_node_config();
+    cfg.shim_path = CW_SHIM_BIN;
     cfg.data_dir = dir.file("data");
     cfg.api_port = 0;
     cfg.agents = 2;

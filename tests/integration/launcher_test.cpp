@@ -6,10 +6,11 @@
 #include <thread>
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "actors/agent/agent.hpp"
-#include "runtime/boost_process_launcher.hpp"
+#include "runtime/shim_launcher.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/waiter.hpp"
 
@@ -47,16 +48,20 @@ bool is_running(int pid) {
 
 struct fixture {
   test::temp_dir dir;
-  runtime::boost_process_launcher launcher;
-  test::waiter<int64_t> started;
+  runtime::shim_launcher launcher{CW_SHIM_BIN};
+  test::waiter<process_ref> started;
   test::waiter<task_outcome> ended;
+
+  std::string status_file() {
+    return dir.file("out.1.status");
+  }
 
   void launch(std::vector<std::string> argv,
               std::map<std::string, std::string> env
               = actors::agent_environment()) {
     launcher.launch({std::move(argv), dir.path().string(), dir.file("out.log"),
-                     std::move(env)},
-                    [this](int64_t pid) { started.set(pid); },
+                     status_file(), std::move(env)},
+                    [this](process_ref p) { started.set(p); },
                     [this](task_outcome x) { ended.set(std::move(x)); });
   }
 
@@ -64,6 +69,17 @@ struct fixture {
     auto res = ended.wait(30s);
     CAF_REQUIRE(res.has_value());
     return *res;
+  }
+
+  /// Makes a FIFO the program blocks on until `release` opens it.
+  std::string make_gate() {
+    auto path = dir.file("gate");
+    CAF_REQUIRE_EQUAL(::mkfifo(path.c_str(), 0600), 0);
+    return path;
+  }
+
+  void release(const std::string& gate) {
+    std::ofstream{gate} << "go\n";
   }
 };
 
@@ -149,6 +165,89 @@ CAF_TEST(terminate stops the whole process group) {
   auto gpid = std::stoi(grandchild);
   // The grandchild got SIGTERM too: it ends (gone, or a zombie of init).
   CAF_CHECK(eventually([&] { return !is_running(gpid); }));
+}
+
+CAF_TEST(the start names the shim the program and where its output begins) {
+  { std::ofstream{dir.file("out.log")} << "earlier attempt\n"; }
+  launch({"true"});
+  auto ref = started.wait(30s);
+  CAF_REQUIRE(ref.has_value());
+  CAF_CHECK(ref->shim_pid > 0);
+  CAF_CHECK(ref->pid > 0);
+  CAF_CHECK_NOT_EQUAL(ref->pid, ref->shim_pid);
+  CAF_CHECK(ref->shim_start > 0);
+  CAF_CHECK_EQUAL(ref->log_offset, 16u);
+  CAF_CHECK(outcome().status == task_status::completed);
+  // The shim recorded the same identity and how the program ended.
+  auto status = slurp(status_file());
+  CAF_CHECK(status.find("\"state\":\"exited\"") != std::string::npos);
+  CAF_CHECK(status.find("\"shim_start\":" + std::to_string(ref->shim_start))
+            != std::string::npos);
+}
+
+CAF_TEST(a process outlives its launcher and a new launcher adopts it) {
+  auto gate = make_gate();
+  launch({"sh", "-c", "echo before; read line < " + gate + "; echo after; exit 5"});
+  auto ref = started.wait(30s);
+  CAF_REQUIRE(ref.has_value());
+  // The node goes away and leaves its agents running.
+  launcher.shutdown(1s, true);
+  CAF_CHECK(is_running(static_cast<int>(ref->pid)));
+  runtime::shim_launcher next{CW_SHIM_BIN};
+  test::waiter<task_outcome> adopted_end;
+  CAF_REQUIRE(next.adopt(*ref, status_file(), [&](task_outcome x) {
+    adopted_end.set(std::move(x));
+  }));
+  CAF_CHECK_EQUAL(next.running(), 1u);
+  release(gate);
+  auto x = adopted_end.wait(30s);
+  CAF_REQUIRE(x.has_value());
+  CAF_CHECK(x->status == task_status::failed);
+  CAF_CHECK_EQUAL(x->exit_code, 5);
+  CAF_CHECK_EQUAL(slurp(dir.file("out.log")), "before\nafter\n");
+  CAF_CHECK(!ended.wait(0ms).has_value());
+}
+
+CAF_TEST(a process that ended while nobody watched reports its recorded exit) {
+  auto gate = make_gate();
+  launch({"sh", "-c", "read line < " + gate + "; exit 3"});
+  auto ref = started.wait(30s);
+  CAF_REQUIRE(ref.has_value());
+  launcher.shutdown(1s, true);
+  release(gate);
+  CAF_REQUIRE(eventually([&] {
+    return slurp(status_file()).find("exited") != std::string::npos;
+  }));
+  runtime::shim_launcher next{CW_SHIM_BIN};
+  test::waiter<task_outcome> adopted_end;
+  CAF_REQUIRE(next.adopt(*ref, status_file(), [&](task_outcome x) {
+    adopted_end.set(std::move(x));
+  }));
+  auto x = adopted_end.wait(30s);
+  CAF_REQUIRE(x.has_value());
+  CAF_CHECK_EQUAL(x->exit_code, 3);
+}
+
+CAF_TEST(a shim that died without an exit status fails the attempt) {
+  // A status file left by a shim that was killed: its pid is gone (or is
+  // another process now, with another start time).
+  {
+    std::ofstream out{status_file()};
+    out << R"({"state":"running","shim_pid":)" << ::getpid()
+        << R"(,"shim_start":1,"pid":999999,"started_ms":1})";
+  }
+  test::waiter<task_outcome> adopted_end;
+  CAF_REQUIRE(launcher.adopt(process_ref{}, status_file(), [&](task_outcome x) {
+    adopted_end.set(std::move(x));
+  }));
+  auto x = adopted_end.wait(30s);
+  CAF_REQUIRE(x.has_value());
+  CAF_CHECK(x->status == task_status::failed);
+  CAF_CHECK(x->reason.find("died without recording") != std::string::npos);
+}
+
+CAF_TEST(no status file means the process never started) {
+  CAF_CHECK(!launcher.adopt(process_ref{}, status_file(), [](task_outcome) {}));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -155,6 +155,7 @@ struct fixture {
 
   fixture() {
     auto cfg = runtime::default_node_config();
+    cfg.shim_path = CW_SHIM_BIN;
     cfg.data_dir = dir.file("data");
     cfg.api_port = 0;
     cfg.agents = 1;
@@ -234,7 +235,7 @@ struct fixture {
     std::vector<std::pair<task_event, int64_t>> evs{
       {task_submitted{1, spec}, t0},
       {task_assigned{1, "agent-a", 1, ""}, t0 + 1000},
-      {task_started{1, 111}, t0 + 1500},
+      {task_started{1, 111, {}}, t0 + 1500},
       {task_requeued{1, "node restarted"}, t0 + 3000},
       {task_submitted{2, spec}, t0 + 3200},
       {task_assigned{1, "agent-b", 2, ""}, t0 + 3500},

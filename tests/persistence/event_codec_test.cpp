@@ -38,8 +38,16 @@ CAF_TEST(every task event round trips) {
   auto as = std::get<task_assigned>(round_trip(task_assigned{3, "agent-2", 4, ""}));
   CAF_CHECK_EQUAL(as.agent, "agent-2");
   CAF_CHECK_EQUAL(as.attempt, 4u);
-  auto st = std::get<task_started>(round_trip(task_started{3, 4242}));
+  auto st = std::get<task_started>(round_trip(task_started{3, 4242, {}}));
   CAF_CHECK_EQUAL(st.pid, 4242);
+  CAF_CHECK_EQUAL(st.process.shim_pid, 0);
+  // The shim's pid and start time survive, so a restart finds the process.
+  auto shimmed = std::get<task_started>(
+    round_trip(task_started{3, 4242, process_ref{4242, 4241, 987654321, 77}}));
+  CAF_CHECK_EQUAL(shimmed.process.pid, 4242);
+  CAF_CHECK_EQUAL(shimmed.process.shim_pid, 4241);
+  CAF_CHECK_EQUAL(shimmed.process.shim_start, 987654321u);
+  CAF_CHECK_EQUAL(shimmed.process.log_offset, 77u);
   auto fin = std::get<task_finished>(round_trip(
     task_finished{3, task_outcome{task_status::failed, 2, 0, "exit code 2"}}));
   CAF_CHECK(fin.outcome.status == task_status::failed);
@@ -50,13 +58,13 @@ CAF_TEST(every task event round trips) {
 }
 
 CAF_TEST(types carry names and versions) {
-  auto row = encode(task_started{1, 2}, 0, "n");
+  auto row = encode(task_started{1, 2, {}}, 0, "n");
   CAF_CHECK_EQUAL(row.type, "task.started");
-  CAF_CHECK_EQUAL(row.version, 1u);
+  CAF_CHECK_EQUAL(row.version, 2u);
 }
 
 CAF_TEST(unknown types versions and payloads are corrupt rows) {
-  auto row = encode(task_started{1, 2}, 0, "n");
+  auto row = encode(task_started{1, 2, {}}, 0, "n");
   row.seq = 17;
   auto bad_type = row;
   bad_type.type = "task.teleported";
@@ -118,8 +126,15 @@ std::string reference_payload(const task_event& ev) {
                 {"attempt", x->attempt},
                 {"reason", x->reason}}
       .dump();
-  if (auto x = std::get_if<task_started>(&ev))
-    return json{{"id", x->id}, {"pid", x->pid}}.dump();
+  if (auto x = std::get_if<task_started>(&ev)) {
+    auto j = json{{"id", x->id}, {"pid", x->pid}};
+    if (x->process.shim_pid != 0) {
+      j["shim_pid"] = x->process.shim_pid;
+      j["shim_start"] = x->process.shim_start;
+      j["log_offset"] = x->process.log_offset;
+    }
+    return j.dump();
+  }
   auto& f = std::get<task_finished>(ev);
   json outcome{{"status", to_string(f.outcome.status)},
                {"exit_code", f.outcome.exit_code},
@@ -214,8 +229,12 @@ struct random_events {
         return task_submitted{id, spec()};
       case 1:
         return task_assigned{id, text(), static_cast<uint32_t>(rng()), text()};
-      case 2:
-        return task_started{id, number()};
+      case 2: {
+        task_started ev{id, number(), {}};
+        if (pick(2) == 0)
+          ev.process = process_ref{ev.pid, number(), rng(), rng()};
+        return ev;
+      }
       default: {
         task_outcome out;
         out.status = pick(2) == 0 ? task_status::completed : task_status::failed;
@@ -251,7 +270,7 @@ CAF_TEST(hot events keep their types and versions) {
   CAF_CHECK_EQUAL(encode(task_assigned{1, "a", 1, ""}, 0, "n").version, 2u);
   CAF_CHECK_EQUAL(encode(task_assigned{1, "a", 1, ""}, 0, "n").type,
                   "task.assigned");
-  CAF_CHECK_EQUAL(encode(task_started{1, 2}, 0, "n").version, 1u);
+  CAF_CHECK_EQUAL(encode(task_started{1, 2, {}}, 0, "n").version, 2u);
   CAF_CHECK_EQUAL(encode(task_finished{1, task_outcome{}}, 0, "n").type,
                   "task.finished");
   CAF_CHECK_EQUAL(encode(task_finished{1, task_outcome{}}, 0, "n").version, 1u);

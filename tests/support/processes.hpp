@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include <algorithm>
+
 #include <boost/process/args.hpp>
 #include <boost/process/child.hpp>
 #include <boost/process/exe.hpp>
@@ -57,9 +59,11 @@ class node_process {
 public:
   explicit node_process(const std::string& data_dir,
                         std::vector<std::string> extra = {}) {
-    std::vector<std::string> args{"--data-dir", data_dir,     "--api",
-                                  "127.0.0.1:0", "--agents",  "2",
-                                  "--log-level", "warn"};
+    std::vector<std::string> args{"--data-dir", data_dir, "--api",
+                                  "127.0.0.1:0", "--log-level", "warn"};
+    // Two agents unless the test asks for a number.
+    if (std::find(extra.begin(), extra.end(), "--agents") == extra.end())
+      args.insert(args.end(), {"--agents", "2"});
     args.insert(args.end(), extra.begin(), extra.end());
     child_ = boost::process::child{boost::process::exe = CW_NODE_BIN,
                                    boost::process::args = args,

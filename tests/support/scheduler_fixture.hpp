@@ -25,17 +25,30 @@ struct run_record {
   std::string log_path;
 };
 
-/// An agent that only records what it was asked to run and to cancel.
+/// What fake agents are asked to adopt, and what they answer.
+struct adoptions {
+  std::vector<std::pair<task_id, uint32_t>> asked;
+  /// Whether the process is found.
+  bool found = true;
+};
+
+/// An agent that only records what it was asked to run, cancel and adopt.
 inline agent_actor::behavior_type
 fake_agent(agent_actor::pointer, std::shared_ptr<std::vector<run_record>> runs,
-           std::shared_ptr<std::vector<task_id>> cancels) {
+           std::shared_ptr<std::vector<task_id>> cancels,
+           std::shared_ptr<adoptions> adopts) {
   return {
     [runs](run_atom, task_id id, uint32_t attempt, const task_spec&,
            const std::string& log_path) {
       runs->push_back({id, attempt, log_path});
     },
     [cancels](cancel_atom, task_id id) { cancels->push_back(id); },
-    [](started_atom, task_id, uint32_t, int64_t) {},
+    [adopts](adopt_atom, task_id id, uint32_t attempt, process_ref,
+             const std::string&) {
+      adopts->asked.emplace_back(id, attempt);
+      return adopts->found;
+    },
+    [](started_atom, task_id, uint32_t, process_ref) {},
     [](finished_atom, task_id, uint32_t, task_outcome) {},
   };
 }
@@ -63,6 +76,7 @@ struct scheduler_fixture : actor_fixture {
     = std::make_shared<std::vector<run_record>>();
   std::shared_ptr<std::vector<task_id>> cancels
     = std::make_shared<std::vector<task_id>>();
+  std::shared_ptr<adoptions> adopts = std::make_shared<adoptions>();
   caf::actor_clock::time_point t0 = sched.clock().now();
   static constexpr int64_t epoch_ms = 1'800'000'000'000;
 
@@ -112,7 +126,7 @@ struct scheduler_fixture : actor_fixture {
   }
 
   agent_actor add_agent(agent_profile profile) {
-    auto agent = sys.spawn(fake_agent, runs, cancels);
+    auto agent = sys.spawn(fake_agent, runs, cancels, adopts);
     self->send(sched_actor, register_atom_v, std::move(profile), agent);
     drain();
     return agent;

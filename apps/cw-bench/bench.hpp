@@ -16,6 +16,8 @@ struct bench_args {
   uint32_t tasks = 2000;
   uint32_t clients = 4;
   uint32_t agents = 8;
+  /// Whether `--agents` was given (some benchmarks have their own default).
+  bool agents_given = false;
   uint64_t events = 1'000'000;
   uint32_t in_flight = 4096;
   std::string durability = "full";
@@ -46,5 +48,7 @@ int queue_memory(const bench_args& args);
 int placement_bench(const bench_args& args);
 int locks_pure(const bench_args& args);
 int deadlock(const bench_args& args);
+int process_agents(const bench_args& args);
+int idle_agents(const bench_args& args);
 
 } // namespace cw::bench

@@ -39,6 +39,13 @@ int main(int argc, char** argv) {
       {"deadlock",
        {"deadlock detection at every wait on a 10,000-edge wait-for graph",
         deadlock}},
+      {"process-agents",
+       {"tasks/s of /bin/true through a node with 16 command agents, beside "
+        "the posix_spawn ceiling",
+        process_agents}},
+      {"idle-agents",
+       {"spawn time and resident bytes of 10,000 idle agent actors",
+        idle_agents}},
       {"startup",
        {"node start-up on a 1M-event journal with a snapshot; state size",
         startup}},
@@ -50,8 +57,9 @@ int main(int argc, char** argv) {
   app.add_option("--tasks", args.tasks, "number of tasks");
   app.add_option("--clients", args.clients, "concurrent HTTP clients")
     ->check(CLI::Range(1, 256));
-  app.add_option("--agents", args.agents, "agents of the node")
-    ->check(CLI::Range(1, 4096));
+  auto agents_opt
+    = app.add_option("--agents", args.agents, "agents of the node")
+        ->check(CLI::Range(1, 4096));
   app.add_option("--events", args.events, "number of journal events")
     ->check(CLI::Range(uint64_t{1000}, uint64_t{100'000'000}));
   app.add_option("--in-flight", args.in_flight, "appends in flight at once")
@@ -59,6 +67,7 @@ int main(int argc, char** argv) {
   app.add_option("--durability", args.durability, "full or normal")
     ->check(CLI::IsMember({"full", "normal"}));
   CLI11_PARSE(app, argc, argv);
+  args.agents_given = agents_opt->count() > 0;
   spdlog::set_level(spdlog::level::warn);
   if (name == "list") {
     for (auto& [key, entry] : benchmarks)

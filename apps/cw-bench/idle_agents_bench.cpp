@@ -49,7 +49,11 @@ public:
     on_exit(task_outcome{task_status::failed, -1, 0, "idle-agents: no launcher"});
   }
 
-  void terminate(int64_t, std::chrono::milliseconds) override {
+  bool adopt(const process_ref&, const std::string&, exit_callback) override {
+    return false;
+  }
+
+  void terminate(const process_ref&, std::chrono::milliseconds) override {
     // nop
   }
 };

@@ -124,6 +124,21 @@ struct scheduler_phase_changed {
   scheduler_phase to = scheduler_phase::idle;
 };
 
+/// A supervisor started, lost, restarts, gave up on or stopped a child
+/// (`supervisor.<what>@1`, entity `supervisor/<supervisor>/<child>`).
+struct supervisor_event {
+  /// `started`, `crashed`, `restarting`, `gave_up` or `stopped`.
+  std::string what;
+  std::string supervisor;
+  std::string child;
+  /// The exit reason or cause; empty for `started`.
+  std::string reason;
+  /// Consecutive restarts of the child.
+  uint32_t restarts = 0;
+  /// Back-off before the restart (`restarting` only).
+  int64_t delay_ms = 0;
+};
+
 // -- typed workflow events ----------------------------------------------------
 
 /// A client submitted a workflow (`workflow.submitted@1`). Recorded before

@@ -500,6 +500,25 @@ event encode(const lock_deadlock& x, int64_t time_ms, const std::string& node) {
                     time_ms, node);
 }
 
+event encode(const supervisor_event& x, int64_t time_ms,
+             const std::string& node) {
+  event result;
+  result.type = "supervisor." + x.what;
+  result.version = 1;
+  result.time_ms = time_ms;
+  result.node = node;
+  result.entity = "supervisor/" + x.supervisor + "/" + x.child;
+  auto payload = json{{"supervisor", x.supervisor}, {"child", x.child}};
+  if (!x.reason.empty())
+    payload["reason"] = x.reason;
+  if (x.restarts != 0)
+    payload["restarts"] = x.restarts;
+  if (x.delay_ms != 0)
+    payload["delay_ms"] = x.delay_ms;
+  result.payload = payload.dump();
+  return result;
+}
+
 caf::expected<scheduler_phase_changed> decode_phase_changed(const event& x) {
   auto fail = [&](const std::string& why) { return undecodable(x, why); };
   if (x.type != "scheduler.phase_changed" || x.version != 1)

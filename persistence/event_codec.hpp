@@ -35,6 +35,10 @@ event encode(const lock_refused& x, int64_t time_ms, const std::string& node);
 /// `lock/<victim resource>`), naming the cycle.
 event encode(const lock_deadlock& x, int64_t time_ms, const std::string& node);
 
+/// Returns the envelope of a supervisor's report (`supervisor.<what>@1`).
+event encode(const supervisor_event& x, int64_t time_ms,
+             const std::string& node);
+
 /// Returns the life-cycle change stored in `x` (`scheduler.phase_changed`).
 /// Errors: `journal_corrupt`.
 caf::expected<scheduler_phase_changed> decode_phase_changed(const event& x);

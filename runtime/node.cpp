@@ -24,8 +24,10 @@
 #include "actors/scheduler/recovery.hpp"
 #include "actors/scheduler/scheduler.hpp"
 #include "actors/scheduler/task_table.hpp"
+#include "actors/supervisor/supervisor.hpp"
 #include "messages/errc.hpp"
 #include "messages/register_types.hpp"
+#include "persistence/event_codec.hpp"
 #include "persistence/journal.hpp"
 #include "runtime/api.hpp"
 #include "runtime/shim_launcher.hpp"
@@ -143,7 +145,10 @@ struct node::impl {
   journal_actor journal;
   scheduler_actor scheduler;
   lock_actor locks;
-  std::vector<agent_actor> agents;
+  /// The root of the agents' supervision tree: one supervisor per pool,
+  /// each over that pool's agents.
+  caf::actor agents;
+  size_t agent_count = 0;
   caf::actor api;
   std::unique_ptr<http_server> http;
   bool stopped = false;
@@ -243,7 +248,34 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
     sched_cfg.pools.emplace(pool.name, std::move(settings));
   }
   d->scheduler = actors::spawn_scheduler(sys, std::move(sched_cfg));
+  // Every start, crash, restart and give-up of the tree is journaled.
+  auto observer = [journal = d->journal,
+                   node_name = c.node_name](const actors::supervisor_report& r) {
+    using namespace std::chrono;
+    auto now = duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+                 .count();
+    supervisor_event ev{actors::to_string(r.what), r.supervisor, r.child,
+                        r.reason, r.restarts, r.delay_ms};
+    if (r.what != actors::supervisor_report::kind::started
+        && r.what != actors::supervisor_report::kind::stopped)
+      spdlog::warn("supervisor {}: child {} {}{}{}", r.supervisor, r.child,
+                   ev.what, r.reason.empty() ? "" : ": ", r.reason);
+    caf::anon_send(journal, append_atom_v,
+                   std::vector<event>{persistence::encode(ev, now, node_name)});
+  };
+  actors::supervisor_config root;
+  root.name = "agents";
+  root.observer = observer;
+  root.flags.intensity = 3;
+  root.flags.period_ms = 60'000;
   for (auto& pool : pools) {
+    actors::supervisor_config pool_sup;
+    pool_sup.name = "pool/" + pool.name;
+    pool_sup.observer = observer;
+    // A crashing agent is restarted with back-off; ten crashes a minute
+    // and the pool gives up (its parent restarts it).
+    pool_sup.flags.intensity = 10;
+    pool_sup.flags.period_ms = 60'000;
     for (uint32_t i = 1; i <= pool.agents; ++i) {
       agent_profile profile;
       // The default pool keeps the historical agent names.
@@ -254,14 +286,27 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
       profile.capabilities = pool.capabilities;
       profile.max_load = pool.max_load;
       profile.weight = pool.weight;
-      if (pool.provider == "noop")
-        d->agents.push_back(
-          actors::spawn_noop_agent(sys, std::move(profile), d->scheduler));
-      else
-        d->agents.push_back(actors::spawn_agent(
-          sys, {std::move(profile), d->scheduler, d->launcher, shutdown_grace}));
+      actors::child_spec child;
+      child.name = profile.name;
+      child.start = [profile, scheduler = d->scheduler,
+                     launcher = d->launcher](caf::actor_system& sys) {
+        if (profile.provider == "noop")
+          return caf::actor_cast<caf::actor>(
+            actors::spawn_noop_agent(sys, profile, scheduler));
+        return caf::actor_cast<caf::actor>(actors::spawn_agent(
+          sys, {profile, scheduler, launcher, shutdown_grace}));
+      };
+      pool_sup.children.push_back(std::move(child));
+      ++d->agent_count;
     }
+    actors::child_spec pool_child;
+    pool_child.name = pool_sup.name;
+    pool_child.start = [pool_sup](caf::actor_system& sys) {
+      return actors::spawn_supervisor(sys, pool_sup);
+    };
+    root.children.push_back(std::move(pool_child));
   }
+  d->agents = actors::spawn_supervisor(sys, std::move(root));
   api_config api_cfg;
   api_cfg.node_name = c.node_name;
   api_cfg.log_dir = log_dir;
@@ -320,14 +365,13 @@ void node::stop() {
     }
     stop_actor(caf::actor_cast<caf::actor>(d.scheduler), "scheduler");
     stop_actor(caf::actor_cast<caf::actor>(d.locks), "lock manager");
-    for (auto& agent : d.agents)
-      stop_actor(caf::actor_cast<caf::actor>(agent), "agent");
+    stop_actor(d.agents, "agents");
     // Agents are gone; now their processes, then the journal after its last
     // commit.
     d.launcher->shutdown(shutdown_grace, d.cfg.keep_agents);
     stop_actor(caf::actor_cast<caf::actor>(d.journal), "journal");
   }
-  d.agents.clear();
+  d.agents = nullptr;
   d.api = nullptr;
   d.scheduler = nullptr;
   d.locks = nullptr;
@@ -338,7 +382,11 @@ void node::stop() {
 }
 
 size_t node::agent_count() const noexcept {
-  return impl_->agents.size();
+  return impl_->agent_count;
+}
+
+caf::actor node::agents() const {
+  return impl_->agents;
 }
 
 uint16_t node::api_port() const noexcept {

@@ -51,6 +51,10 @@ public:
   /// Returns the scheduler.
   scheduler_actor scheduler() const;
 
+  /// Returns the root supervisor of the agents: its children are one
+  /// supervisor per pool (`pool/NAME`), theirs the pool's agents.
+  caf::actor agents() const;
+
   /// Returns the number of events replayed at start-up (after the snapshot,
   /// if one was loaded).
   uint64_t recovered_events() const noexcept;

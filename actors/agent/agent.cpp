@@ -76,7 +76,10 @@ struct running_task {
 
 struct agent_state {
   agent_config cfg;
-  std::map<task_id, running_task> running;
+  /// Shared with the exit hook, which outlives the state.
+  std::shared_ptr<std::map<task_id, running_task>> tasks
+    = std::make_shared<std::map<task_id, running_task>>();
+  std::map<task_id, running_task>& running = *tasks;
 
   static inline const char* name = "cw.agent";
 };
@@ -97,6 +100,18 @@ process_launcher::exit_callback exit_reporter(self_ptr self, task_id id,
 
 agent_actor::behavior_type agent_impl(self_ptr self, agent_config cfg) {
   self->state.cfg = std::move(cfg);
+  // An agent that crashes (or is killed) takes its processes down with it:
+  // their attempts fail and may run again, never twice at once. An agent
+  // stopped on purpose leaves them to the node (which may keep them).
+  self->attach_functor([tasks = self->state.tasks,
+                        launcher = self->state.cfg.launcher,
+                        grace = self->state.cfg.grace](const caf::error& why) {
+    if (!why || why == caf::exit_reason::user_shutdown)
+      return;
+    for (auto& [id, task] : *tasks)
+      if (task.process.shim_pid != 0)
+        launcher->terminate(task.process, grace);
+  });
   return {
     [self](run_atom, task_id id, uint32_t attempt, const task_spec& spec,
            const std::string& log_path) {

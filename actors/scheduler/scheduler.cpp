@@ -734,6 +734,27 @@ void give_up_orphan(self_ptr self, task_id id, std::string why,
     end_attempt(self, id, task_outcome{task_status::failed, -1, 0, why});
 }
 
+/// Forgets agent `name`: the attempts it was running fail (`agent_crashed`)
+/// and follow their retry policy.
+void agent_gone(self_ptr self, std::string name, const std::string& why) {
+  auto& st = self->state;
+  auto slot = st.agents.find(name);
+  if (slot == st.agents.end())
+    return;
+  st.agent_names.erase(slot->second.handle.address());
+  auto tasks = slot->second.tasks;
+  for (auto id : tasks)
+    free_agent(self, name, id);
+  st.agents.erase(name);
+  st.place.remove(name);
+  spdlog::warn("scheduler: agent {} went down: {}", name, why);
+  for (auto id : tasks)
+    if (st.tasks.find(id)->status == task_status::running)
+      end_attempt(self, id,
+                  task_outcome{task_status::failed, -1, 0,
+                               "agent_crashed: " + why});
+}
+
 /// Hands the tasks that agent `name` ran before the restart back to it.
 void adopt_orphans(self_ptr self, const std::string& name) {
   auto& st = self->state;
@@ -812,21 +833,7 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
     auto i = st.agent_names.find(dm.source);
     if (i == st.agent_names.end())
       return;
-    auto name = i->second;
-    st.agent_names.erase(i);
-    auto tasks = st.agents[name].tasks;
-    for (auto id : tasks)
-      free_agent(self, name, id);
-    st.agents.erase(name);
-    st.place.remove(name);
-    spdlog::warn("scheduler: agent {} went down: {}", name,
-                 self->system().render(dm.reason));
-    for (auto id : tasks)
-      if (st.tasks.find(id)->status == task_status::running)
-        end_attempt(self, id,
-                    task_outcome{task_status::failed, -1, 0,
-                                 "agent_crashed: "
-                                   + self->system().render(dm.reason)});
+    agent_gone(self, i->second, self->system().render(dm.reason));
   });
   return {
     [self](submit_atom, task_spec spec) -> caf::result<task_info> {
@@ -889,6 +896,13 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
                       "weight of at least 1 are required",
                       name);
         return;
+      }
+      // A restarted agent comes back under its name, possibly before the
+      // scheduler saw the old instance go down.
+      if (auto old = st.agents.find(name); old != st.agents.end()) {
+        if (old->second.handle == agent)
+          return;
+        agent_gone(self, name, "replaced by a new instance");
       }
       if (!st.place.add(profile)) {
         spdlog::error("scheduler: agent name {} registered twice", name);

@@ -47,10 +47,14 @@ caf::expected<pool_config> parse_pool(const std::string& path,
                          "capability_match, random, weighted)");
       }
     } else if (k == "agents" || k == "max_load" || k == "weight"
-               || k == "max_running" || k == "steal_threshold") {
+               || k == "max_running" || k == "steal_threshold"
+               || k == "hung_after_s") {
       auto n = value.value<int64_t>();
-      int64_t lo = k == "max_running" || k == "steal_threshold" ? 0 : 1;
-      int64_t hi = k == "agents" ? 4096 : 100'000;
+      int64_t lo = k == "max_running" || k == "steal_threshold"
+                       || k == "hung_after_s"
+                     ? 0
+                     : 1;
+      int64_t hi = k == "agents" ? 4096 : k == "hung_after_s" ? 604'800 : 100'000;
       if (!n || *n < lo || *n > hi)
         return invalid(where(k) + " must be an integer from "
                        + std::to_string(lo) + " to " + std::to_string(hi));
@@ -63,6 +67,8 @@ caf::expected<pool_config> parse_pool(const std::string& path,
         pool.weight = v;
       else if (k == "max_running")
         pool.settings.max_running = v;
+      else if (k == "hung_after_s")
+        pool.hung_after_s = v;
       else
         pool.settings.steal_threshold = v;
     } else if (k == "capabilities") {

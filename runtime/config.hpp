@@ -27,6 +27,9 @@ struct pool_config {
   uint32_t weight = 1;
   /// Strategy, pool-wide concurrency cap, work-stealing threshold.
   pool_settings settings;
+  /// An agent process with no output and no CPU time for this long is hung:
+  /// killed, its attempt failed (`hung`). 0: never.
+  uint32_t hung_after_s = 0;
 };
 
 /// Everything a node needs to start; every field has a working default.

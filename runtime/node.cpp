@@ -288,13 +288,14 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
       profile.weight = pool.weight;
       actors::child_spec child;
       child.name = profile.name;
-      child.start = [profile, scheduler = d->scheduler,
-                     launcher = d->launcher](caf::actor_system& sys) {
+      child.start = [profile, scheduler = d->scheduler, launcher = d->launcher,
+                     hung_after = std::chrono::seconds(pool.hung_after_s)](
+                      caf::actor_system& sys) {
         if (profile.provider == "noop")
           return caf::actor_cast<caf::actor>(
             actors::spawn_noop_agent(sys, profile, scheduler));
         return caf::actor_cast<caf::actor>(actors::spawn_agent(
-          sys, {profile, scheduler, launcher, shutdown_grace}));
+          sys, {profile, scheduler, launcher, shutdown_grace, hung_after}));
       };
       pool_sup.children.push_back(std::move(child));
       ++d->agent_count;

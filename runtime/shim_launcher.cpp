@@ -151,7 +151,50 @@ struct followed {
   bool ended = false;
   /// The shim's own wait status, when it was a child.
   int wait_status = -1;
+  /// Liveness: the log and the program's CPU time are its signs of life.
+  std::string log_path;
+  std::chrono::milliseconds hung_after{0};
+  std::unique_ptr<asio::steady_timer> liveness;
+  uint64_t last_log_size = 0;
+  uint64_t last_cpu_ticks = 0;
+  /// When the last sign of life was seen, steady milliseconds.
+  int64_t last_sign_ms = 0;
+  /// Killed for want of a sign of life.
+  bool hung = false;
 };
+
+namespace {
+
+int64_t steady_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch())
+    .count();
+}
+
+uint64_t file_size(const std::string& path) {
+  struct stat info = {};
+  return ::stat(path.c_str(), &info) == 0 ? static_cast<uint64_t>(info.st_size)
+                                          : 0;
+}
+
+/// Returns the CPU time of `pid` and its reaped children, in clock ticks
+/// (fields 14 to 17 of /proc/PID/stat), or 0.
+uint64_t cpu_ticks(int64_t pid) {
+  auto stat = slurp("/proc/" + std::to_string(pid) + "/stat");
+  auto paren = stat.rfind(')');
+  if (paren == std::string::npos)
+    return 0;
+  std::istringstream in{stat.substr(paren + 2)};
+  std::string field;
+  uint64_t total = 0;
+  // Fields 3..13 are skipped; 14 utime, 15 stime, 16 cutime, 17 cstime.
+  for (int i = 3; i <= 17 && in >> field; ++i)
+    if (i >= 14)
+      total += std::strtoull(field.c_str(), nullptr, 10);
+  return total;
+}
+
+} // namespace
 
 struct shim_launcher::impl {
   std::string shim;
@@ -175,6 +218,12 @@ struct shim_launcher::impl {
   /// The outcome of a shim that ended, from its status file.
   static task_outcome outcome_of(const followed& p) {
     auto st = read_status(p.status_path);
+    if (p.hung) {
+      auto result = actors::outcome_from_exit(-1, SIGKILL);
+      result.reason = "hung: no output and no CPU time for "
+                      + std::to_string(p.hung_after.count()) + " ms";
+      return result;
+    }
     if (st.state == "exited")
       return actors::outcome_from_exit(st.exit_code, st.signal);
     if (st.state.empty() && p.child && WIFEXITED(p.wait_status))
@@ -201,7 +250,42 @@ struct shim_launcher::impl {
         all_ended.notify_all();
     }
     p->pidfd.reset();
+    p->liveness.reset();
     p->on_exit(std::move(outcome));
+  }
+
+  /// Checks `p` for a sign of life every quarter of its `hung_after`; kills
+  /// its group after `hung_after` without one.
+  void check_liveness(const std::shared_ptr<followed>& p) {
+    if (p->hung_after.count() <= 0)
+      return;
+    if (!p->liveness) {
+      p->liveness = std::make_unique<asio::steady_timer>(ioc);
+      p->last_sign_ms = steady_ms();
+    }
+    auto step = std::max(p->hung_after / 4, std::chrono::milliseconds{50});
+    p->liveness->expires_after(step);
+    p->liveness->async_wait([this, p](const boost::system::error_code& ec) {
+      if (ec || p->ended || p->hung)
+        return;
+      auto size = file_size(p->log_path);
+      auto cpu = p->ref.pid > 0 ? cpu_ticks(p->ref.pid) : 0;
+      auto now = steady_ms();
+      if (size != p->last_log_size || cpu != p->last_cpu_ticks) {
+        p->last_log_size = size;
+        p->last_cpu_ticks = cpu;
+        p->last_sign_ms = now;
+      } else if (now - p->last_sign_ms >= p->hung_after.count()
+                 && p->ref.pid > 0) {
+        spdlog::warn("agent process {} (shim {}): no output and no CPU time "
+                     "for {} ms, killing its group",
+                     p->ref.pid, p->ref.shim_pid, p->hung_after.count());
+        p->hung = true;
+        ::kill(-static_cast<pid_t>(p->ref.pid), SIGKILL);
+        return;
+      }
+      check_liveness(p);
+    });
   }
 
   /// Follows `p` (registered in `procs`) until its shim ends.
@@ -283,6 +367,9 @@ struct shim_launcher::impl {
     p->child = true;
     p->ready = false;
     p->ref.log_offset = offset;
+    p->log_path = req.log_path;
+    p->hung_after = req.hung_after;
+    p->last_log_size = offset;
     p->ready_pipe = std::make_unique<bp::async_pipe>(ioc);
     try {
       bp::child child{
@@ -334,6 +421,7 @@ struct shim_launcher::impl {
     }
     read_ready_line(p);
     watch(p);
+    check_liveness(p);
   }
 
   void kill_group(int64_t shim_pid, std::chrono::milliseconds grace) {
@@ -382,13 +470,17 @@ void shim_launcher::launch(launch_request req, start_callback on_start,
 }
 
 bool shim_launcher::adopt(const process_ref& ref,
-                          const std::string& status_path,
+                          const actors::launch_request& req,
                           exit_callback on_exit) {
+  const auto& status_path = req.status_path;
   auto st = read_status(status_path);
   if (st.state.empty())
     return false; // the shim never got as far as running the program
   auto p = std::make_shared<followed>();
   p->status_path = status_path;
+  p->log_path = req.log_path;
+  p->hung_after = req.hung_after;
+  p->last_log_size = file_size(req.log_path);
   p->on_exit = std::move(on_exit);
   p->ref = ref;
   p->ref.pid = st.pid;
@@ -417,10 +509,12 @@ bool shim_launcher::adopt(const process_ref& ref,
   }
   // Ended while the node was down (or just now): the status file says how.
   asio::post(impl_->ioc, [this, p] {
-    if (p->ended)
+    if (p->ended) {
       p->on_exit(impl::outcome_of(*p));
-    else
+    } else {
       impl_->watch(p);
+      impl_->check_liveness(p);
+    }
   });
   return true;
 }

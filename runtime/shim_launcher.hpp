@@ -28,7 +28,7 @@ public:
   void launch(actors::launch_request req, start_callback on_start,
               exit_callback on_exit) override;
 
-  bool adopt(const process_ref& ref, const std::string& status_path,
+  bool adopt(const process_ref& ref, const actors::launch_request& req,
              exit_callback on_exit) override;
 
   void terminate(const process_ref& ref,

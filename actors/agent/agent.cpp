@@ -126,7 +126,7 @@ agent_actor::behavior_type agent_impl(self_ptr self, agent_config cfg) {
       st.running.emplace(id, running_task{attempt, {}});
       launch_request req{spec.argv, spec.workspace, log_path,
                          task_status_path(log_path, attempt),
-                         agent_environment()};
+                         agent_environment(), st.cfg.hung_after};
       st.cfg.launcher->launch(
         std::move(req),
         [me = report_to(self), id, attempt](process_ref process) {
@@ -139,8 +139,11 @@ agent_actor::behavior_type agent_impl(self_ptr self, agent_config cfg) {
       auto& st = self->state;
       if (auto i = st.running.find(id); i != st.running.end())
         return i->second.attempt == attempt;
-      auto found = st.cfg.launcher->adopt(process,
-                                          task_status_path(log_path, attempt),
+      launch_request req;
+      req.log_path = log_path;
+      req.status_path = task_status_path(log_path, attempt);
+      req.hung_after = st.cfg.hung_after;
+      auto found = st.cfg.launcher->adopt(process, req,
                                           exit_reporter(self, id, attempt));
       if (found)
         st.running.emplace(id, running_task{attempt, process});

@@ -23,6 +23,9 @@ struct agent_config {
   std::shared_ptr<process_launcher> launcher;
   /// How long a cancelled process gets between SIGTERM and SIGKILL.
   std::chrono::milliseconds grace = std::chrono::seconds(5);
+  /// A process silent and idle this long is hung (see `launch_request`);
+  /// zero: never.
+  std::chrono::milliseconds hung_after{0};
 };
 
 /// Spawns an agent running the `command` provider: up to its max load of

@@ -24,6 +24,10 @@ struct launch_request {
   std::string status_path;
   /// The complete environment of the process.
   std::map<std::string, std::string> env;
+  /// A process that neither writes to its log nor uses CPU time for this
+  /// long is hung: its group is killed and its attempt fails (`hung: ...`).
+  /// Zero: never.
+  std::chrono::milliseconds hung_after{0};
 };
 
 /// Starts, finds again and stops agent processes: the seam between the agent
@@ -48,11 +52,12 @@ public:
     = 0;
 
   /// Looks for a process started before the node restarted, by its status
-  /// file and `ref` (a pid counts only with the start time it had). Returns
+  /// file (`req.status_path`) and `ref` (a pid counts only with the start time
+  /// it had); `req.log_path` and `req.hung_after` apply as for `launch`. Returns
   /// false when it never started. Otherwise calls `on_exit` once: when the
   /// process ends, or soon when it ended while the node was down (with its
   /// recorded status) or its owner died without recording one (failed).
-  virtual bool adopt(const process_ref& ref, const std::string& status_path,
+  virtual bool adopt(const process_ref& ref, const launch_request& req,
                      exit_callback on_exit)
     = 0;
 

@@ -49,7 +49,8 @@ public:
     on_exit(task_outcome{task_status::failed, -1, 0, "idle-agents: no launcher"});
   }
 
-  bool adopt(const process_ref&, const std::string&, exit_callback) override {
+  bool adopt(const process_ref&, const actors::launch_request&,
+             exit_callback) override {
     return false;
   }
 

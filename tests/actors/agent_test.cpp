@@ -28,9 +28,9 @@ public:
     launches.push_back({std::move(req), std::move(on_start), std::move(on_exit)});
   }
 
-  bool adopt(const process_ref& ref, const std::string& status_path,
+  bool adopt(const process_ref& ref, const launch_request& req,
              exit_callback on_exit) override {
-    adopted.push_back({ref, status_path, std::move(on_exit)});
+    adopted.push_back({ref, req.status_path, std::move(on_exit)});
     return adopt_finds;
   }
 

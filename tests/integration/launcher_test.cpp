@@ -56,11 +56,20 @@ struct fixture {
     return dir.file("out.1.status");
   }
 
+  /// What adoption looks by: the log and status files.
+  actors::launch_request request() {
+    actors::launch_request req;
+    req.log_path = dir.file("out.log");
+    req.status_path = status_file();
+    return req;
+  }
+
   void launch(std::vector<std::string> argv,
               std::map<std::string, std::string> env
-              = actors::agent_environment()) {
+              = actors::agent_environment(),
+              std::chrono::milliseconds hung_after = 0ms) {
     launcher.launch({std::move(argv), dir.path().string(), dir.file("out.log"),
-                     status_file(), std::move(env)},
+                     status_file(), std::move(env), hung_after},
                     [this](process_ref p) { started.set(p); },
                     [this](task_outcome x) { ended.set(std::move(x)); });
   }
@@ -195,7 +204,7 @@ CAF_TEST(a process outlives its launcher and a new launcher adopts it) {
   CAF_CHECK(is_running(static_cast<int>(ref->pid)));
   runtime::shim_launcher next{CW_SHIM_BIN};
   test::waiter<task_outcome> adopted_end;
-  CAF_REQUIRE(next.adopt(*ref, status_file(), [&](task_outcome x) {
+  CAF_REQUIRE(next.adopt(*ref, request(), [&](task_outcome x) {
     adopted_end.set(std::move(x));
   }));
   CAF_CHECK_EQUAL(next.running(), 1u);
@@ -220,7 +229,7 @@ CAF_TEST(a process that ended while nobody watched reports its recorded exit) {
   }));
   runtime::shim_launcher next{CW_SHIM_BIN};
   test::waiter<task_outcome> adopted_end;
-  CAF_REQUIRE(next.adopt(*ref, status_file(), [&](task_outcome x) {
+  CAF_REQUIRE(next.adopt(*ref, request(), [&](task_outcome x) {
     adopted_end.set(std::move(x));
   }));
   auto x = adopted_end.wait(30s);
@@ -237,7 +246,7 @@ CAF_TEST(a shim that died without an exit status fails the attempt) {
         << R"(,"shim_start":1,"pid":999999,"started_ms":1})";
   }
   test::waiter<task_outcome> adopted_end;
-  CAF_REQUIRE(launcher.adopt(process_ref{}, status_file(), [&](task_outcome x) {
+  CAF_REQUIRE(launcher.adopt(process_ref{}, request(), [&](task_outcome x) {
     adopted_end.set(std::move(x));
   }));
   auto x = adopted_end.wait(30s);
@@ -246,8 +255,24 @@ CAF_TEST(a shim that died without an exit status fails the attempt) {
   CAF_CHECK(x->reason.find("died without recording") != std::string::npos);
 }
 
+CAF_TEST(a process without output or cpu time past the setting is hung) {
+  launch({"sleep", "60"}, actors::agent_environment(), 300ms);
+  auto x = outcome();
+  CAF_CHECK(x.status == task_status::failed);
+  CAF_CHECK(x.reason.rfind("hung: ", 0) == 0);
+  CAF_CHECK_EQUAL(x.signal, SIGKILL);
+}
+
+CAF_TEST(output keeps a process alive past the hung setting) {
+  // Ten lines 100 ms apart: 1 s of run time, never 1 s without output.
+  launch({"sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do echo $i; sleep 0.1; done"},
+         actors::agent_environment(), 1000ms);
+  auto x = outcome();
+  CAF_CHECK(x.status == task_status::completed);
+}
+
 CAF_TEST(no status file means the process never started) {
-  CAF_CHECK(!launcher.adopt(process_ref{}, status_file(), [](task_outcome) {}));
+  CAF_CHECK(!launcher.adopt(process_ref{}, request(), [](task_outcome) {}));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -66,4 +66,55 @@ struct pool_settings {
   uint32_t steal_threshold = 0;
 };
 
+/// When a circuit breaker trips and how it recovers.
+struct breaker_config {
+  /// Consecutive failures that open a closed breaker.
+  uint32_t failure_threshold = 5;
+  /// Time an open breaker refuses tasks before admitting trials.
+  int64_t cool_down_ms = 30'000;
+  /// Trial tasks a half-open breaker admits at a time.
+  uint32_t half_open_trials = 1;
+};
+
+/// An agent as the scheduler sees it (`cw agents`).
+struct agent_view {
+  agent_profile profile;
+  /// The tasks it runs now.
+  std::vector<uint64_t> tasks;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, agent_view& x) {
+  return f(caf::meta::type_name("cw.agent_view"), x.profile, x.tasks);
+}
+
+/// A provider's circuit breaker as the scheduler sees it.
+struct breaker_view {
+  std::string provider;
+  /// `closed`, `open` or `half_open`.
+  std::string state;
+  /// Consecutive provider failures counted.
+  uint32_t failures = 0;
+  /// When an open breaker admits its next trial, ms since the epoch; 0 when
+  /// not open.
+  int64_t retry_at_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, breaker_view& x) {
+  return f(caf::meta::type_name("cw.breaker_view"), x.provider, x.state,
+           x.failures, x.retry_at_ms);
+}
+
+/// Every registered agent and every provider's breaker.
+struct agent_listing {
+  std::vector<agent_view> agents;
+  std::vector<breaker_view> breakers;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, agent_listing& x) {
+  return f(caf::meta::type_name("cw.agent_listing"), x.agents, x.breakers);
+}
+
 } // namespace cw

@@ -139,6 +139,17 @@ struct supervisor_event {
   int64_t delay_ms = 0;
 };
 
+/// A provider's circuit breaker changed state (`provider.breaker@1`, entity
+/// `provider/<name>`).
+struct breaker_changed {
+  std::string provider;
+  /// `closed`, `open` or `half_open`.
+  std::string from;
+  std::string to;
+  uint32_t failures = 0;
+  std::string reason;
+};
+
 // -- typed workflow events ----------------------------------------------------
 
 /// A client submitted a workflow (`workflow.submitted@1`). Recorded before

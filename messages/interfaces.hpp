@@ -75,6 +75,8 @@ using agent_actor = caf::typed_actor<
 /// - `workflow(list, limit)`: the newest workflows (0: all).
 /// - `workflow(cancel, id)`: cancels every task of the workflow that has not
 ///   ended. Errors: `no_such_task`, `illegal_transition` (ended).
+/// - `agents`: replies with every registered agent (profile, running tasks)
+///   and each provider's circuit breaker.
 /// - `interrupt`: the node stops on purpose and terminates its processes:
 ///   every running task goes back to the queue. Replies, once that is
 ///   durable, with the number of tasks requeued.
@@ -106,6 +108,7 @@ using scheduler_actor = caf::typed_actor<
                   uint32_t>::with<std::vector<workflow_info>>,
   caf::replies_to<workflow_atom, cancel_atom, workflow_id>::with<workflow_info>,
   caf::replies_to<interrupt_atom>::with<uint32_t>,
+  caf::replies_to<agents_atom>::with<agent_listing>,
   caf::reacts_to<adopt_atom>,
   caf::reacts_to<expire_atom>,
   caf::reacts_to<snapshot_atom>,

@@ -31,6 +31,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(cw, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(cw, (std::vector<cw::workflow_info>))
   CAF_ADD_TYPE_ID(cw, (cw::agent_profile))
   CAF_ADD_TYPE_ID(cw, (cw::process_ref))
+  CAF_ADD_TYPE_ID(cw, (cw::agent_listing))
 
   /// Submits work (scheduler).
   CAF_ADD_ATOM(cw, cw, submit_atom, "submit")
@@ -89,5 +90,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(cw, caf::first_custom_type_id)
   CAF_ADD_ATOM(cw, cw, adopt_atom, "adopt")
   /// The node stops on purpose: running tasks go back to the queue.
   CAF_ADD_ATOM(cw, cw, interrupt_atom, "interrupt")
+  /// Lists the agents and the providers' breakers (scheduler).
+  CAF_ADD_ATOM(cw, cw, agents_atom, "agents")
 
 CAF_END_TYPE_ID_BLOCK(cw)

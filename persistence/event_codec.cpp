@@ -519,6 +519,23 @@ event encode(const supervisor_event& x, int64_t time_ms,
   return result;
 }
 
+event encode(const breaker_changed& x, int64_t time_ms,
+             const std::string& node) {
+  event result;
+  result.type = "provider.breaker";
+  result.version = 1;
+  result.time_ms = time_ms;
+  result.node = node;
+  result.entity = "provider/" + x.provider;
+  result.payload = json{{"provider", x.provider},
+                        {"from", x.from},
+                        {"to", x.to},
+                        {"failures", x.failures},
+                        {"reason", x.reason}}
+                     .dump();
+  return result;
+}
+
 caf::expected<scheduler_phase_changed> decode_phase_changed(const event& x) {
   auto fail = [&](const std::string& why) { return undecodable(x, why); };
   if (x.type != "scheduler.phase_changed" || x.version != 1)

@@ -39,6 +39,9 @@ event encode(const lock_deadlock& x, int64_t time_ms, const std::string& node);
 event encode(const supervisor_event& x, int64_t time_ms,
              const std::string& node);
 
+/// Returns the envelope of a breaker's change (`provider.breaker@1`).
+event encode(const breaker_changed& x, int64_t time_ms, const std::string& node);
+
 /// Returns the life-cycle change stored in `x` (`scheduler.phase_changed`).
 /// Errors: `journal_corrupt`.
 caf::expected<scheduler_phase_changed> decode_phase_changed(const event& x);

@@ -351,6 +351,13 @@ void release_lock(self_ptr self, http_exchange x) {
       [self, x](caf::error& err) mutable { reply_error(self, x, err); });
 }
 
+void list_agents(self_ptr self, http_exchange x) {
+  self->request(self->state.cfg.scheduler, request_timeout, agents_atom_v)
+    .then(
+      [x](const agent_listing& l) mutable { reply_json(x, 200, to_json(l)); },
+      [self, x](caf::error& err) mutable { reply_error(self, x, err); });
+}
+
 void list_locks(self_ptr self, http_exchange x) {
   self->request(self->state.cfg.locks, request_timeout, list_atom_v)
     .then([x](const lock_listing& l) mutable { reply_json(x, 200, to_json(l)); },
@@ -408,6 +415,8 @@ void route(self_ptr self, http_exchange& x) {
     return route_workflows(self, x, t);
   if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "locks")
     return route_locks(self, x, t);
+  if (seg.size() == 2 && seg[0] == "v1" && seg[1] == "agents")
+    return method == "GET" ? list_agents(self, std::move(x)) : not_allowed();
   if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "tasks") {
     if (seg.size() == 2) {
       if (method == "POST")

@@ -515,6 +515,26 @@ json to_json(const lock_waiter_view& x) {
               {"expires_in_ms", x.expires_in_ms}};
 }
 
+json to_json(const agent_listing& x) {
+  auto agents = json::array();
+  for (auto& a : x.agents)
+    agents.push_back(json{{"name", a.profile.name},
+                          {"pool", a.profile.pool},
+                          {"provider", a.profile.provider},
+                          {"capabilities", a.profile.capabilities},
+                          {"load", a.tasks.size()},
+                          {"max_load", a.profile.max_load},
+                          {"weight", a.profile.weight},
+                          {"tasks", a.tasks}});
+  auto breakers = json::array();
+  for (auto& b : x.breakers)
+    breakers.push_back(json{{"provider", b.provider},
+                            {"state", b.state},
+                            {"failures", b.failures},
+                            {"retry_at_ms", b.retry_at_ms}});
+  return json{{"agents", std::move(agents)}, {"breakers", std::move(breakers)}};
+}
+
 json to_json(const lock_listing& x) {
   auto holders = json::array();
   for (auto& h : x.holders)

@@ -7,6 +7,7 @@
 #include "caf/error.hpp"
 #include "caf/expected.hpp"
 
+#include "messages/agent.hpp"
 #include "messages/locks.hpp"
 #include "messages/task.hpp"
 #include "messages/workflow.hpp"
@@ -80,6 +81,11 @@ nlohmann::json to_json(const lock_waiter_view& x);
 
 /// Returns the JSON form of a listing: `{"holders": [...], "waiters": [...]}`.
 nlohmann::json to_json(const lock_listing& x);
+
+/// Returns `{"agents": [{"name", "pool", "provider", "capabilities", "load",
+/// "max_load", "weight", "tasks"}], "breakers": [{"provider", "state",
+/// "failures", "retry_at_ms"}]}`.
+nlohmann::json to_json(const agent_listing& x);
 
 /// Returns why a lock request was refused, from its error: `"deadlock"`,
 /// `"timeout"`, `"cancelled"`, or an empty string for other errors.

@@ -494,6 +494,43 @@ std::pair<std::string, bool> split_lock_name(const std::string& str) {
 
 } // namespace
 
+cli_status cli_agents(const cli_context& ctx) {
+  return guarded([&] {
+    auto client = connect(ctx);
+    auto res = call(ctx, *client, "GET", "/v1/agents");
+    if (ctx.json) {
+      *ctx.out << res.body << "\n";
+      return cli_status::success;
+    }
+    auto j = json::parse(res.body, nullptr, false);
+    if (!j.is_object() || !j.contains("agents") || !j.contains("breakers"))
+      return cli_status::failure;
+    auto& out = *ctx.out;
+    out << std::left << std::setw(20) << "AGENT" << std::setw(14) << "POOL"
+        << std::setw(12) << "PROVIDER" << std::setw(7) << "LOAD" << "TASKS\n";
+    for (auto& a : j["agents"]) {
+      std::string tasks;
+      for (auto& t : a["tasks"])
+        tasks += (tasks.empty() ? "" : ",") + std::to_string(t.get<uint64_t>());
+      out << std::left << std::setw(20) << a.value("name", "") << std::setw(14)
+          << a.value("pool", "") << std::setw(12) << a.value("provider", "")
+          << std::setw(7)
+          << (std::to_string(a.value("load", 0)) + "/"
+              + std::to_string(a.value("max_load", 0)))
+          << (tasks.empty() ? "-" : tasks) << "\n";
+    }
+    if (!j["breakers"].empty()) {
+      out << "\n" << std::left << std::setw(12) << "PROVIDER" << std::setw(11)
+          << "BREAKER" << "FAILURES\n";
+      for (auto& b : j["breakers"])
+        out << std::left << std::setw(12) << b.value("provider", "")
+            << std::setw(11) << b.value("state", "")
+            << b.value("failures", 0) << "\n";
+    }
+    return cli_status::success;
+  });
+}
+
 cli_status cli_locks(const cli_context& ctx) {
   return guarded([&] {
     auto client = connect(ctx);

@@ -108,6 +108,10 @@ struct lock_options {
   double timeout_s = 30;
 };
 
+/// `cw agents`: prints every agent with its load, then each provider's
+/// circuit breaker.
+cli_status cli_agents(const cli_context& ctx);
+
 /// `cw locks`: prints every holder and waiter.
 cli_status cli_locks(const cli_context& ctx);
 

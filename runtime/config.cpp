@@ -208,6 +208,38 @@ caf::expected<node_config> load_config_file(const std::string& path,
                          + " must be an integer from 1 to 100000");
         cfg.provider_limits[std::string{provider.str()}] = static_cast<uint32_t>(*n);
       }
+    } else if (k == "circuit_breaker") {
+      auto table = value.as_table();
+      if (table == nullptr)
+        return invalid(where(k.c_str()) + " must be a table");
+      for (auto& [sub_key, sub_value] : *table) {
+        auto name = std::string{sub_key.str()};
+        auto n = sub_value.value<int64_t>();
+        auto range = [&](int64_t lo, int64_t hi) -> caf::error {
+          if (!n || *n < lo || *n > hi)
+            return invalid(where(k.c_str()) + "." + name
+                           + " must be an integer from " + std::to_string(lo)
+                           + " to " + std::to_string(hi));
+          return {};
+        };
+        caf::error err;
+        if (name == "failure_threshold") {
+          if (!(err = range(0, 1000)))
+            cfg.breaker.failure_threshold = static_cast<uint32_t>(*n);
+        } else if (name == "cool_down_s") {
+          if (!(err = range(1, 86'400)))
+            cfg.breaker.cool_down_ms = *n * 1000;
+        } else if (name == "half_open_trials") {
+          if (!(err = range(1, 100)))
+            cfg.breaker.half_open_trials = static_cast<uint32_t>(*n);
+        } else {
+          err = invalid(where(k.c_str()) + "." + name
+                        + " is not a known setting (failure_threshold, "
+                          "cool_down_s, half_open_trials)");
+        }
+        if (err)
+          return err;
+      }
     } else if (k == "keep_agents") {
       if (!value.is_boolean())
         return invalid(where(k.c_str()) + " must be true or false");

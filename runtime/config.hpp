@@ -72,6 +72,8 @@ struct node_config {
   /// A stop on purpose leaves agent processes running, for the next start to
   /// adopt; otherwise they are terminated and their tasks requeued.
   bool keep_agents = false;
+  /// Each provider's circuit breaker (`[circuit_breaker]`).
+  breaker_config breaker;
 };
 
 /// Returns the defaults: data dir `$XDG_DATA_HOME/cw` (else
@@ -82,7 +84,8 @@ node_config default_node_config();
 /// `agents`, `log_level`, `node_name`, `durability`,
 /// `snapshot_every_events`, `snapshot_interval_s`, `max_running`,
 /// `max_running_per_workspace`, `retry_max_attempts`, `max_prompt_bytes`,
-/// `shim_path`, `keep_agents`, `[pools.NAME]`, `[provider_limits]`). Errors name the file, the key and
+/// `shim_path`, `keep_agents`, `[pools.NAME]`, `[provider_limits]`,
+/// `[circuit_breaker]`). Errors name the file, the key and
 /// the line.
 caf::expected<node_config> load_config_file(const std::string& path,
                                             node_config cfg);

@@ -234,6 +234,7 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   sched_cfg.snapshot_interval = std::chrono::seconds(c.snapshot_interval_s);
   sched_cfg.provider_limits = c.provider_limits;
   sched_cfg.max_prompt_bytes = c.max_prompt_bytes;
+  sched_cfg.breaker = c.breaker;
   auto pools = c.pools;
   if (pools.empty()) {
     pool_config pool;

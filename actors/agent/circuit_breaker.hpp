@@ -4,7 +4,11 @@
 #include <optional>
 #include <string>
 
+#include "messages/agent.hpp"
+
 namespace cw::actors {
+
+using cw::breaker_config;
 
 /// Where a circuit breaker is.
 enum class breaker_state : uint8_t {
@@ -19,15 +23,6 @@ enum class breaker_state : uint8_t {
 /// Returns `"closed"`, `"open"` or `"half_open"`.
 std::string to_string(breaker_state x);
 
-/// When a circuit breaker trips and how it recovers.
-struct breaker_config {
-  /// Consecutive failures that open a closed breaker.
-  uint32_t failure_threshold = 5;
-  /// Time an open breaker refuses tasks before admitting trials.
-  int64_t cool_down_ms = 30'000;
-  /// Trial tasks a half-open breaker admits at a time.
-  uint32_t half_open_trials = 1;
-};
 
 /// One change of state, for the caller to journal.
 struct breaker_transition {

@@ -1,5 +1,7 @@
 #include "actors/scheduler/scheduler.hpp"
 
+#include "actors/agent/circuit_breaker.hpp"
+
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -125,6 +127,8 @@ struct scheduler_state {
   // Tasks that were running when the node went down, by the agent that ran
   // them: they wait for that agent to register and adopt their process.
   std::map<std::string, std::vector<task_id>> orphans;
+  // Circuit breakers by provider, created on first use.
+  std::map<std::string, circuit_breaker> breakers;
 
   static inline const char* name = "cw.scheduler";
 };
@@ -355,6 +359,62 @@ void occupy(self_ptr self, const std::string& agent, const task_info& info) {
   ++st.running_per_workspace[info.spec.workspace];
 }
 
+circuit_breaker& breaker_of(self_ptr self, const std::string& provider) {
+  auto& st = self->state;
+  auto i = st.breakers.find(provider);
+  if (i == st.breakers.end())
+    i = st.breakers.emplace(provider, circuit_breaker{st.cfg.breaker}).first;
+  return i->second;
+}
+
+/// Journals a breaker's change; an opened breaker wakes dispatch once its
+/// cool-down has passed.
+void note_breaker(self_ptr self, const std::string& provider,
+                  const std::optional<breaker_transition>& change) {
+  if (!change)
+    return;
+  auto& st = self->state;
+  st.pending_rows.push_back(persistence::encode(
+    breaker_changed{provider, to_string(change->from), to_string(change->to),
+                    change->failures, change->reason},
+    now_ms(self), st.cfg.node_name));
+  spdlog::warn("scheduler: provider {} breaker {} -> {}: {}", provider,
+               to_string(change->from), to_string(change->to), change->reason);
+  if (change->to == breaker_state::open)
+    self->delayed_send(self, std::chrono::milliseconds(st.cfg.breaker.cool_down_ms),
+                       wake_atom_v);
+}
+
+/// Returns whether `provider`'s breaker lets a task through at `now` (without
+/// counting it).
+bool breaker_admits(self_ptr self, const std::string& provider, int64_t now) {
+  auto& st = self->state;
+  if (st.cfg.breaker.failure_threshold == 0)
+    return true;
+  auto& b = breaker_of(self, provider);
+  switch (b.state()) {
+    case breaker_state::closed:
+      return true;
+    case breaker_state::open:
+      return now >= b.retry_at_ms(now);
+    default:
+      return b.trials_in_flight() < st.cfg.breaker.half_open_trials;
+  }
+}
+
+/// Returns whether `outcome` is the provider's failure rather than the
+/// task's: the process did not start, did not end on its own terms (its
+/// shim or agent died) or hung. A program that exits non-zero, or that a
+/// timeout or a cancel stopped, shows the provider works.
+bool is_provider_failure(const task_outcome& outcome) {
+  if (outcome.status != task_status::failed)
+    return false;
+  if (outcome.reason.rfind("hung: ", 0) == 0)
+    return true;
+  return outcome.exit_code == -1 && outcome.signal == 0
+         && outcome.reason != "timeout" && outcome.reason.rfind("cancel", 0) != 0;
+}
+
 /// Assigns queued tasks to agents chosen by placement; each process starts
 /// only after its assignment is durable.
 void dispatch(self_ptr self) {
@@ -369,6 +429,8 @@ void dispatch(self_ptr self) {
          && (st.cfg.max_running == 0 || st.running < st.cfg.max_running)) {
     std::optional<placement_choice> choice;
     auto eligible = [&](const task_info& info) {
+      if (!breaker_admits(self, info.spec.provider, now))
+        return false;
       auto cap = st.cfg.max_running_per_workspace;
       if (cap != 0) {
         auto i = st.running_per_workspace.find(info.spec.workspace);
@@ -385,6 +447,9 @@ void dispatch(self_ptr self) {
     const auto& info = *st.tasks.find(*next);
     auto attempt = info.attempts + 1;
     auto agent = choice->agent;
+    if (st.cfg.breaker.failure_threshold != 0)
+      note_breaker(self, info.spec.provider,
+                   breaker_of(self, info.spec.provider).allow(now).transition);
     occupy(self, agent, info);
     record(self, task_assigned{*next, agent, attempt, std::move(choice->reason)});
     deferred run;
@@ -578,6 +643,13 @@ scheduler_status status_of(self_ptr self) {
 void end_attempt(self_ptr self, task_id id, task_outcome outcome) {
   auto& st = self->state;
   const auto& info = *st.tasks.find(id);
+  if (st.cfg.breaker.failure_threshold != 0) {
+    auto& b = breaker_of(self, info.spec.provider);
+    auto now = now_ms(self);
+    note_breaker(self, info.spec.provider,
+                 is_provider_failure(outcome) ? b.on_failure(now)
+                                              : b.on_success(now));
+  }
   if (outcome.status != task_status::completed
       && may_retry(info.spec.retry, info.attempts)) {
     std::uniform_real_distribution<double> unit{0.0, 1.0};
@@ -922,6 +994,25 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
       record(self, task_started{id, process.pid, process});
       commit(self);
       arm_attempt_timeout(self, id, attempt);
+    },
+    [self](agents_atom) -> caf::result<agent_listing> {
+      auto& st = self->state;
+      agent_listing result;
+      for (auto& [name, slot] : st.agents) {
+        agent_view view;
+        if (auto p = st.place.find(name))
+          view.profile = *p;
+        view.profile.name = name;
+        view.tasks.assign(slot.tasks.begin(), slot.tasks.end());
+        result.agents.push_back(std::move(view));
+      }
+      auto now = now_ms(self);
+      for (auto& [provider, b] : st.breakers)
+        result.breakers.push_back(
+          breaker_view{provider, to_string(b.state()), b.failures(),
+                       b.state() == breaker_state::open ? b.retry_at_ms(now)
+                                                        : 0});
+      return result;
     },
     [self](interrupt_atom) -> caf::result<uint32_t> {
       auto& st = self->state;

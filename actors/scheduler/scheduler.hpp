@@ -53,6 +53,8 @@ struct scheduler_config {
   /// register and take their process over; then their attempt fails (or,
   /// when its process never started, the task goes back to the queue).
   caf::timespan adopt_timeout = std::chrono::seconds(30);
+  /// Each provider's circuit breaker (`failure_threshold` 0: none).
+  breaker_config breaker;
   /// Retry policy of tasks that bring none (`max_attempts` 0).
   retry_policy default_retry = retry_policy{1, 1000, 2.0, 300'000, 0.1};
   /// Returns wall-clock milliseconds since the epoch; tests substitute a

@@ -107,6 +107,8 @@ int main(int argc, char** argv) {
   logs_cmd->add_option("id", id, "task id")->required();
   logs_cmd->add_flag("-f,--follow", follow, "keep printing until the task ends");
 
+  auto agents_cmd = app.add_subcommand(
+    "agents", "list agents with their load, and the providers' breakers");
   auto locks_cmd = app.add_subcommand("locks", "list lock holders and waiters");
   auto lock_cmd = app.add_subcommand("lock", "take or release a named lock");
   lock_cmd->require_subcommand(1);
@@ -186,6 +188,8 @@ int main(int argc, char** argv) {
     rc = cli_logs(ctx, id, follow);
   else if (*locks_cmd)
     rc = cli_locks(ctx);
+  else if (*agents_cmd)
+    rc = cli_agents(ctx);
   else if (*lock_acquire)
     rc = cli_lock_acquire(ctx, lock);
   else if (*lock_release)

@@ -220,6 +220,55 @@ CAF_TEST(a stop on purpose requeues running tasks durably before replying) {
   CAF_CHECK_EQUAL(runs->size(), 1u);
 }
 
+CAF_TEST(a provider breaker opens on its failures and closes after a trial) {
+  breaker = breaker_config{2, 10'000, 1};
+  start();
+  add_agent("agent-1");
+  auto provider_failure = [&](task_id id) {
+    self->send(sched_actor, finished_atom_v, id, uint32_t{1},
+               task_outcome{task_status::failed, -1, 0,
+                            "program not found: x"});
+    drain();
+  };
+  // A program that exits non-zero is the task's failure, not the provider's.
+  auto a = submit(spec());
+  finish(a.id, 1, task_status::failed, "exit code 1");
+  auto b = submit(spec());
+  provider_failure(b.id);
+  auto c = submit(spec());
+  provider_failure(c.id);
+  auto breaker_events = [&] {
+    return std::count_if(jd->events.begin(), jd->events.end(),
+                         [](auto& ev) { return ev.type == "provider.breaker"; });
+  };
+  CAF_CHECK_EQUAL(breaker_events(), 1);
+  // Open: the next task waits in the queue, the agent idle.
+  auto d = submit(spec());
+  CAF_CHECK(lookup(d.id).status == task_status::queued);
+  CAF_CHECK_EQUAL(runs->size(), 3u);
+  self->send(sched_actor, agents_atom_v);
+  drain();
+  auto listing = reply<agent_listing>();
+  CAF_REQUIRE_EQUAL(listing.breakers.size(), 1u);
+  CAF_CHECK_EQUAL(listing.breakers.front().state, "open");
+  CAF_CHECK_EQUAL(listing.breakers.front().failures, 2u);
+  // After the cool-down one trial goes; its success closes the breaker.
+  advance_time(10s);
+  drain();
+  CAF_REQUIRE_EQUAL(runs->size(), 4u);
+  CAF_CHECK_EQUAL(runs->back().id, d.id);
+  finish(d.id, 1, task_status::completed);
+  self->send(sched_actor, agents_atom_v);
+  drain();
+  listing = reply<agent_listing>();
+  CAF_CHECK_EQUAL(listing.breakers.front().state, "closed");
+  CAF_REQUIRE_EQUAL(listing.agents.size(), 1u);
+  CAF_CHECK_EQUAL(listing.agents.front().profile.name, "agent-1");
+  CAF_CHECK(listing.agents.front().tasks.empty());
+  // closed -> open, open -> half_open, half_open -> closed.
+  CAF_CHECK_EQUAL(breaker_events(), 3);
+}
+
 CAF_TEST(invalid specs are refused with the field named) {
   start();
   auto bad = spec();

@@ -136,6 +136,20 @@ CAF_TEST(a program that does not exist fails its task with the reason) {
   CAF_CHECK_EQUAL(done["status"], "completed");
 }
 
+CAF_TEST(agents and breakers are listed) {
+  auto res = call("GET", "/v1/agents");
+  CAF_REQUIRE_EQUAL(res.status, 200u);
+  auto j = json::parse(res.body);
+  CAF_REQUIRE_EQUAL(j["agents"].size(), 2u);
+  auto first = j["agents"][0];
+  CAF_CHECK_EQUAL(first["name"], "agent-1");
+  CAF_CHECK_EQUAL(first["pool"], "default");
+  CAF_CHECK_EQUAL(first["provider"], "command");
+  CAF_CHECK_EQUAL(first["load"], 0);
+  CAF_CHECK(j["breakers"].is_array());
+  check_refused(call("POST", "/v1/agents"), 405, "");
+}
+
 CAF_TEST(a second node on the same data dir is refused) {
   auto cfg = n->config();
   cfg.api_port = 0;

@@ -77,6 +77,8 @@ struct scheduler_fixture : actor_fixture {
   std::shared_ptr<std::vector<task_id>> cancels
     = std::make_shared<std::vector<task_id>>();
   std::shared_ptr<adoptions> adopts = std::make_shared<adoptions>();
+  /// The providers' breakers of the scheduler `start` spawns.
+  breaker_config breaker;
   caf::actor_clock::time_point t0 = sched.clock().now();
   static constexpr int64_t epoch_ms = 1'800'000'000'000;
 
@@ -110,6 +112,7 @@ struct scheduler_fixture : actor_fixture {
     cfg.snapshot_every_events = snapshot_every_events;
     cfg.snapshot_interval = snapshot_interval;
     cfg.wall_clock = [this] { return wall(); };
+    cfg.breaker = breaker;
     sched_actor = spawn_scheduler(sys, std::move(cfg));
     drain();
   }

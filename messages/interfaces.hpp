@@ -18,6 +18,14 @@
 
 namespace cw {
 
+/// An observer of the journal: an actor that the node hands every committed
+/// batch of events (see `spawn_journal_writer`). Plugins add observers.
+/// - `committed(events)`: the events of one committed transaction, in seq
+///   order, with seqs and checksums filled in. Sent after the commit is
+///   durable, before the appends it holds are acknowledged.
+using observer_actor
+  = caf::typed_actor<caf::reacts_to<committed_atom, std::vector<event>>>;
+
 /// The single writer of the journal.
 /// - `append`: stores the events in one transaction (possibly together with
 ///   other appends: group commit) and replies with the seq of the last one,
@@ -76,7 +84,8 @@ using agent_actor = caf::typed_actor<
 /// - `workflow(cancel, id)`: cancels every task of the workflow that has not
 ///   ended. Errors: `no_such_task`, `illegal_transition` (ended).
 /// - `agents`: replies with every registered agent (profile, running tasks)
-///   and each provider's circuit breaker.
+///   and each provider's circuit breaker. `agents(n)` replies with the same
+///   once at least n agents are registered (the node waits so at start-up).
 /// - `interrupt`: the node stops on purpose and terminates its processes:
 ///   every running task goes back to the queue. Replies, once that is
 ///   durable, with the number of tasks requeued.
@@ -109,6 +118,7 @@ using scheduler_actor = caf::typed_actor<
   caf::replies_to<workflow_atom, cancel_atom, workflow_id>::with<workflow_info>,
   caf::replies_to<interrupt_atom>::with<uint32_t>,
   caf::replies_to<agents_atom>::with<agent_listing>,
+  caf::replies_to<agents_atom, uint32_t>::with<agent_listing>,
   caf::reacts_to<adopt_atom>,
   caf::reacts_to<expire_atom>,
   caf::reacts_to<snapshot_atom>,

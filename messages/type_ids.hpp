@@ -92,5 +92,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(cw, caf::first_custom_type_id)
   CAF_ADD_ATOM(cw, cw, interrupt_atom, "interrupt")
   /// Lists the agents and the providers' breakers (scheduler).
   CAF_ADD_ATOM(cw, cw, agents_atom, "agents")
+  /// Hands an observer the events of one journal commit.
+  CAF_ADD_ATOM(cw, cw, committed_atom, "committed")
 
 CAF_END_TYPE_ID_BLOCK(cw)

@@ -1,6 +1,7 @@
 #include "runtime/config.hpp"
 
 #include <cstdlib>
+#include <filesystem>
 #include <thread>
 
 #include <unistd.h>
@@ -37,9 +38,10 @@ caf::expected<pool_config> parse_pool(const std::string& path,
       if (!str)
         return invalid(where(k) + " must be a string");
       if (k == "provider") {
-        if (*str != "command" && *str != "noop")
-          return invalid(where(k) + ": unknown provider '" + *str
-                         + "' (known: command, noop)");
+        // Plugins add providers, so the name is checked when the node
+        // starts, against its registry.
+        if (str->empty())
+          return invalid(where(k) + " must not be empty");
         pool.provider = *str;
       } else if (!from_string(*str, pool.settings.strategy)) {
         return invalid(where(k) + ": unknown strategy '" + *str
@@ -244,6 +246,20 @@ caf::expected<node_config> load_config_file(const std::string& path,
       if (!value.is_boolean())
         return invalid(where(k.c_str()) + " must be true or false");
       cfg.keep_agents = *value.value<bool>();
+    } else if (k == "plugins") {
+      auto arr = value.as_array();
+      if (arr == nullptr)
+        return invalid(where("plugins") + " must be an array of paths");
+      auto base = std::filesystem::path{path}.parent_path();
+      for (auto& item : *arr) {
+        auto str = item.value<std::string>();
+        if (!str || str->empty())
+          return invalid(where("plugins") + " must be an array of non-empty "
+                                            "paths");
+        std::filesystem::path file{*str};
+        cfg.plugins.push_back(file.is_absolute() ? file.string()
+                                                 : (base / file).string());
+      }
     } else if (k == "max_prompt_bytes") {
       auto n = value.value<int64_t>();
       if (!n || *n < 1 || *n > (int64_t{64} << 20))

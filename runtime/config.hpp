@@ -15,7 +15,8 @@ namespace cw::runtime {
 /// A pool of agents from the `[pools.NAME]` tables of the config file.
 struct pool_config {
   std::string name;
-  /// `command` (processes) or `noop` (in-process, completes at once).
+  /// A registered provider: `command` (processes), `noop` (in-process,
+  /// completes at once) or one a plugin adds; checked when the node starts.
   std::string provider = "command";
   /// Number of agents.
   uint32_t agents = 1;
@@ -74,6 +75,8 @@ struct node_config {
   bool keep_agents = false;
   /// Each provider's circuit breaker (`[circuit_breaker]`).
   breaker_config breaker;
+  /// Plugin libraries to load at start-up, in order.
+  std::vector<std::string> plugins;
 };
 
 /// Returns the defaults: data dir `$XDG_DATA_HOME/cw` (else
@@ -84,9 +87,9 @@ node_config default_node_config();
 /// `agents`, `log_level`, `node_name`, `durability`,
 /// `snapshot_every_events`, `snapshot_interval_s`, `max_running`,
 /// `max_running_per_workspace`, `retry_max_attempts`, `max_prompt_bytes`,
-/// `shim_path`, `keep_agents`, `[pools.NAME]`, `[provider_limits]`,
-/// `[circuit_breaker]`). Errors name the file, the key and
-/// the line.
+/// `shim_path`, `keep_agents`, `plugins` (paths relative to the file's
+/// directory), `[pools.NAME]`, `[provider_limits]`, `[circuit_breaker]`).
+/// Errors name the file, the key and the line.
 caf::expected<node_config> load_config_file(const std::string& path,
                                             node_config cfg);
 

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -30,8 +31,9 @@
 #include "persistence/event_codec.hpp"
 #include "persistence/journal.hpp"
 #include "runtime/api.hpp"
-#include "runtime/shim_launcher.hpp"
+#include "runtime/extensions.hpp"
 #include "runtime/http_server.hpp"
+#include "runtime/shim_launcher.hpp"
 
 namespace cw::runtime {
 
@@ -145,6 +147,9 @@ struct node::impl {
   journal_actor journal;
   scheduler_actor scheduler;
   lock_actor locks;
+  /// Provider and observer factories: built-in and from plugins.
+  std::unique_ptr<plugin::registry> registry;
+  std::vector<observer_actor> observers;
   /// The root of the agents' supervision tree: one supervisor per pool,
   /// each over that pool's agents.
   caf::actor agents;
@@ -168,6 +173,11 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   auto d = std::make_unique<impl>();
   d->cfg = std::move(cfg);
   auto& c = d->cfg;
+  // Plugins load first: a bad one stops the start before it touches anything.
+  auto registry = load_registry(c);
+  if (!registry)
+    return registry.error();
+  d->registry = std::move(*registry);
   std::error_code ec;
   std::filesystem::create_directories(c.data_dir + "/logs", ec);
   if (ec)
@@ -209,8 +219,14 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
                         + "; agent processes run under cw-shim (set "
                           "shim_path in the config or --shim)");
   d->launcher = std::make_shared<shim_launcher>(shim);
+  // Observers exist before the journal writer, which hands them every commit.
+  auto observers = d->registry->spawn_observers(sys, {c.data_dir, c.node_name});
+  if (!observers)
+    return observers.error();
+  d->observers = std::move(*observers);
   d->journal = actors::spawn_journal_writer(
-    sys, std::shared_ptr<persistence::journal>{std::move(*journal)});
+    sys, std::shared_ptr<persistence::journal>{std::move(*journal)},
+    d->observers);
   // Locks start empty on every start-up: their owners belong to the run
   // that ended (see lock_manager.hpp).
   actors::lock_manager_config lock_cfg;
@@ -250,7 +266,9 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   }
   d->scheduler = actors::spawn_scheduler(sys, std::move(sched_cfg));
   // Every start, crash, restart and give-up of the tree is journaled.
-  auto observer = [journal = d->journal,
+  actors::supervisor_config root;
+  root.name = "agents";
+  root.observer = [journal = d->journal,
                    node_name = c.node_name](const actors::supervisor_report& r) {
     using namespace std::chrono;
     auto now = duration_cast<milliseconds>(system_clock::now().time_since_epoch())
@@ -264,15 +282,14 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
     caf::anon_send(journal, append_atom_v,
                    std::vector<event>{persistence::encode(ev, now, node_name)});
   };
-  actors::supervisor_config root;
-  root.name = "agents";
-  root.observer = observer;
   root.flags.intensity = 3;
   root.flags.period_ms = 60'000;
+  caf::error spawn_failed;
+  std::vector<caf::actor> spawned;
   for (auto& pool : pools) {
     actors::supervisor_config pool_sup;
     pool_sup.name = "pool/" + pool.name;
-    pool_sup.observer = observer;
+    pool_sup.observer = root.observer;
     // A crashing agent is restarted with back-off; ten crashes a minute
     // and the pool gives up (its parent restarts it).
     pool_sup.flags.intensity = 10;
@@ -287,20 +304,37 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
       profile.capabilities = pool.capabilities;
       profile.max_load = pool.max_load;
       profile.weight = pool.weight;
+      plugin::provider_context ctx{std::move(profile), d->scheduler,
+                                   d->launcher, log_dir, c.data_dir,
+                                   c.node_name, shutdown_grace,
+                                   std::chrono::seconds(pool.hung_after_s)};
+      // The first instance is spawned here, so that a provider that cannot
+      // spawn its agents stops the start; the supervisor spawns the next ones.
+      auto first = d->registry->spawn_agent(sys, ctx);
+      if (!first) {
+        spawn_failed = std::move(first.error());
+        break;
+      }
+      spawned.push_back(caf::actor_cast<caf::actor>(*first));
       actors::child_spec child;
-      child.name = profile.name;
-      child.start = [profile, scheduler = d->scheduler, launcher = d->launcher,
-                     hung_after = std::chrono::seconds(pool.hung_after_s)](
-                      caf::actor_system& sys) {
-        if (profile.provider == "noop")
-          return caf::actor_cast<caf::actor>(
-            actors::spawn_noop_agent(sys, profile, scheduler));
-        return caf::actor_cast<caf::actor>(actors::spawn_agent(
-          sys, {profile, scheduler, launcher, shutdown_grace, hung_after}));
+      child.name = ctx.profile.name;
+      child.start = [ctx, registry = d->registry.get(),
+                     first = std::make_shared<agent_actor>(std::move(*first))](
+                      caf::actor_system& sys) -> caf::actor {
+        if (*first)
+          return caf::actor_cast<caf::actor>(std::exchange(*first, nullptr));
+        auto agent = registry->spawn_agent(sys, ctx);
+        if (!agent) {
+          spdlog::error("{}", describe(agent.error()));
+          return caf::actor{};
+        }
+        return caf::actor_cast<caf::actor>(std::move(*agent));
       };
       pool_sup.children.push_back(std::move(child));
       ++d->agent_count;
     }
+    if (spawn_failed)
+      break;
     actors::child_spec pool_child;
     pool_child.name = pool_sup.name;
     pool_child.start = [pool_sup](caf::actor_system& sys) {
@@ -308,7 +342,32 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
     };
     root.children.push_back(std::move(pool_child));
   }
+  if (spawn_failed) {
+    // No supervisor owns the agents spawned so far: stop them here.
+    for (auto& agent : spawned)
+      caf::anon_send_exit(agent, caf::exit_reason::user_shutdown);
+    spawned.clear();
+    // The tree's configs hold the journal (their observer): drop them, or
+    // the journal's thread would outlive the actor system.
+    root = actors::supervisor_config{};
+    std::unique_ptr<node> result{new node(std::move(d))};
+    result->stop();
+    return spawn_failed;
+  }
+  spawned.clear();
   d->agents = actors::spawn_supervisor(sys, std::move(root));
+  {
+    // Serve only once every agent is known to the scheduler, so that the
+    // first `cw agents` lists them all.
+    caf::scoped_actor self{sys};
+    self->request(d->scheduler, std::chrono::seconds(10), agents_atom_v,
+                  static_cast<uint32_t>(d->agent_count))
+      .receive([](const agent_listing&) {},
+               [&](const caf::error& err) {
+                 spdlog::warn("not every agent registered at start-up: {}",
+                              sys.render(err));
+               });
+  }
   api_config api_cfg;
   api_cfg.node_name = c.node_name;
   api_cfg.log_dir = log_dir;
@@ -343,6 +402,8 @@ void node::stop() {
     // agents, or it would record their exits as crashes of running tasks.
     caf::scoped_actor self{*d.sys};
     auto stop_actor = [&](const caf::actor& whom, const char* what) {
+      if (!whom) // a start that failed half-way
+        return;
       self->monitor(whom);
       self->send_exit(whom, caf::exit_reason::user_shutdown);
       self->receive([](const caf::down_msg&) {},
@@ -372,7 +433,12 @@ void node::stop() {
     // commit.
     d.launcher->shutdown(shutdown_grace, d.cfg.keep_agents);
     stop_actor(caf::actor_cast<caf::actor>(d.journal), "journal");
+    // After the journal: its last commit is in their mailboxes, ahead of
+    // the exit message.
+    for (auto& obs : d.observers)
+      stop_actor(caf::actor_cast<caf::actor>(obs), "observer");
   }
+  d.observers.clear();
   d.agents = nullptr;
   d.api = nullptr;
   d.scheduler = nullptr;

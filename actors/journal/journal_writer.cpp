@@ -5,6 +5,8 @@
 #include <spdlog/spdlog.h>
 
 #include "caf/actor_system.hpp"
+#include "caf/make_message.hpp"
+#include "caf/message_id.hpp"
 #include "caf/stateful_actor.hpp"
 #include "caf/typed_event_based_actor.hpp"
 #include "caf/typed_response_promise.hpp"
@@ -25,6 +27,8 @@ struct journal_writer_state {
   std::vector<std::pair<caf::typed_response_promise<uint64_t>, size_t>>
     delivering;
   bool flush_scheduled = false;
+  /// Receive the events of every commit.
+  std::vector<observer_actor> observers;
 
   static inline const char* name = "cw.journal";
 };
@@ -32,8 +36,10 @@ struct journal_writer_state {
 using self_ptr = journal_actor::stateful_pointer<journal_writer_state>;
 
 journal_actor::behavior_type
-journal_writer_impl(self_ptr self, std::shared_ptr<persistence::journal> j) {
+journal_writer_impl(self_ptr self, std::shared_ptr<persistence::journal> j,
+                    std::vector<observer_actor> observers) {
   self->state.journal = std::move(j);
+  self->state.observers = std::move(observers);
   return {
     [self](append_atom, std::vector<event>& events) -> caf::result<uint64_t> {
       auto& st = self->state;
@@ -65,15 +71,27 @@ journal_writer_impl(self_ptr self, std::shared_ptr<persistence::journal> j) {
       std::swap(waiting, st.waiting);
       auto res = st.journal->append(st.batch);
       auto count = st.batch.size();
-      st.batch.clear();
       if (!res) {
         spdlog::error("journal: commit of {} events failed: {}", count,
                       self->system().render(res.error()));
+        st.batch.clear();
         for (auto& [rp, end] : waiting)
           rp.deliver(res.error());
         waiting.clear();
         return;
       }
+      // Observers hear of a commit before anyone is told it is durable, so
+      // what a client saw acknowledged has reached them (in their mailbox).
+      if (!st.observers.empty()) {
+        // One copy of the batch, shared by every observer's message.
+        auto msg = caf::make_message(committed_atom_v, st.batch);
+        // A typed actor's send() checks a message's types at compile time
+        // and so takes no prebuilt message: enqueue it directly.
+        for (auto& obs : st.observers)
+          obs->enqueue(caf::strong_actor_ptr{self->ctrl()},
+                       caf::make_message_id(), msg, self->context());
+      }
+      st.batch.clear();
       auto first = *res - count + 1;
       for (auto& [rp, end] : waiting)
         rp.deliver(first + end - 1);
@@ -85,8 +103,10 @@ journal_writer_impl(self_ptr self, std::shared_ptr<persistence::journal> j) {
 } // namespace
 
 journal_actor spawn_journal_writer(caf::actor_system& sys,
-                                   std::shared_ptr<persistence::journal> j) {
-  return sys.spawn<caf::detached>(journal_writer_impl, std::move(j));
+                                   std::shared_ptr<persistence::journal> j,
+                                   std::vector<observer_actor> observers) {
+  return sys.spawn<caf::detached>(journal_writer_impl, std::move(j),
+                                  std::move(observers));
 }
 
 } // namespace cw::actors

@@ -129,6 +129,9 @@ struct scheduler_state {
   std::map<std::string, std::vector<task_id>> orphans;
   // Circuit breakers by provider, created on first use.
   std::map<std::string, circuit_breaker> breakers;
+  // `agents(n)` requests waiting for n agents to register.
+  std::vector<std::pair<size_t, caf::typed_response_promise<agent_listing>>>
+    agent_waiters;
 
   static inline const char* name = "cw.scheduler";
 };
@@ -870,6 +873,27 @@ void adopt_orphans(self_ptr self, const std::string& name) {
   }
 }
 
+/// Every registered agent and each provider's breaker.
+agent_listing list_agents(self_ptr self) {
+  auto& st = self->state;
+  agent_listing result;
+  for (auto& [name, slot] : st.agents) {
+    agent_view view;
+    if (auto p = st.place.find(name))
+      view.profile = *p;
+    view.profile.name = name;
+    view.tasks.assign(slot.tasks.begin(), slot.tasks.end());
+    result.agents.push_back(std::move(view));
+  }
+  auto now = now_ms(self);
+  for (auto& [provider, b] : st.breakers)
+    result.breakers.push_back(
+      breaker_view{provider, to_string(b.state()), b.failures(),
+                   b.state() == breaker_state::open ? b.retry_at_ms(now)
+                                                    : 0});
+  return result;
+}
+
 scheduler_actor::behavior_type scheduler_impl(self_ptr self,
                                               scheduler_config cfg) {
   auto& st = self->state;
@@ -984,6 +1008,15 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
       st.agent_names.emplace(agent.address(), name);
       st.agents.emplace(name, agent_slot{agent, {}});
       adopt_orphans(self, name);
+      if (!st.agent_waiters.empty()) {
+        auto listing = list_agents(self);
+        std::erase_if(st.agent_waiters, [&](auto& w) {
+          if (st.agents.size() < w.first)
+            return false;
+          w.second.deliver(listing);
+          return true;
+        });
+      }
       if (st.life.phase() == scheduler_phase::idle)
         change_phase(self, scheduler_phase::running);
       dispatch(self);
@@ -996,23 +1029,15 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
       arm_attempt_timeout(self, id, attempt);
     },
     [self](agents_atom) -> caf::result<agent_listing> {
+      return list_agents(self);
+    },
+    [self](agents_atom, uint32_t n) -> caf::result<agent_listing> {
       auto& st = self->state;
-      agent_listing result;
-      for (auto& [name, slot] : st.agents) {
-        agent_view view;
-        if (auto p = st.place.find(name))
-          view.profile = *p;
-        view.profile.name = name;
-        view.tasks.assign(slot.tasks.begin(), slot.tasks.end());
-        result.agents.push_back(std::move(view));
-      }
-      auto now = now_ms(self);
-      for (auto& [provider, b] : st.breakers)
-        result.breakers.push_back(
-          breaker_view{provider, to_string(b.state()), b.failures(),
-                       b.state() == breaker_state::open ? b.retry_at_ms(now)
-                                                        : 0});
-      return result;
+      if (st.agents.size() >= n)
+        return list_agents(self);
+      auto rp = self->make_response_promise<agent_listing>();
+      st.agent_waiters.emplace_back(n, rp);
+      return rp;
     },
     [self](interrupt_atom) -> caf::result<uint32_t> {
       auto& st = self->state;

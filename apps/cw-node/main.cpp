@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "messages/errc.hpp"
+#include "runtime/extensions.hpp"
 #include "runtime/node.hpp"
 
 namespace {
@@ -54,6 +55,13 @@ int main(int argc, char** argv) {
   auto shim_opt = app.add_option("--shim", shim,
                                  "cw-shim executable (default: next to "
                                  "cw-node, else on PATH)");
+  std::vector<std::string> plugins;
+  app.add_option("--plugin", plugins,
+                 "plugin library to load (repeatable; after the config "
+                 "file's plugins)");
+  bool check = false;
+  app.add_flag("--check", check,
+               "load the config and plugins, print what they provide, exit");
   CLI11_PARSE(app, argc, argv);
   if (!config_file.empty()) {
     // The file sets the base; flags given on the command line win.
@@ -94,6 +102,16 @@ int main(int argc, char** argv) {
   auto logger = spdlog::stderr_color_mt("cw");
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(cfg.log_level));
+  cfg.plugins.insert(cfg.plugins.end(), plugins.begin(), plugins.end());
+  if (check) {
+    auto reg = cw::runtime::load_registry(cfg);
+    if (!reg) {
+      std::cerr << "cw-node: " << cw::describe(reg.error()) << "\n";
+      return finish(exit_status::start_failed);
+    }
+    std::cout << cw::runtime::describe_registry(cfg, **reg);
+    return finish(exit_status::success);
+  }
   // Block the stop signals before any thread starts, so every thread
   // inherits the mask and only sigwait below sees them.
   sigset_t stop_signals;

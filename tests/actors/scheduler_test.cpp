@@ -269,6 +269,21 @@ CAF_TEST(a provider breaker opens on its failures and closes after a trial) {
   CAF_CHECK_EQUAL(breaker_events(), 3);
 }
 
+CAF_TEST(a wait for n agents is answered once the nth registers) {
+  start();
+  add_agent("agent-1");
+  self->send(sched_actor, agents_atom_v, uint32_t{2});
+  drain();
+  CAF_CHECK(!received<agent_listing>(self));
+  add_agent("agent-2");
+  auto listing = reply<agent_listing>();
+  CAF_CHECK_EQUAL(listing.agents.size(), 2u);
+  // Already enough: answered at once.
+  self->send(sched_actor, agents_atom_v, uint32_t{1});
+  drain();
+  CAF_CHECK_EQUAL(reply<agent_listing>().agents.size(), 2u);
+}
+
 CAF_TEST(invalid specs are refused with the field named) {
   start();
   auto bad = spec();

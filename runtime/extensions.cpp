@@ -1,0 +1,72 @@
+#include "runtime/extensions.hpp"
+
+#include "actors/agent/agent.hpp"
+#include "messages/errc.hpp"
+#include "runtime/plugin/loader.hpp"
+
+namespace cw::runtime {
+
+namespace {
+
+std::string join(const std::vector<std::string>& xs) {
+  std::string result;
+  for (auto& x : xs)
+    result += (result.empty() ? "" : ", ") + x;
+  return result.empty() ? "none" : result;
+}
+
+caf::error add_builtins(plugin::registry& reg) {
+  // Both spawn functions register their agent with the scheduler.
+  if (auto err = reg.add_self_registering_provider(
+        "command", [](caf::actor_system& sys, const plugin::provider_context& ctx) {
+          return actors::spawn_agent(
+            sys, {ctx.profile, ctx.scheduler, ctx.launcher, ctx.grace,
+                  ctx.hung_after});
+        }))
+    return err;
+  return reg.add_self_registering_provider(
+    "noop", [](caf::actor_system& sys, const plugin::provider_context& ctx) {
+      return actors::spawn_noop_agent(sys, ctx.profile, ctx.scheduler);
+    });
+}
+
+} // namespace
+
+caf::expected<std::unique_ptr<plugin::registry>>
+load_registry(const node_config& cfg) {
+  auto reg = std::make_unique<plugin::registry>();
+  if (auto err = add_builtins(*reg))
+    return err;
+  for (auto& path : cfg.plugins)
+    if (auto err = plugin::load_plugin(path, *reg))
+      return err;
+  for (auto& pool : cfg.pools)
+    if (!reg->has_provider(pool.provider))
+      return make_error(errc::invalid_argument,
+                        "config: pools." + pool.name
+                          + ".provider: unknown provider '" + pool.provider
+                          + "' (known: " + join(reg->provider_names())
+                          + "; a plugin's provider needs --plugin or "
+                            "plugins = [...])");
+  return reg;
+}
+
+std::string describe_registry(const node_config& cfg,
+                              const plugin::registry& reg) {
+  std::string result;
+  result += "plugins: " + join(cfg.plugins) + "\n";
+  result += "providers: " + join(reg.provider_names()) + "\n";
+  result += "observers: " + join(reg.observer_names()) + "\n";
+  std::vector<std::string> pools;
+  for (auto& pool : cfg.pools)
+    pools.push_back(pool.name + " (" + pool.provider + ", "
+                    + std::to_string(pool.agents) + " agents)");
+  result += "pools: " + (cfg.pools.empty()
+                           ? "default (command, " + std::to_string(cfg.agents)
+                               + " agents)"
+                           : join(pools))
+            + "\n";
+  return result;
+}
+
+} // namespace cw::runtime

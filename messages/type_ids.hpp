@@ -92,6 +92,12 @@ CAF_BEGIN_TYPE_ID_BLOCK(cw, caf::first_custom_type_id)
   CAF_ADD_ATOM(cw, cw, interrupt_atom, "interrupt")
   /// Lists the agents and the providers' breakers (scheduler).
   CAF_ADD_ATOM(cw, cw, agents_atom, "agents")
+  /// One more dynamic child; internal: a pool wants one more agent
+  /// (supervisor, scheduler).
+  CAF_ADD_ATOM(cw, cw, grow_atom, "grow")
+  /// Stops a child for good (supervisor); internal: an agent was idle past
+  /// its pool's timeout (scheduler).
+  CAF_ADD_ATOM(cw, cw, shrink_atom, "shrink")
   /// Hands an observer the events of one journal commit.
   CAF_ADD_ATOM(cw, cw, committed_atom, "committed")
 

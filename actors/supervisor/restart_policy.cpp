@@ -201,6 +201,36 @@ void restart_policy::fire(uint64_t ticket) {
       c.due = true;
 }
 
+std::optional<bool> restart_policy::terminate(const std::string& name) {
+  auto c = find(name);
+  if (c == nullptr)
+    return std::nullopt;
+  // Ticket 0: its exit moves it to `stopped`, never back to `waiting`.
+  c->ticket = 0;
+  c->due = false;
+  switch (c->state) {
+    case child_state::running:
+      c->state = child_state::stopping;
+      return true;
+    case child_state::stopping:
+      return false;
+    case child_state::waiting:
+    case child_state::stopped:
+      c->state = child_state::stopped;
+      return false;
+  }
+  return false;
+}
+
+bool restart_policy::remove(const std::string& name) {
+  auto i = std::find_if(children_.begin(), children_.end(),
+                        [&](const child& c) { return c.name == name; });
+  if (i == children_.end() || i->state != child_state::stopped)
+    return false;
+  children_.erase(i);
+  return true;
+}
+
 std::vector<std::string> restart_policy::shut_down() {
   shut_down_ = true;
   std::vector<std::string> result;

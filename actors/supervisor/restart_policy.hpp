@@ -174,6 +174,15 @@ public:
   /// children that were since regrouped or stopped) are ignored.
   void fire(uint64_t ticket);
 
+  /// Takes `name` out for good (OTP's terminate_child): a running child is
+  /// now stopping and never restarted; a waiting one is stopped. Returns
+  /// whether it runs and must be told to stop, or nothing if unknown.
+  std::optional<bool> terminate(const std::string& name);
+
+  /// Forgets a child that is stopped (OTP's delete_child); false if it is
+  /// unknown or still alive.
+  bool remove(const std::string& name);
+
   /// Stops everything, as on shutdown or give-up: returns the running
   /// children in reverse start order (now stopping); no child is started
   /// again.

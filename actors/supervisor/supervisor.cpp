@@ -56,7 +56,9 @@ bool is_give_up(const caf::error& err) {
 struct supervisor_state {
   supervisor_config cfg;
   restart_policy policy;
-  std::map<std::string, const child_spec*> specs;
+  std::map<std::string, child_spec> specs;
+  // Children taken out by `shrink`, with the reason for their report.
+  std::map<std::string, std::string> shrinking;
   // Handles of children that run or are stopping.
   std::map<std::string, caf::actor> handles;
   // Monitored instances; a down_msg from anyone else is not about a child.
@@ -145,22 +147,25 @@ void maybe_quit(supervisor_ptr self) {
 void handle_exit(supervisor_ptr self, const std::string& name, bool abnormal,
                  const std::string& reason);
 
-void start_child(supervisor_ptr self, const std::string& name) {
-  auto& st = self->state;
+/// Runs the factory of `name`; an invalid handle comes with the failure.
+std::pair<caf::actor, std::string> spawn_instance(supervisor_ptr self,
+                                                  const std::string& name) {
   caf::actor child;
   std::string failure = "the factory returned no actor";
   try {
-    child = st.specs.at(name)->start(self->system());
+    child = self->state.specs.at(name).start(self->system());
   } catch (const std::exception& e) {
     failure = std::string{"the factory threw: "} + e.what();
   } catch (...) {
     failure = "the factory threw";
   }
-  st.policy.started(name, now_ms(self));
-  if (!child) {
-    handle_exit(self, name, true, failure);
-    return;
-  }
+  return {std::move(child), std::move(failure)};
+}
+
+/// Links, monitors and reports a fresh instance of `name`.
+void adopt_instance(supervisor_ptr self, const std::string& name,
+                    caf::actor child) {
+  auto& st = self->state;
   st.handles[name] = child;
   st.names[child.address()] = name;
   st.linked.insert(child.address());
@@ -170,6 +175,59 @@ void start_child(supervisor_ptr self, const std::string& name) {
   self->monitor(child);
   report(self, supervisor_report::kind::started, name, {},
          restarts_of(self, name));
+}
+
+void start_child(supervisor_ptr self, const std::string& name) {
+  auto [child, failure] = spawn_instance(self, name);
+  self->state.policy.started(name, now_ms(self));
+  if (!child) {
+    handle_exit(self, name, true, failure);
+    return;
+  }
+  adopt_instance(self, name, std::move(child));
+}
+
+/// `grow`: one more child from the dynamic factory.
+caf::result<std::string> grow(supervisor_ptr self) {
+  auto& st = self->state;
+  if (!st.cfg.dynamic_child)
+    return make_error(errc::illegal_transition,
+                      "supervisor '" + st.cfg.name + "' has no dynamic children");
+  if (st.exiting)
+    return make_error(errc::illegal_transition,
+                      "supervisor '" + st.cfg.name + "' is stopping");
+  if (st.specs.size() >= st.cfg.max_children)
+    return make_error(errc::illegal_transition,
+                      "supervisor '" + st.cfg.name + "' has its maximum of "
+                        + std::to_string(st.cfg.max_children) + " children");
+  for (uint32_t index = 1;; ++index) {
+    auto spec = st.cfg.dynamic_child(index);
+    if (st.specs.count(spec.name) > 0)
+      continue;
+    auto name = spec.name;
+    auto restart = spec.restart;
+    st.specs.emplace(name, std::move(spec));
+    auto [child, failure] = spawn_instance(self, name);
+    if (!child) {
+      st.specs.erase(name);
+      return make_error(errc::agent_spawn_failed, "supervisor '" + st.cfg.name
+                                              + "' cannot start child '" + name
+                                              + "': " + failure);
+    }
+    st.policy.add(name, restart);
+    st.policy.started(name, now_ms(self));
+    adopt_instance(self, name, std::move(child));
+    return name;
+  }
+}
+
+/// Forgets a child taken out by `shrink` once it is down.
+void forget_if_shrunk(supervisor_ptr self, const std::string& name) {
+  auto& st = self->state;
+  if (st.shrinking.count(name) > 0 && st.policy.remove(name)) {
+    st.shrinking.erase(name);
+    st.specs.erase(name);
+  }
 }
 
 void start_due(supervisor_ptr self) {
@@ -200,7 +258,10 @@ void handle_exit(supervisor_ptr self, const std::string& name, bool abnormal,
   auto stopped_by_us = st.policy.state_of(name) == child_state::stopping;
   auto d = st.policy.exited(name, abnormal, now_ms(self));
   using k = supervisor_report::kind;
-  if (stopped_by_us)
+  if (auto i = st.shrinking.find(name); stopped_by_us && i != st.shrinking.end())
+    report(self, k::stopped, name, abnormal ? reason : i->second,
+           restarts_of(self, name));
+  else if (stopped_by_us)
     report(self, k::stopped, name,
            abnormal ? reason : "stopped by its supervisor",
            restarts_of(self, name));
@@ -246,8 +307,9 @@ caf::behavior supervisor_impl(supervisor_ptr self, supervisor_config cfg) {
   for (auto& spec : st.cfg.children) {
     // Duplicate names are a programming error; the first spec wins.
     if (st.policy.add(spec.name, spec.restart))
-      st.specs.emplace(spec.name, &spec);
+      st.specs.emplace(spec.name, spec);
   }
+  st.cfg.children.clear();
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
     auto i = st.names.find(dm.source);
@@ -263,6 +325,7 @@ caf::behavior supervisor_impl(supervisor_ptr self, supervisor_config cfg) {
     auto abnormal = dm.reason && dm.reason != caf::exit_reason::user_shutdown;
     handle_exit(self, name, abnormal,
                 dm.reason ? describe(dm.reason) : "normal");
+    forget_if_shrunk(self, name);
     pump_stops(self);
     start_due(self);
     maybe_quit(self);
@@ -298,6 +361,19 @@ caf::behavior supervisor_impl(supervisor_ptr self, supervisor_config cfg) {
       // rest of the stop order forever.
       if (auto i = st.handles.find(st.stopping_now); i != st.handles.end())
         self->send_exit(i->second, caf::exit_reason::kill);
+    },
+    [self](grow_atom) -> caf::result<std::string> { return grow(self); },
+    [self](shrink_atom, const std::string& name, std::string& reason) {
+      auto& st = self->state;
+      auto must_stop = st.policy.terminate(name);
+      if (!must_stop)
+        return false;
+      st.shrinking[name] = std::move(reason);
+      if (*must_stop)
+        enqueue_stops(self, {name});
+      else
+        forget_if_shrunk(self, name);
+      return true;
     },
     [self](restart_atom, const std::string&, uint64_t ticket) {
       self->state.policy.fire(ticket);

@@ -73,6 +73,12 @@ struct supervisor_config {
   std::vector<child_spec> children;
   /// Receives every report; may be null.
   supervisor_observer observer;
+  /// Makes the spec of the `index`-th dynamic child (OTP's start_child), for
+  /// `grow`; null: the supervisor has only its fixed children.
+  std::function<child_spec(uint32_t index)> dynamic_child;
+  /// `grow` refuses to have more children than this in all (fixed ones
+  /// included).
+  uint32_t max_children = 0;
   /// A child told to stop (`user_shutdown`) that is still alive after this
   /// long is killed (`exit_reason::kill`).
   int64_t shutdown_ms = 5'000;
@@ -92,6 +98,13 @@ struct supervisor_config {
 ///   std::vector<std::string> states, std::vector<caf::actor> handles)`,
 ///   in start order; states are those of `child_state`, handles are invalid
 ///   unless the child runs.
+/// - `grow` starts one more child from `cfg.dynamic_child`, with the lowest
+///   index from 1 whose name is free, and replies with its name. Errors:
+///   `illegal_transition` (no factory, `max_children` reached, stopping),
+///   `agent_spawn_failed` (its first start failed; it is not kept).
+/// - `(shrink, name, reason)` stops child `name` for good and forgets it
+///   (OTP's terminate_child and delete_child); its `stopped` report carries
+///   `reason`. Replies with whether it was a child.
 /// - `(restart, name, ticket)`: internal; a back-off elapsed.
 /// - `(caf::timeout, seq)`: internal; the stop numbered `seq` took too long.
 caf::actor spawn_supervisor(caf::actor_system& sys, supervisor_config cfg);

@@ -477,4 +477,69 @@ CAF_TEST(a child that ignores its stop is killed after the shutdown time) {
   CAF_CHECK(down_reason(sup) == caf::exit_reason::user_shutdown);
 }
 
+CAF_TEST(grow adds dynamic children up to the maximum and shrink removes them) {
+  auto cfg = config("pool", restart_strategy::one_for_one, {worker_spec("w-1")});
+  cfg.dynamic_child = [this](uint32_t i) {
+    return worker_spec("w-" + std::to_string(i));
+  };
+  cfg.max_children = 3;
+  auto sup = start(std::move(cfg));
+  take_log();
+  self->send(sup, grow_atom_v);
+  drain();
+  // Index 1 is taken by the fixed child: the lowest free one is 2.
+  CAF_CHECK_EQUAL(reply<std::string>(), "w-2");
+  self->send(sup, grow_atom_v);
+  drain();
+  CAF_CHECK_EQUAL(reply<std::string>(), "w-3");
+  self->send(sup, grow_atom_v);
+  drain();
+  auto err = error_reply();
+  CAF_CHECK(err == errc::illegal_transition);
+  CAF_CHECK(error_message(err).find("maximum of 3") != std::string::npos);
+  CAF_CHECK_EQUAL(take_log(), (strings{"pool: started w-2", "pool: started w-3"}));
+  // A dynamic child crashes and is restarted like any other.
+  tell(sup, "w-2", "crash");
+  CAF_CHECK_EQUAL(state(sup, "w-2"), "running");
+  take_log();
+  // Shrink: stopped for good, its name free again, its reason reported.
+  auto w2 = child(sup, "w-2");
+  self->send(sup, shrink_atom_v, std::string{"w-2"}, std::string{"idle for 60 s"});
+  drain();
+  CAF_CHECK(reply<bool>());
+  CAF_CHECK_EQUAL(take_log(), (strings{"pool: stopped w-2"}));
+  CAF_CHECK_EQUAL(reports->back().reason, "idle for 60 s");
+  CAF_CHECK_EQUAL(state(sup, "w-2"), "none");
+  CAF_CHECK_EQUAL(children(sup).size(), 2u);
+  self->send(sup, shrink_atom_v, std::string{"w-9"}, std::string{"idle"});
+  drain();
+  CAF_CHECK(!reply<bool>());
+  self->send(sup, grow_atom_v);
+  drain();
+  CAF_CHECK_EQUAL(reply<std::string>(), "w-2");
+  CAF_CHECK_NOT_EQUAL(child(sup, "w-2"), w2);
+}
+
+CAF_TEST(grow refuses without a factory and keeps nothing of a failed start) {
+  auto plain = start(config("plain", restart_strategy::one_for_one, {}));
+  self->send(plain, grow_atom_v);
+  drain();
+  CAF_CHECK(error_reply() == errc::illegal_transition);
+  auto cfg = config("broken", restart_strategy::one_for_one, {});
+  cfg.dynamic_child = [](uint32_t i) {
+    return child_spec{"b-" + std::to_string(i),
+                      [](caf::actor_system&) { return caf::actor{}; },
+                      restart_type::permanent};
+  };
+  cfg.max_children = 2;
+  auto broken = start(std::move(cfg));
+  self->send(broken, grow_atom_v);
+  drain();
+  auto err = error_reply();
+  CAF_CHECK(err == errc::agent_spawn_failed);
+  CAF_CHECK(error_message(err).find("the factory returned no actor")
+            != std::string::npos);
+  CAF_CHECK(children(broken).empty());
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -64,6 +64,15 @@ struct pool_settings {
   /// Idle agents of another pool of the same provider take this pool's tasks
   /// when more than this many wait (0: never).
   uint32_t steal_threshold = 0;
+  /// Elastic when `max_agents > min_agents`: the scheduler asks the pool's
+  /// supervisor for more agents while its tasks wait and it is below
+  /// `max_agents`, and stops agents idle for `idle_timeout_ms` while above
+  /// `min_agents`. Fixed pools leave both equal.
+  uint32_t min_agents = 0;
+  uint32_t max_agents = 0;
+  int64_t idle_timeout_ms = 300'000;
+  /// Each agent's max load (for the number of agents a backlog needs).
+  uint32_t max_load = 1;
 };
 
 /// When a circuit breaker trips and how it recovers.

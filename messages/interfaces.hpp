@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "caf/actor.hpp"
 #include "caf/replies_to.hpp"
 #include "caf/timespan.hpp"
 #include "caf/typed_actor.hpp"
@@ -66,6 +67,11 @@ using agent_actor = caf::typed_actor<
 ///   current state after `max_wait`. Errors: `no_such_task`.
 /// - `register(profile, agent)`: adds an idle agent with its pool,
 ///   provider, capabilities, max load and weight.
+/// - `register(pool, supervisor)`: the supervisor of an elastic pool, which
+///   the scheduler asks to `grow` while the pool's ready tasks outnumber its
+///   free slots (up to `max_agents`) and to `shrink` an agent idle past the
+///   pool's `idle_timeout_ms` (down to `min_agents`).
+/// - `shrink(agent, stamp)`: internal; an idle timer fired.
 /// - `started(id, attempt, process)`, `finished(id, attempt, outcome)`:
 ///   reports of agents about their processes.
 /// - `cancel(id)`: cancels a queued or running task (its process group is
@@ -119,6 +125,8 @@ using scheduler_actor = caf::typed_actor<
   caf::replies_to<interrupt_atom>::with<uint32_t>,
   caf::replies_to<agents_atom>::with<agent_listing>,
   caf::replies_to<agents_atom, uint32_t>::with<agent_listing>,
+  caf::reacts_to<register_atom, std::string, caf::actor>,
+  caf::reacts_to<shrink_atom, std::string, uint64_t>,
   caf::reacts_to<adopt_atom>,
   caf::reacts_to<expire_atom>,
   caf::reacts_to<snapshot_atom>,

@@ -1,7 +1,9 @@
 #include "runtime/config.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include <unistd.h>
@@ -31,6 +33,9 @@ caf::expected<pool_config> parse_pool(const std::string& path,
     return "config " + path + " line " + std::to_string(line) + ": pools."
            + name + "." + key;
   };
+  struct {
+    std::optional<uint32_t> agents, min, max;
+  } sizes;
   for (auto& [key, value] : tbl) {
     auto k = std::string{key.str()};
     if (k == "provider" || k == "strategy") {
@@ -48,21 +53,30 @@ caf::expected<pool_config> parse_pool(const std::string& path,
                        + "' (known: least_loaded, round_robin, "
                          "capability_match, random, weighted)");
       }
-    } else if (k == "agents" || k == "max_load" || k == "weight"
+    } else if (k == "agents" || k == "min_agents" || k == "max_agents"
+               || k == "idle_timeout_s" || k == "max_load" || k == "weight"
                || k == "max_running" || k == "steal_threshold"
                || k == "hung_after_s") {
       auto n = value.value<int64_t>();
       int64_t lo = k == "max_running" || k == "steal_threshold"
-                       || k == "hung_after_s"
+                       || k == "hung_after_s" || k == "min_agents"
                      ? 0
                      : 1;
-      int64_t hi = k == "agents" ? 4096 : k == "hung_after_s" ? 604'800 : 100'000;
+      int64_t hi = k.ends_with("agents")                        ? 4096
+                   : k == "hung_after_s" || k == "idle_timeout_s" ? 604'800
+                                                                  : 100'000;
       if (!n || *n < lo || *n > hi)
         return invalid(where(k) + " must be an integer from "
                        + std::to_string(lo) + " to " + std::to_string(hi));
       auto v = static_cast<uint32_t>(*n);
       if (k == "agents")
-        pool.agents = v;
+        sizes.agents = v;
+      else if (k == "min_agents")
+        sizes.min = v;
+      else if (k == "max_agents")
+        sizes.max = v;
+      else if (k == "idle_timeout_s")
+        pool.idle_timeout_s = v;
       else if (k == "max_load")
         pool.max_load = v;
       else if (k == "weight")
@@ -86,6 +100,20 @@ caf::expected<pool_config> parse_pool(const std::string& path,
     } else {
       return invalid(where(k) + " is not a known pool setting");
     }
+  }
+  if (sizes.agents) {
+    if (sizes.min || sizes.max)
+      return invalid(where("agents") + ": give either agents (a fixed size) "
+                                       "or min_agents and max_agents");
+    pool.min_agents = pool.max_agents = *sizes.agents;
+  } else {
+    // max alone: the pool starts with one agent; min alone: fixed.
+    pool.min_agents = sizes.min.value_or(std::min(1u, sizes.max.value_or(1)));
+    pool.max_agents = sizes.max.value_or(std::max(pool.min_agents, 1u));
+    if (pool.min_agents > pool.max_agents)
+      return invalid(where("min_agents") + ": "
+                     + std::to_string(pool.min_agents) + " is above max_agents "
+                     + std::to_string(pool.max_agents));
   }
   return pool;
 }

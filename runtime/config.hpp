@@ -18,8 +18,13 @@ struct pool_config {
   /// A registered provider: `command` (processes), `noop` (in-process,
   /// completes at once) or one a plugin adds; checked when the node starts.
   std::string provider = "command";
-  /// Number of agents.
-  uint32_t agents = 1;
+  /// Agents always running, and at most running: the pool grows while
+  /// its tasks wait and shrinks back after `idle_timeout_s` without work.
+  /// `agents = N` in the file sets both.
+  uint32_t min_agents = 1;
+  uint32_t max_agents = 1;
+  /// An agent above `min_agents` idle this long is stopped.
+  uint32_t idle_timeout_s = 300;
   /// Capabilities of every agent of the pool.
   std::vector<std::string> capabilities;
   /// Tasks each agent runs at once.

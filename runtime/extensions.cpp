@@ -60,7 +60,11 @@ std::string describe_registry(const node_config& cfg,
   std::vector<std::string> pools;
   for (auto& pool : cfg.pools)
     pools.push_back(pool.name + " (" + pool.provider + ", "
-                    + std::to_string(pool.agents) + " agents)");
+                    + (pool.min_agents == pool.max_agents
+                         ? std::to_string(pool.max_agents)
+                         : std::to_string(pool.min_agents) + " to "
+                             + std::to_string(pool.max_agents))
+                    + " agents)");
   result += "pools: " + (cfg.pools.empty()
                            ? "default (command, " + std::to_string(cfg.agents)
                                + " agents)"

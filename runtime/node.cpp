@@ -255,13 +255,17 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   if (pools.empty()) {
     pool_config pool;
     pool.name = "default";
-    pool.agents = c.agents;
+    pool.min_agents = pool.max_agents = c.agents;
     pools.push_back(std::move(pool));
   }
   for (auto& pool : pools) {
     auto settings = pool.settings;
     settings.provider = pool.provider;
     settings.capabilities = pool.capabilities;
+    settings.min_agents = pool.min_agents;
+    settings.max_agents = pool.max_agents;
+    settings.idle_timeout_ms = int64_t{pool.idle_timeout_s} * 1000;
+    settings.max_load = pool.max_load;
     sched_cfg.pools.emplace(pool.name, std::move(settings));
   }
   d->scheduler = actors::spawn_scheduler(sys, std::move(sched_cfg));
@@ -294,34 +298,32 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
     // and the pool gives up (its parent restarts it).
     pool_sup.flags.intensity = 10;
     pool_sup.flags.period_ms = 60'000;
-    for (uint32_t i = 1; i <= pool.agents; ++i) {
-      agent_profile profile;
-      // The default pool keeps the historical agent names.
-      profile.name = (pool.name == "default" ? std::string{"agent"} : pool.name)
-                     + "-" + std::to_string(i);
-      profile.pool = pool.name;
-      profile.provider = pool.provider;
-      profile.capabilities = pool.capabilities;
-      profile.max_load = pool.max_load;
-      profile.weight = pool.weight;
-      plugin::provider_context ctx{std::move(profile), d->scheduler,
-                                   d->launcher, log_dir, c.data_dir,
-                                   c.node_name, shutdown_grace,
-                                   std::chrono::seconds(pool.hung_after_s)};
-      // The first instance is spawned here, so that a provider that cannot
-      // spawn its agents stops the start; the supervisor spawns the next ones.
-      auto first = d->registry->spawn_agent(sys, ctx);
-      if (!first) {
-        spawn_failed = std::move(first.error());
-        break;
-      }
-      spawned.push_back(caf::actor_cast<caf::actor>(*first));
+    agent_profile base;
+    base.pool = pool.name;
+    base.provider = pool.provider;
+    base.capabilities = pool.capabilities;
+    base.max_load = pool.max_load;
+    base.weight = pool.weight;
+    // The default pool keeps the historical agent names.
+    auto ctx_for = [base_ctx = plugin::provider_context{
+                      std::move(base), d->scheduler, d->launcher, log_dir,
+                      c.data_dir, c.node_name, shutdown_grace,
+                      std::chrono::seconds(pool.hung_after_s)},
+                    prefix = (pool.name == "default" ? std::string{"agent"}
+                                                     : pool.name)
+                             + "-"](uint32_t i) {
+      auto ctx = base_ctx;
+      ctx.profile.name = prefix + std::to_string(i);
+      return ctx;
+    };
+    // Agent `i` of the pool; `first` is an instance spawned already.
+    auto child_for = [ctx_for, registry = d->registry.get()](
+                       uint32_t i, std::shared_ptr<agent_actor> first) {
       actors::child_spec child;
+      auto ctx = ctx_for(i);
       child.name = ctx.profile.name;
-      child.start = [ctx, registry = d->registry.get(),
-                     first = std::make_shared<agent_actor>(std::move(*first))](
-                      caf::actor_system& sys) -> caf::actor {
-        if (*first)
+      child.start = [ctx, registry, first](caf::actor_system& sys) -> caf::actor {
+        if (first && *first)
           return caf::actor_cast<caf::actor>(std::exchange(*first, nullptr));
         auto agent = registry->spawn_agent(sys, ctx);
         if (!agent) {
@@ -330,15 +332,40 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
         }
         return caf::actor_cast<caf::actor>(std::move(*agent));
       };
-      pool_sup.children.push_back(std::move(child));
+      return child;
+    };
+    for (uint32_t i = 1; i <= pool.min_agents; ++i) {
+      // The first instance is spawned here, so that a provider that cannot
+      // spawn its agents stops the start; the supervisor spawns the next ones.
+      auto first = d->registry->spawn_agent(sys, ctx_for(i));
+      if (!first) {
+        spawn_failed = std::move(first.error());
+        break;
+      }
+      spawned.push_back(caf::actor_cast<caf::actor>(*first));
+      pool_sup.children.push_back(
+        child_for(i, std::make_shared<agent_actor>(std::move(*first))));
       ++d->agent_count;
+    }
+    auto elastic = pool.max_agents > pool.min_agents;
+    if (elastic) {
+      // Agents above min_agents: grown and shrunk on the scheduler's word.
+      pool_sup.dynamic_child = [child_for](uint32_t i) {
+        return child_for(i, nullptr);
+      };
+      pool_sup.max_children = pool.max_agents;
     }
     if (spawn_failed)
       break;
     actors::child_spec pool_child;
     pool_child.name = pool_sup.name;
-    pool_child.start = [pool_sup](caf::actor_system& sys) {
-      return actors::spawn_supervisor(sys, pool_sup);
+    pool_child.start = [pool_sup, elastic, pool_name = pool.name,
+                        scheduler = d->scheduler](caf::actor_system& sys) {
+      auto sup = actors::spawn_supervisor(sys, pool_sup);
+      // Each new instance: the scheduler asks it for agents from now on.
+      if (elastic)
+        caf::anon_send(scheduler, register_atom_v, pool_name, sup);
+      return sup;
     };
     root.children.push_back(std::move(pool_child));
   }

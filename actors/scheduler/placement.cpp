@@ -36,8 +36,11 @@ bool placement::add(const agent_profile& profile) {
                               });
   if (pos != agents_.end() && pos->profile.name == profile.name)
     return false;
-  agents_.insert(pos, entry{profile, &pool_of(profile.pool), 0, 0});
+  auto& pool = pool_of(profile.pool);
+  agents_.insert(pos, entry{profile, &pool, 0, 0});
   free_slots_ += profile.max_load;
+  pool.slots += profile.max_load;
+  ++pool.agents;
   for (auto& cap : profile.capabilities)
     ++capability_count_[cap];
   ++provider_count_[profile.provider];
@@ -52,6 +55,8 @@ void placement::remove(const std::string& name) {
   free_slots_ -= static_cast<int64_t>(e.profile.max_load)
                  - static_cast<int64_t>(e.load);
   e.pool->load -= e.load;
+  e.pool->slots -= e.profile.max_load;
+  --e.pool->agents;
   provider_load_[e.profile.provider] -= e.load;
   for (auto& cap : e.profile.capabilities)
     if (--capability_count_[cap] == 0)
@@ -84,6 +89,21 @@ void placement::change_load(const std::string& name, int delta) {
   provider_load_[e.profile.provider] += static_cast<uint32_t>(delta);
   if (delta > 0)
     e.last_used = ++clock_;
+}
+
+uint32_t placement::pool_agents(const std::string& pool) const {
+  auto i = pools_.find(pool);
+  return i != pools_.end() ? i->second.agents : 0;
+}
+
+uint32_t placement::pool_free_slots(const std::string& pool) const {
+  auto i = pools_.find(pool);
+  return i != pools_.end() ? i->second.slots - i->second.load : 0;
+}
+
+uint32_t placement::pool_load(const std::string& pool) const {
+  auto i = pools_.find(pool);
+  return i != pools_.end() ? i->second.load : 0;
 }
 
 size_t placement::idle() const {

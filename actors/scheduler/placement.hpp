@@ -56,6 +56,12 @@ public:
   }
   size_t idle() const;
 
+  /// Returns the agents of `pool`, their free task slots, and the tasks
+  /// they run.
+  uint32_t pool_agents(const std::string& pool) const;
+  uint32_t pool_free_slots(const std::string& pool) const;
+  uint32_t pool_load(const std::string& pool) const;
+
   /// Returns whether some agent or configured pool offers capability `cap`.
   bool knows_capability(const std::string& cap) const;
 
@@ -90,6 +96,9 @@ private:
     pool_settings settings;
     /// Tasks its agents run.
     uint32_t load = 0;
+    /// Its agents, and the sum of their max loads.
+    uint32_t agents = 0;
+    uint32_t slots = 0;
   };
 
   struct entry {

@@ -43,7 +43,23 @@ struct agent_slot {
   agent_actor handle;
   /// The tasks the agent runs.
   std::set<task_id> tasks;
+  /// Bumped whenever it takes a task: an idle timer armed before is stale.
+  uint64_t idle_stamp = 0;
 };
+
+/// An elastic pool's supervisor and the agents asked of it.
+struct pool_scaler {
+  caf::actor supervisor;
+  /// `grow` requests without a reply yet.
+  uint32_t requests = 0;
+  /// Agents grown that have not registered yet.
+  std::set<std::string> starting;
+  /// After a failed `grow`, no new one before this time (ms).
+  int64_t quiet_until_ms = 0;
+};
+
+/// A failed `grow` is not tried again for this long.
+constexpr int64_t grow_retry_ms = 5'000;
 
 /// How far down the queue dispatch looks for a task that some free agent
 /// may run, when the tasks ahead of it fit no free agent.
@@ -129,6 +145,8 @@ struct scheduler_state {
   std::map<std::string, std::vector<task_id>> orphans;
   // Circuit breakers by provider, created on first use.
   std::map<std::string, circuit_breaker> breakers;
+  // Elastic pools by name.
+  std::map<std::string, pool_scaler> scalers;
   // `agents(n)` requests waiting for n agents to register.
   std::vector<std::pair<size_t, caf::typed_response_promise<agent_listing>>>
     agent_waiters;
@@ -356,7 +374,9 @@ std::string affinity_of(self_ptr self, const task_spec& spec) {
 /// Counts task `id` as running on `agent`.
 void occupy(self_ptr self, const std::string& agent, const task_info& info) {
   auto& st = self->state;
-  st.agents[agent].tasks.insert(info.id);
+  auto& slot = st.agents[agent];
+  slot.tasks.insert(info.id);
+  ++slot.idle_stamp;
   st.place.change_load(agent, +1);
   ++st.running;
   ++st.running_per_workspace[info.spec.workspace];
@@ -420,6 +440,82 @@ bool is_provider_failure(const task_outcome& outcome) {
 
 /// Assigns queued tasks to agents chosen by placement; each process starts
 /// only after its assignment is durable.
+/// Asks elastic pools for more agents while their ready tasks outnumber
+/// the free and coming task slots, up to each pool's `max_agents`.
+void grow_pools(self_ptr self, int64_t now) {
+  auto& st = self->state;
+  for (auto& [pool, sc] : st.scalers) {
+    const auto& s = st.place.settings(pool);
+    if (!sc.supervisor || s.max_agents <= s.min_agents
+        || now < sc.quiet_until_ms)
+      continue;
+    auto have = st.place.pool_agents(pool) + sc.requests
+                + static_cast<uint32_t>(sc.starting.size());
+    if (have >= s.max_agents)
+      continue;
+    if (s.max_running != 0 && st.place.pool_load(pool) >= s.max_running)
+      continue;
+    if (st.cfg.breaker.failure_threshold != 0) {
+      auto b = st.breakers.find(s.provider);
+      if (b != st.breakers.end() && b->second.state() == breaker_state::open)
+        continue;
+    }
+    auto demand = st.tasks.ready_for(s.provider, pool)
+                  + st.tasks.ready_for(s.provider, "");
+    auto per_agent = std::max<uint32_t>(1, s.max_load);
+    auto coming = uint64_t{st.place.pool_free_slots(pool)}
+                  + uint64_t{sc.requests + sc.starting.size()} * per_agent;
+    if (demand <= coming)
+      continue;
+    auto wanted = (demand - coming + per_agent - 1) / per_agent;
+    auto n = static_cast<uint32_t>(
+      std::min<uint64_t>(wanted, s.max_agents - have));
+    for (uint32_t i = 0; i < n; ++i) {
+      ++sc.requests;
+      auto sup = sc.supervisor;
+      self->request(sc.supervisor, std::chrono::seconds(30), grow_atom_v)
+        .then(
+          [self, pool = pool, sup](std::string& name) {
+            auto& st = self->state;
+            auto i = st.scalers.find(pool);
+            if (i == st.scalers.end() || i->second.supervisor != sup)
+              return;
+            --i->second.requests;
+            if (st.agents.count(name) == 0)
+              i->second.starting.insert(std::move(name));
+          },
+          [self, pool = pool, sup](caf::error& err) {
+            auto& st = self->state;
+            auto i = st.scalers.find(pool);
+            if (i == st.scalers.end() || i->second.supervisor != sup)
+              return;
+            --i->second.requests;
+            i->second.quiet_until_ms = now_ms(self) + grow_retry_ms;
+            spdlog::warn("scheduler: pool {} cannot grow: {}", pool,
+                         describe(err));
+          });
+    }
+    spdlog::debug("scheduler: pool {} grows by {} ({} ready tasks)", pool, n,
+                  demand);
+  }
+}
+
+/// Arms the idle timer of agent `name` if it runs nothing and its pool is
+/// elastic.
+void arm_idle(self_ptr self, const std::string& name) {
+  auto& st = self->state;
+  auto slot = st.agents.find(name);
+  auto profile = st.place.find(name);
+  if (slot == st.agents.end() || profile == nullptr
+      || !slot->second.tasks.empty())
+    return;
+  const auto& s = st.place.settings(profile->pool);
+  if (s.max_agents <= s.min_agents || s.idle_timeout_ms <= 0)
+    return;
+  self->delayed_send(self, std::chrono::milliseconds{s.idle_timeout_ms},
+                     shrink_atom_v, name, ++slot->second.idle_stamp);
+}
+
 void dispatch(self_ptr self) {
   auto& st = self->state;
   auto now = now_ms(self);
@@ -462,6 +558,8 @@ void dispatch(self_ptr self) {
     run.handle = st.agents[agent].handle;
     when_durable(self, std::move(run));
   }
+  if (!st.scalers.empty())
+    grow_pools(self, now);
   commit(self);
   // Delayed tasks wait on a timer, not a loop. Delayed messages cannot be
   // cancelled, so one is armed only when it is earlier than the armed one.
@@ -513,6 +611,8 @@ void free_agent(self_ptr self, const std::string& agent, task_id id) {
     return;
   st.place.change_load(agent, -1);
   --st.running;
+  if (i->second.tasks.empty() && !st.scalers.empty())
+    arm_idle(self, agent);
   if (auto info = st.tasks.find(id)) {
     auto w = st.running_per_workspace.find(info->spec.workspace);
     if (w != st.running_per_workspace.end() && --w->second == 0)
@@ -1008,6 +1108,10 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
       st.agent_names.emplace(agent.address(), name);
       st.agents.emplace(name, agent_slot{agent, {}});
       adopt_orphans(self, name);
+      if (auto sc = st.scalers.find(profile.pool); sc != st.scalers.end()) {
+        sc->second.starting.erase(name);
+        arm_idle(self, name);
+      }
       if (!st.agent_waiters.empty()) {
         auto listing = list_agents(self);
         std::erase_if(st.agent_waiters, [&](auto& w) {
@@ -1030,6 +1134,40 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
     },
     [self](agents_atom) -> caf::result<agent_listing> {
       return list_agents(self);
+    },
+    [self](register_atom, const std::string& pool, caf::actor supervisor) {
+      // A pool supervisor (again, after a restart): what was asked of the
+      // old one is void.
+      auto& st = self->state;
+      pool_scaler sc;
+      sc.supervisor = std::move(supervisor);
+      st.scalers[pool] = std::move(sc);
+      // A pool that may grow is as good as an agent to start with.
+      if (st.life.phase() == scheduler_phase::idle)
+        change_phase(self, scheduler_phase::running);
+      dispatch(self);
+    },
+    [self](shrink_atom, const std::string& name, uint64_t stamp) {
+      auto& st = self->state;
+      auto slot = st.agents.find(name);
+      auto profile = st.place.find(name);
+      if (slot == st.agents.end() || profile == nullptr
+          || slot->second.idle_stamp != stamp || !slot->second.tasks.empty())
+        return;
+      auto pool = profile->pool;
+      const auto& s = st.place.settings(pool);
+      auto sc = st.scalers.find(pool);
+      if (sc == st.scalers.end() || !sc->second.supervisor
+          || st.place.pool_agents(pool) <= s.min_agents)
+        return;
+      // Out of placement first: no task may go to it from now on.
+      st.agent_names.erase(slot->second.handle.address());
+      self->demonitor(slot->second.handle.address());
+      st.agents.erase(slot);
+      st.place.remove(name);
+      auto why = "idle for " + std::to_string(s.idle_timeout_ms / 1000) + " s";
+      spdlog::info("scheduler: agent {} of pool {} stops: {}", name, pool, why);
+      caf::anon_send(sc->second.supervisor, shrink_atom_v, name, why);
     },
     [self](agents_atom, uint32_t n) -> caf::result<agent_listing> {
       auto& st = self->state;

@@ -161,12 +161,20 @@ const task_info* task_table::find(task_id id) const {
   return i != tasks_.end() ? &i->second : nullptr;
 }
 
+uint64_t task_table::ready_for(const std::string& provider,
+                               const std::string& pool) const {
+  auto i = ready_per_target_.find({provider, pool});
+  return i != ready_per_target_.end() ? i->second : 0;
+}
+
 std::optional<task_id> task_table::next_queued(int64_t now_ms) {
   // Promote every delayed task that is due.
   while (!delayed_.empty() && delayed_.begin()->first <= now_ms) {
     auto id = delayed_.begin()->second;
     delayed_.erase(delayed_.begin());
-    ready_.insert(ready_key_of(tasks_.at(id)));
+    const auto& info = tasks_.at(id);
+    if (ready_.insert(ready_key_of(info)).second)
+      ++ready_per_target_[{info.spec.provider, info.spec.pool}];
   }
   if (ready_.empty())
     return std::nullopt;
@@ -322,6 +330,7 @@ bool task_table::operator==(const task_table& other) const {
       || unmet_ != other.unmet_ || workflows_ != other.workflows_
       || max_workflow_id_ != other.max_workflow_id_
       || queued_per_pool_ != other.queued_per_pool_
+      || ready_per_target_ != other.ready_per_target_
       || tasks_.size() != other.tasks_.size())
     return false;
   for (auto i = tasks_.begin(), j = other.tasks_.begin(); i != tasks_.end();
@@ -391,15 +400,24 @@ task_table::ready_key task_table::ready_key_of(const task_info& info) {
 
 void task_table::enqueue(const task_info& info) {
   // Whether it is due is decided in next_queued, which knows the time.
-  bool added = info.not_before_ms > 0
-                 ? delayed_.emplace(info.not_before_ms, info.id).second
-                 : ready_.insert(ready_key_of(info)).second;
+  bool added = false;
+  if (info.not_before_ms > 0) {
+    added = delayed_.emplace(info.not_before_ms, info.id).second;
+  } else if (ready_.insert(ready_key_of(info)).second) {
+    added = true;
+    ++ready_per_target_[{info.spec.provider, info.spec.pool}];
+  }
   if (added)
     ++queued_per_pool_[info.spec.pool];
 }
 
 void task_table::dequeue(const task_info& info) {
-  auto removed = ready_.erase(ready_key_of(info))
+  auto was_ready = ready_.erase(ready_key_of(info));
+  if (was_ready > 0)
+    if (auto i = ready_per_target_.find({info.spec.provider, info.spec.pool});
+        i != ready_per_target_.end() && --i->second == 0)
+      ready_per_target_.erase(i);
+  auto removed = was_ready
                  + delayed_.erase(delayed_key{info.not_before_ms, info.id});
   if (removed > 0)
     if (auto i = queued_per_pool_.find(info.spec.pool);

@@ -89,6 +89,11 @@ public:
     return queued_per_pool_;
   }
 
+  /// Returns the number of tasks due to run (queued, not delayed) of
+  /// `provider` that name `pool` (empty: those that name none).
+  uint64_t ready_for(const std::string& provider,
+                     const std::string& pool) const;
+
   /// Returns matching tasks, newest first.
   std::vector<task_info> list(const task_filter& filter) const;
 
@@ -150,6 +155,8 @@ private:
   std::map<workflow_id, workflow_record> workflows_;
   workflow_id max_workflow_id_ = 0;
   std::map<std::string, uint64_t> queued_per_pool_;
+  /// Ready tasks by (provider, pool): the demand an elastic pool grows for.
+  std::map<std::pair<std::string, std::string>, uint64_t> ready_per_target_;
   std::set<ready_key> ready_;
   std::set<delayed_key> delayed_;
   task_id max_id_ = 0;

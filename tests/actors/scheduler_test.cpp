@@ -10,6 +10,27 @@ namespace {
 
 using fixture = scheduler_fixture;
 
+/// What a pool supervisor was asked by the scheduler.
+struct pool_calls {
+  int grows = 0;
+  std::vector<std::string> shrunk;
+};
+
+/// A pool supervisor that names the agents it is asked to grow `e-1`, `e-2`
+/// … (the test registers them) and records what it is asked to shrink.
+caf::behavior fake_pool_supervisor(caf::event_based_actor*,
+                                   std::shared_ptr<pool_calls> calls) {
+  return {
+    [calls](grow_atom) {
+      return "e-" + std::to_string(++calls->grows);
+    },
+    [calls](shrink_atom, const std::string& name, const std::string& reason) {
+      calls->shrunk.push_back(name + ": " + reason);
+      return true;
+    },
+  };
+}
+
 } // namespace
 
 CAF_TEST_FIXTURE_SCOPE(scheduler_tests, fixture)
@@ -282,6 +303,61 @@ CAF_TEST(a wait for n agents is answered once the nth registers) {
   self->send(sched_actor, agents_atom_v, uint32_t{1});
   drain();
   CAF_CHECK_EQUAL(reply<agent_listing>().agents.size(), 2u);
+}
+
+CAF_TEST(an elastic pool grows with its backlog and shrinks idle agents) {
+  pool_settings elastic;
+  elastic.min_agents = 1;
+  elastic.max_agents = 3;
+  elastic.idle_timeout_ms = 60'000;
+  pools["elastic"] = elastic;
+  start();
+  auto calls = std::make_shared<pool_calls>();
+  auto sup = sys.spawn(fake_pool_supervisor, calls);
+  self->send(sched_actor, register_atom_v, std::string{"elastic"}, sup);
+  drain();
+  auto member = [](std::string name) {
+    agent_profile p;
+    p.name = std::move(name);
+    p.pool = "elastic";
+    return p;
+  };
+  add_agent(member("fixed-1"));
+  for (int i = 0; i < 3; ++i)
+    submit(spec());
+  // One task runs, two wait: two more agents are asked for, no more.
+  CAF_CHECK_EQUAL(runs->size(), 1u);
+  CAF_CHECK_EQUAL(calls->grows, 2);
+  submit(spec());
+  CAF_CHECK_EQUAL(calls->grows, 2); // at max_agents, counting those coming
+  add_agent(member("e-1"));
+  add_agent(member("e-2"));
+  CAF_REQUIRE_EQUAL(runs->size(), 3u);
+  for (uint64_t id = 1; id <= 4; ++id)
+    finish(id, 1, task_status::completed);
+  CAF_CHECK_EQUAL(runs->size(), 4u);
+  // Idle past the timeout: stopped down to min_agents, never below.
+  advance_time(59s);
+  drain();
+  CAF_CHECK(calls->shrunk.empty());
+  advance_time(1s);
+  drain();
+  CAF_REQUIRE_EQUAL(calls->shrunk.size(), 2u);
+  CAF_CHECK(calls->shrunk[0].find(": idle for 60 s") != std::string::npos);
+  self->send(sched_actor, agents_atom_v);
+  drain();
+  auto left = reply<agent_listing>();
+  CAF_REQUIRE_EQUAL(left.agents.size(), 1u);
+  // Stopped agents take no task; the backlog grows the pool again.
+  submit(spec());
+  submit(spec());
+  CAF_CHECK_EQUAL(runs->size(), 5u);
+  CAF_CHECK_EQUAL(runs->back().id, 5u);
+  CAF_CHECK_EQUAL(calls->grows, 3);
+  // A busy agent is not stopped when its old idle timer fires.
+  advance_time(60s);
+  drain();
+  CAF_CHECK_EQUAL(calls->shrunk.size(), 2u);
 }
 
 CAF_TEST(invalid specs are refused with the field named) {

@@ -79,6 +79,8 @@ struct scheduler_fixture : actor_fixture {
   std::shared_ptr<adoptions> adopts = std::make_shared<adoptions>();
   /// The providers' breakers of the scheduler `start` spawns.
   breaker_config breaker;
+  /// Pools besides `default` of the scheduler `start` spawns.
+  std::map<std::string, pool_settings> pools;
   caf::actor_clock::time_point t0 = sched.clock().now();
   static constexpr int64_t epoch_ms = 1'800'000'000'000;
 
@@ -124,6 +126,7 @@ struct scheduler_fixture : actor_fixture {
     cfg.default_workspace = "/tmp";
     cfg.journal = journal;
     cfg.recovered = std::move(recovered);
+    cfg.pools = pools;
     cfg.pools["default"] = pool_settings{};
     return cfg;
   }

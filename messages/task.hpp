@@ -137,6 +137,10 @@ struct task_spec {
   uint64_t same_agent_as = 0;
   /// Never run on these agents.
   std::vector<std::string> excluded_agents;
+  // -- process --------------------------------------------------------------
+  /// Variables the process gets on top of the node's allow-listed ones
+  /// (these win).
+  std::map<std::string, std::string> env;
 };
 
 template <class Inspector>
@@ -144,7 +148,7 @@ typename Inspector::result_type inspect(Inspector& f, task_spec& x) {
   return f(caf::meta::type_name("cw.task_spec"), x.provider, x.argv, x.prompt,
            x.workspace, x.priority, x.retry, x.timeout_ms, x.run_at_ms,
            x.depends_on, x.workflow, x.key, x.pool, x.capabilities, x.required_agent,
-           x.same_agent_as, x.excluded_agents);
+           x.same_agent_as, x.excluded_agents, x.env);
 }
 
 /// How an agent process ended.
@@ -251,6 +255,8 @@ struct task_limits {
   static constexpr double max_factor = 10.0;
   static constexpr size_t max_capabilities = 64;
   static constexpr size_t max_name_bytes = 256;
+  static constexpr size_t max_env = 256;
+  static constexpr size_t max_env_value_bytes = 32 * 1024;
 };
 
 } // namespace cw

@@ -44,6 +44,8 @@ void to_json(json& j, const task_spec& x) {
     j["same_agent_as"] = x.same_agent_as;
   if (!x.excluded_agents.empty())
     j["excluded_agents"] = x.excluded_agents;
+  if (!x.env.empty())
+    j["env"] = x.env;
 }
 
 void to_json(json& j, const task_outcome& x) {
@@ -260,6 +262,15 @@ struct fast_encoder {
     }
     w.key("depends_on");
     w.array(s.depends_on);
+    if (!s.env.empty()) {
+      w.key("env");
+      w.begin_object();
+      for (auto& [name, value] : s.env) {
+        w.key(name);
+        w.string(value);
+      }
+      w.end_object();
+    }
     if (!s.excluded_agents.empty()) {
       w.key("excluded_agents");
       w.array(s.excluded_agents);
@@ -625,6 +636,16 @@ caf::expected<task_event> decode(const event& x) {
         }
         else if (key == "required_agent")
           ev.spec.required_agent = str(value);
+        else if (key == "env") {
+          simdjson::ondemand::object vars = value.get_object().value();
+          for (auto var : vars) {
+            simdjson::ondemand::field vf;
+            if (auto err = std::move(var).get(vf))
+              throw simdjson::simdjson_error(err);
+            std::string name{std::string_view{vf.unescaped_key().value()}};
+            ev.spec.env[std::move(name)] = str(vf.value());
+          }
+        }
         else if (key == "same_agent_as")
           ev.spec.same_agent_as = value.get_uint64().value();
         else if (key == "retry") {

@@ -80,6 +80,14 @@ caf::error parse_task_field(const std::string& key, const json& value,
         return invalid(key, "must be an array of strings");
       spec.argv.push_back(arg.get<std::string>());
     }
+  } else if (key == "env") {
+    if (!value.is_object())
+      return invalid(key, "must be an object of strings");
+    for (auto& [name, var] : value.items()) {
+      if (!var.is_string())
+        return invalid(key + "." + name, "must be a string");
+      spec.env[name] = var.get<std::string>();
+    }
   } else if (key == "prompt") {
     if (!value.is_string())
       return invalid(key, "must be a string");
@@ -354,6 +362,7 @@ caf::expected<task_info> task_from_json(const json& j) {
     x.spec.same_agent_as = spec.value("same_agent_as", uint64_t{0});
     x.spec.excluded_agents
       = spec.value("excluded_agents", std::vector<std::string>{});
+    x.spec.env = spec.value("env", std::map<std::string, std::string>{});
     if (auto r = spec.find("retry"); r != spec.end() && r->is_object()) {
       x.spec.retry.max_attempts = r->value("max_attempts", 1u);
       x.spec.retry.base_delay_ms = r->value("base_delay_ms", int64_t{1000});

@@ -176,6 +176,14 @@ cli_status cli_run(const cli_context& ctx, const run_options& opts) {
       body["same_agent_as"] = opts.same_agent_as;
     if (!opts.exclude_agents.empty())
       body["excluded_agents"] = opts.exclude_agents;
+    for (auto& var : opts.env) {
+      auto eq = var.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        *ctx.err << "cw: --env: '" << var << "' is not NAME=VALUE\n";
+        throw failure{cli_status::usage};
+      }
+      body["env"][var.substr(0, eq)] = var.substr(eq + 1);
+    }
     std::error_code ec;
     auto ws = opts.workspace.empty() ? std::filesystem::current_path(ec)
                                      : std::filesystem::absolute(

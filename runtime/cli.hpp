@@ -52,6 +52,8 @@ struct run_options {
   std::string agent;
   uint64_t same_agent_as = 0;
   std::vector<std::string> exclude_agents;
+  /// `NAME=VALUE` variables for the process.
+  std::vector<std::string> env;
 };
 
 /// Submits `opts` and prints the new task's id (or, with `wait`, its

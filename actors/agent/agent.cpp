@@ -124,9 +124,12 @@ agent_actor::behavior_type agent_impl(self_ptr self, agent_config cfg) {
         return;
       }
       st.running.emplace(id, running_task{attempt, {}});
+      auto env = agent_environment();
+      for (auto& [name, value] : spec.env)
+        env[name] = value;
       launch_request req{spec.argv, spec.workspace, log_path,
-                         task_status_path(log_path, attempt),
-                         agent_environment(), st.cfg.hung_after};
+                         task_status_path(log_path, attempt), std::move(env),
+                         st.cfg.hung_after};
       st.cfg.launcher->launch(
         std::move(req),
         [me = report_to(self), id, attempt](process_ref process) {

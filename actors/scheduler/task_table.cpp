@@ -237,7 +237,7 @@ std::vector<task_id> task_table::running() const {
 namespace {
 
 /// Format of `save`; bump when the layout changes and keep reading old ones.
-constexpr uint8_t snapshot_format = 5;
+constexpr uint8_t snapshot_format = 6;
 
 bool same(const task_info& a, const task_info& b) {
   return a.id == b.id && a.spec.provider == b.spec.provider
@@ -258,7 +258,8 @@ bool same(const task_info& a, const task_info& b) {
          && a.spec.capabilities == b.spec.capabilities
          && a.spec.required_agent == b.spec.required_agent
          && a.spec.same_agent_as == b.spec.same_agent_as
-         && a.spec.excluded_agents == b.spec.excluded_agents;
+         && a.spec.excluded_agents == b.spec.excluded_agents
+         && a.spec.env == b.spec.env;
 }
 
 } // namespace

@@ -1,5 +1,6 @@
 #include "actors/scheduler/validate.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <system_error>
 
@@ -29,6 +30,26 @@ caf::error validate(task_spec& spec, const std::string& default_workspace,
       return invalid(std::string{name == &spec.pool ? "pool" : "required_agent"}
                      + ": longer than "
                      + std::to_string(task_limits::max_name_bytes) + " bytes");
+  if (spec.env.size() > task_limits::max_env)
+    return invalid("env: more than " + std::to_string(task_limits::max_env)
+                   + " variables");
+  for (auto& [name, value] : spec.env) {
+    auto bad_char = [](char c) {
+      return !(c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+               || (c >= '0' && c <= '9'));
+    };
+    if (name.empty() || name.size() > task_limits::max_name_bytes
+        || (name.front() >= '0' && name.front() <= '9')
+        || std::any_of(name.begin(), name.end(), bad_char))
+      return invalid("env: '" + name.substr(0, 64)
+                     + "' is not a variable name (letters, digits, _; not "
+                       "starting with a digit)");
+    if (value.size() > task_limits::max_env_value_bytes
+        || value.find('\0') != std::string::npos)
+      return invalid("env." + name + ": longer than "
+                     + std::to_string(task_limits::max_env_value_bytes)
+                     + " bytes or holds a NUL byte");
+  }
   if (spec.priority < task_limits::min_priority
       || spec.priority > task_limits::max_priority)
     return invalid("priority: must be between "

@@ -41,15 +41,21 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--delay", run.delay_s, "seconds before it may start")
     ->check(CLI::Range(0.0, 7.0 * 24 * 3600));
   run_cmd->add_option("--after", run.after,
-                      "start only after task ID completed (repeatable)");
+                      "start only after task ID completed (repeatable)")
+    ->allow_extra_args(false);
   run_cmd->add_option("--pool", run.pool, "run on an agent of this pool");
   run_cmd->add_option("--capability", run.capabilities,
-                      "the agent must have this capability (repeatable)");
+                      "the agent must have this capability (repeatable)")
+    ->allow_extra_args(false);
   run_cmd->add_option("--agent", run.agent, "run only on this agent");
   run_cmd->add_option("--same-agent-as", run.same_agent_as,
                       "run on the agent that ran task ID");
   run_cmd->add_option("--exclude-agent", run.exclude_agents,
-                      "never run on this agent (repeatable)");
+                      "never run on this agent (repeatable)")
+    ->allow_extra_args(false);
+  run_cmd->add_option("--env", run.env,
+                      "NAME=VALUE for the process (repeatable)")
+    ->allow_extra_args(false);
   run_cmd->add_option("command", run.argv, "program and arguments")
     ->required();
 

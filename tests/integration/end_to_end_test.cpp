@@ -1,6 +1,9 @@
 #define CAF_SUITE integration.end_to_end
 #include "caf/test/unit_test.hpp"
 
+#include <cstdlib>
+#include <sstream>
+
 #include "tests/support/processes.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -60,6 +63,36 @@ CAF_TEST(a task travels from cw to a process and back and survives a restart) {
   CAF_CHECK(tasks.out.find("echo hello") == std::string::npos);
   auto logs = cw(node.url(), {"logs", id});
   CAF_CHECK_EQUAL(logs.out, "hello\n");
+  CAF_CHECK_EQUAL(node.stop(), 0);
+}
+
+CAF_TEST(a process gets allow-listed variables and those of its task) {
+  // The node inherits this; an agent process must not.
+  ::setenv("CW_TEST_SECRET", "leaked", 1);
+  node_process node{data_dir};
+  ::unsetenv("CW_TEST_SECRET");
+  auto run = cw(node.url(),
+                {"run", "--wait", "--env", "GREETING=hello there", "--env",
+                 "EMPTY=", "--", "sh", "-c",
+                 "echo \"$GREETING|${EMPTY-unset}|${HOME:+home}|"
+                 "${CW_TEST_SECRET:-hidden}\""});
+  CAF_CHECK_EQUAL(run.exit_code, 0);
+  std::istringstream words{run.out};
+  std::string word, id;
+  words >> word >> id;
+  auto logs = cw(node.url(), {"logs", id});
+  CAF_CHECK_EQUAL(logs.out, "hello there||home|hidden\n");
+  // The variables are part of the task, journaled with it.
+  auto json = cw(node.url(), {"--json", "status", id});
+  CAF_CHECK(json.out.find("\"env\":{\"EMPTY\":\"\",\"GREETING\":\"hello there\"}")
+            != std::string::npos);
+  auto no_eq = cw(node.url(), {"run", "--env", "GREETING", "--", "true"});
+  CAF_CHECK_EQUAL(no_eq.exit_code, 2);
+  CAF_CHECK_EQUAL(no_eq.err, "cw: --env: 'GREETING' is not NAME=VALUE\n");
+  auto bad_name = cw(node.url(), {"run", "--env", "1X=y", "--", "true"});
+  CAF_CHECK_EQUAL(bad_name.exit_code, 1);
+  CAF_CHECK(bad_name.err.find("env: '1X' is not a variable name")
+            != std::string::npos);
   CAF_CHECK_EQUAL(node.stop(), 0);
 }
 

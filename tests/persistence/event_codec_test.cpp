@@ -114,6 +114,8 @@ json reference_spec(const task_spec& x) {
     j["same_agent_as"] = x.same_agent_as;
   if (!x.excluded_agents.empty())
     j["excluded_agents"] = x.excluded_agents;
+  if (!x.env.empty())
+    j["env"] = x.env;
   return j;
 }
 
@@ -219,6 +221,10 @@ struct random_events {
       s.same_agent_as = 1 + pick(1000);
     if (pick(2) == 0)
       s.excluded_agents = texts();
+    // Names as validation admits them; values anything.
+    if (pick(2) == 0)
+      for (auto n = 1 + pick(3); n > 0; --n)
+        s.env["V_" + std::to_string(pick(100))] = text();
     return s;
   }
 

@@ -259,7 +259,8 @@ CAF_TEST(a corrupt row stops start up naming the seq and the file) {
                              boost::process::args = {"--data-dir", data_dir,
                                                      "--api", "127.0.0.1:0"},
                              boost::process::std_out > boost::process::null,
-                             boost::process::std_err > err};
+                             boost::process::std_err > err,
+                             cw::test::dies_with_test()};
   CAF_REQUIRE(cw::test::wait_exit(node, 30s));
   CAF_CHECK_EQUAL(node.exit_code(), 1);
   auto msg = cw::test::slurp(err);

@@ -40,7 +40,8 @@ node_run run_node(const temp_dir& dir, std::vector<std::string> args) {
                           boost::process::args = args,
                           boost::process::std_out > out,
                           boost::process::std_err > err,
-                          boost::process::std_in < boost::process::null};
+                          boost::process::std_in < boost::process::null,
+                          cw::test::dies_with_test()};
   if (!wait_exit(c, std::chrono::seconds(60))) {
     CAF_FAIL("cw-node did not exit within 60 s");
   }

@@ -16,13 +16,24 @@
 #include <boost/process/child.hpp>
 #include <boost/process/exe.hpp>
 #include <boost/process/io.hpp>
+#include <boost/process/extend.hpp>
 #include <boost/process/pipe.hpp>
+
+#include <sys/prctl.h>
 
 #include "caf/test/unit_test.hpp"
 
 #include "tests/support/waiter.hpp"
 
 namespace cw::test {
+
+/// Boost.Process initializer: the child is killed when the test process
+/// dies (a crash, ctest's timeout), so no cw-node outlives a failed test.
+inline auto dies_with_test() {
+  return boost::process::extend::on_exec_setup = [](auto&) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  };
+}
 
 /// Returns the contents of a file, empty when it does not exist.
 inline std::string slurp(const std::string& path) {
@@ -68,7 +79,8 @@ public:
     child_ = boost::process::child{boost::process::exe = CW_NODE_BIN,
                                    boost::process::args = args,
                                    boost::process::std_out > out_,
-                                   boost::process::std_err > stderr};
+                                   boost::process::std_err > stderr,
+                                   dies_with_test()};
     // The first line names the address; reading it waits for start-up.
     std::string line;
     std::getline(out_, line);
@@ -133,7 +145,8 @@ inline cli_result run_cw(const std::filesystem::path& dir,
                           boost::process::args = args,
                           boost::process::std_out > out,
                           boost::process::std_err > err,
-                          boost::process::std_in < boost::process::null};
+                          boost::process::std_in < boost::process::null,
+                          dies_with_test()};
   if (!wait_exit(c, std::chrono::seconds(60))) {
     CAF_FAIL("cw did not finish within 60 s");
   }

@@ -12,7 +12,9 @@
 #include <string_view>
 #include <thread>
 
+#include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -327,6 +329,49 @@ struct shim_launcher::impl {
       });
   }
 
+  /// Starts the shim with `args` and exactly the variables `env`: stdin
+  /// from /dev/null, stdout to `out_fd`, stderr to `err_fd`, no other
+  /// descriptor of the node, no blocked signal (cw-node blocks SIGTERM).
+  /// The shim makes its own session. Returns its pid, or 0 and why.
+  std::pair<int64_t, std::string>
+  spawn_shim(const std::vector<std::string>& args,
+             const std::map<std::string, std::string>& env, int out_fd,
+             int err_fd) {
+    std::vector<std::string> env_strings;
+    env_strings.reserve(env.size());
+    for (auto& [key, value] : env)
+      env_strings.push_back(key + "=" + value);
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(shim.c_str()));
+    for (auto& a : args)
+      argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    std::vector<char*> envp;
+    for (auto& e : env_strings)
+      envp.push_back(e.data());
+    envp.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    ::posix_spawn_file_actions_init(&actions);
+    ::posix_spawnattr_init(&attr);
+    ::posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    ::posix_spawn_file_actions_adddup2(&actions, out_fd, 1);
+    ::posix_spawn_file_actions_adddup2(&actions, err_fd, 2);
+    ::posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+    sigset_t none;
+    sigemptyset(&none);
+    ::posix_spawnattr_setsigmask(&attr, &none);
+    ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+    pid_t pid = 0;
+    auto rc = ::posix_spawn(&pid, shim.c_str(), &actions, &attr, argv.data(),
+                            envp.data());
+    ::posix_spawn_file_actions_destroy(&actions);
+    ::posix_spawnattr_destroy(&attr);
+    if (rc != 0)
+      return {0, std::strerror(rc)};
+    return {static_cast<int64_t>(pid), {}};
+  }
+
   void start(launch_request& req, start_callback& on_start,
              exit_callback& on_exit) {
     auto fail = [&](std::string reason) { on_exit(failed(std::move(reason))); };
@@ -349,9 +394,6 @@ struct shim_launcher::impl {
                         ? static_cast<uint64_t>(info.st_size)
                         : 0;
     ::unlink(req.status_path.c_str());
-    bp::environment env;
-    for (auto& [key, value] : req.env)
-      env[key] = value;
     std::vector<std::string> args{"--log", req.log_path, "--status",
                                   req.status_path, "--ready-fd", "1"};
     if (!req.workspace.empty()) {
@@ -371,40 +413,24 @@ struct shim_launcher::impl {
     p->hung_after = req.hung_after;
     p->last_log_size = offset;
     p->ready_pipe = std::make_unique<bp::async_pipe>(ioc);
-    try {
-      bp::child child{
-        bp::exe = shim,
-        bp::args = args,
-        env,
-        bp::std_in < bp::null,
-        bp::std_out > *p->ready_pipe,
-        bp::std_err > log,
-        bp::extend::on_exec_setup =
-          [](auto&) {
-            // Runs in the child between fork and exec, where only
-            // async-signal-safe calls are allowed. No signal mask inherited
-            // from the node (cw-node blocks SIGTERM); no descriptor of the
-            // node (sockets, journal, other logs) leaks into the shim and
-            // its program (stdin/out/err are already in place). The shim
-            // makes its own session, so no setpgid here.
-            sigset_t none;
-            sigemptyset(&none);
-            ::sigprocmask(SIG_SETMASK, &none, nullptr);
-            if (::close_range(3, ~0U, 0) != 0)
-              for (int fd = 3; fd < 4096; ++fd)
-                ::close(fd);
-          },
-      };
-      p->ref.shim_pid = static_cast<int64_t>(child.id());
-      // Reaped here, when its pidfd says it ended.
-      child.detach();
-    } catch (const std::exception& ex) {
-      std::fclose(log);
-      return fail("cannot start cw-shim " + shim + ": " + ex.what());
+    // posix_spawn, not fork: glibc spawns with CLONE_VM|CLONE_VFORK, so the
+    // node's page tables are not copied for every process (fork's cost
+    // grows with the node's memory and threads).
+    auto [pid, why] = spawn_shim(args, req.env, p->ready_pipe->native_sink(),
+                                 ::fileno(log));
+    // Our copy of the write end goes: the read end sees EOF when the shim
+    // ends.
+    {
+      auto sink = std::move(*p->ready_pipe).sink();
+      boost::system::error_code ignored;
+      sink.close(ignored);
     }
+    if (pid == 0) {
+      std::fclose(log);
+      return fail("cannot start cw-shim " + shim + ": " + why);
+    }
+    p->ref.shim_pid = pid;
     std::fclose(log);
-    // Boost.Process closed our copy of the write end: the read end sees EOF
-    // when the shim ends.
     int fd = open_pidfd(p->ref.shim_pid);
     if (fd < 0) {
       // Cannot happen for an unreaped child; stop it rather than lose it.

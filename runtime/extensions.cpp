@@ -6,14 +6,9 @@
 
 namespace cw::runtime {
 
-namespace {
+using plugin::join;
 
-std::string join(const std::vector<std::string>& xs) {
-  std::string result;
-  for (auto& x : xs)
-    result += (result.empty() ? "" : ", ") + x;
-  return result.empty() ? "none" : result;
-}
+namespace {
 
 caf::error add_builtins(plugin::registry& reg) {
   // Both spawn functions register their agent with the scheduler.

@@ -9,16 +9,12 @@
 
 namespace cw::plugin {
 
-namespace {
-
 std::string join(const std::vector<std::string>& xs) {
   std::string result;
   for (auto& x : xs)
     result += (result.empty() ? "" : ", ") + x;
   return result.empty() ? "none" : result;
 }
-
-} // namespace
 
 caf::error registry::check_name(const char* what, const std::string& name,
                                 const std::string& taken_by) const {

@@ -11,6 +11,10 @@
 
 namespace cw::plugin {
 
+/// Returns `xs` as `"a, b, c"`, or `"none"` when empty (error messages,
+/// `cw-node --check`).
+std::string join(const std::vector<std::string>& xs);
+
 /// The providers and observers a node knows, by name: the built-in ones and
 /// those of its plugins. Owned by the node; plugins see it as a `registrar`
 /// while they register.

@@ -113,6 +113,17 @@ struct task_cancelled {
   std::string reason;
 };
 
+/// An attempt hit its provider's usage or rate limit (`task.parked@1`): the
+/// task waits in `parked` until `until_ms` (0: until a `retry`) without
+/// using up the attempt, then continues provider session `session`.
+struct task_parked {
+  task_id id = 0;
+  /// The limit and what the run said, e.g. `usage_limit: resets 3pm`.
+  std::string reason;
+  int64_t until_ms = 0;
+  std::string session;
+};
+
 /// A failed task was given fresh attempts (`task.retried@1`).
 struct task_retried {
   task_id id = 0;
@@ -173,7 +184,8 @@ struct workflow_finished {
 using task_event
   = std::variant<task_submitted, task_assigned, task_started, task_finished,
                  task_requeued, task_retry_scheduled, task_cancelled,
-                 task_retried, workflow_submitted, workflow_finished>;
+                 task_retried, task_parked, workflow_submitted,
+                 workflow_finished>;
 
 /// Returns the id of the entity a typed event is about: a task id, or a
 /// workflow id for workflow events.

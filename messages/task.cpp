@@ -9,13 +9,14 @@ namespace cw {
 
 namespace {
 
-constexpr std::array<std::pair<task_status, const char*>, 6> status_names{{
+constexpr std::array<std::pair<task_status, const char*>, 7> status_names{{
   {task_status::blocked, "blocked"},
   {task_status::queued, "queued"},
   {task_status::running, "running"},
   {task_status::completed, "completed"},
   {task_status::failed, "failed"},
   {task_status::cancelled, "cancelled"},
+  {task_status::parked, "parked"},
 }};
 
 /// Looks `x` up in a table of enumerators and names.

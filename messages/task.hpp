@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "caf/meta/type_name.hpp"
@@ -26,6 +27,9 @@ enum class task_status : uint8_t {
   failed,
   /// Cancelled before it ended.
   cancelled,
+  /// Its provider hit a usage or rate limit: waits for the reset without
+  /// using up an attempt, then continues.
+  parked,
 };
 
 /// Returns the lower-case name of `x`, e.g. `"queued"`.
@@ -141,6 +145,18 @@ struct task_spec {
   /// Variables the process gets on top of the node's allow-listed ones
   /// (these win).
   std::map<std::string, std::string> env;
+  // -- prompt-driven providers (claude) --------------------------------------
+  /// Tasks with the same key continue the same session (conversation).
+  std::string resume_key;
+  /// The provider's session to continue (`claude --resume`); empty: the
+  /// scheduler's choice (the key's session, or a fresh one).
+  std::string resume_session;
+  /// Model for this task; empty: the pool's.
+  std::string model;
+  /// Limit on agentic turns; 0: the pool's.
+  uint32_t max_turns = 0;
+  /// Most this task may cost in USD; 0: no limit of its own.
+  double budget_usd = 0;
 };
 
 template <class Inspector>
@@ -148,11 +164,73 @@ typename Inspector::result_type inspect(Inspector& f, task_spec& x) {
   return f(caf::meta::type_name("cw.task_spec"), x.provider, x.argv, x.prompt,
            x.workspace, x.priority, x.retry, x.timeout_ms, x.run_at_ms,
            x.depends_on, x.workflow, x.key, x.pool, x.capabilities, x.required_agent,
-           x.same_agent_as, x.excluded_agents, x.env);
+           x.same_agent_as, x.excluded_agents, x.env, x.resume_key,
+           x.resume_session, x.model, x.max_turns, x.budget_usd);
+}
+
+/// What a prompt-driven run (a `claude` process) reported about itself:
+/// the conversation's session, cost, tokens and limits. Empty for the
+/// `command` provider.
+struct run_report {
+  /// The provider's session id, to continue the conversation.
+  std::string session;
+  std::string model;
+  /// The result's subtype (`success`, `error_max_turns`, …); empty when the
+  /// stream ended without a result.
+  std::string subtype;
+  /// The final text, at most `max_text_bytes`.
+  std::string text;
+  double cost_usd = 0;
+  uint64_t input_tokens = 0;
+  uint64_t output_tokens = 0;
+  uint64_t cache_read_tokens = 0;
+  uint64_t cache_creation_tokens = 0;
+  uint32_t turns = 0;
+  uint32_t tool_uses = 0;
+  /// Lines that were not JSON (garbage, stderr, a line cut off) and JSON
+  /// lines of unknown types.
+  uint32_t malformed_lines = 0;
+  uint32_t unknown_lines = 0;
+  int64_t duration_ms = 0;
+  /// `usage_limit`, `rate_limit` or `overloaded` when the run hit a limit;
+  /// empty otherwise.
+  std::string limit;
+  /// When the limit lifts (ms since the epoch), 0 when the run did not say.
+  int64_t limit_reset_ms = 0;
+
+  static constexpr size_t max_text_bytes = 16 * 1024;
+
+  /// Returns whether the run reported nothing (not a prompt-driven run).
+  bool empty() const noexcept {
+    return session.empty() && subtype.empty() && limit.empty()
+           && cost_usd == 0 && turns == 0 && malformed_lines == 0
+           && unknown_lines == 0;
+  }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, run_report& x) {
+  return f(caf::meta::type_name("cw.run_report"), x.session, x.model,
+           x.subtype, x.text, x.cost_usd, x.input_tokens, x.output_tokens,
+           x.cache_read_tokens, x.cache_creation_tokens, x.turns, x.tool_uses,
+           x.malformed_lines, x.unknown_lines, x.duration_ms, x.limit,
+           x.limit_reset_ms);
 }
 
 /// How an agent process ended.
 struct task_outcome {
+  task_outcome() = default;
+
+  task_outcome(task_status status, int32_t exit_code, int32_t signal,
+               std::string reason, run_report report = {})
+    : status(status),
+      exit_code(exit_code),
+      signal(signal),
+      reason(std::move(reason)),
+      report(std::move(report)) {
+    // nop
+  }
+
   /// `completed` or `failed`.
   task_status status = task_status::failed;
   /// Exit code of the process, or -1 when it did not exit normally.
@@ -161,12 +239,14 @@ struct task_outcome {
   int32_t signal = 0;
   /// Why it failed, empty on success.
   std::string reason;
+  /// What a prompt-driven run reported; empty otherwise.
+  run_report report;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, task_outcome& x) {
   return f(caf::meta::type_name("cw.task_outcome"), x.status, x.exit_code,
-           x.signal, x.reason);
+           x.signal, x.reason, x.report);
 }
 
 /// Identifies a running agent process so that a node started after a crash
@@ -217,6 +297,14 @@ struct task_info {
   int64_t not_before_ms = 0;
   /// Failed with every attempt used: in the dead-letter queue.
   bool dead = false;
+  /// What the latest prompt-driven attempt reported (parked ones included).
+  run_report report;
+  /// USD spent over all attempts.
+  double cost_usd = 0;
+  /// While parked: when it continues (ms since the epoch; 0: on `retry`).
+  int64_t parked_until_ms = 0;
+  /// The provider session the next attempt continues (set by parking).
+  std::string continue_session;
 };
 
 template <class Inspector>
@@ -224,7 +312,7 @@ typename Inspector::result_type inspect(Inspector& f, task_info& x) {
   return f(caf::meta::type_name("cw.task_info"), x.id, x.spec, x.status,
            x.attempts, x.agent, x.pid, x.process, x.exit_code, x.signal, x.reason,
            x.submitted_ms, x.started_ms, x.finished_ms, x.not_before_ms,
-           x.dead);
+           x.dead, x.report, x.cost_usd, x.parked_until_ms, x.continue_session);
 }
 
 /// Selects tasks in a listing; `any_status` lists all.
@@ -257,6 +345,8 @@ struct task_limits {
   static constexpr size_t max_name_bytes = 256;
   static constexpr size_t max_env = 256;
   static constexpr size_t max_env_value_bytes = 32 * 1024;
+  static constexpr uint32_t max_turns = 10'000;
+  static constexpr double max_budget_usd = 1'000'000;
 };
 
 } // namespace cw

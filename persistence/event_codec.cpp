@@ -46,6 +46,56 @@ void to_json(json& j, const task_spec& x) {
     j["excluded_agents"] = x.excluded_agents;
   if (!x.env.empty())
     j["env"] = x.env;
+  if (!x.resume_key.empty())
+    j["resume_key"] = x.resume_key;
+  if (!x.resume_session.empty())
+    j["resume_session"] = x.resume_session;
+  if (!x.model.empty())
+    j["model"] = x.model;
+  if (x.max_turns != 0)
+    j["max_turns"] = x.max_turns;
+  if (x.budget_usd != 0)
+    j["budget_usd"] = x.budget_usd;
+}
+
+void to_json(json& j, const run_report& x) {
+  j = json{{"session", x.session},
+           {"model", x.model},
+           {"subtype", x.subtype},
+           {"text", x.text},
+           {"cost_usd", x.cost_usd},
+           {"input_tokens", x.input_tokens},
+           {"output_tokens", x.output_tokens},
+           {"cache_read_tokens", x.cache_read_tokens},
+           {"cache_creation_tokens", x.cache_creation_tokens},
+           {"turns", x.turns},
+           {"tool_uses", x.tool_uses},
+           {"malformed_lines", x.malformed_lines},
+           {"unknown_lines", x.unknown_lines},
+           {"duration_ms", x.duration_ms}};
+  if (!x.limit.empty()) {
+    j["limit"] = x.limit;
+    j["limit_reset_ms"] = x.limit_reset_ms;
+  }
+}
+
+void from_json(const json& j, run_report& x) {
+  x.session = j.value("session", std::string{});
+  x.model = j.value("model", std::string{});
+  x.subtype = j.value("subtype", std::string{});
+  x.text = j.value("text", std::string{});
+  x.cost_usd = j.value("cost_usd", 0.0);
+  x.input_tokens = j.value("input_tokens", uint64_t{0});
+  x.output_tokens = j.value("output_tokens", uint64_t{0});
+  x.cache_read_tokens = j.value("cache_read_tokens", uint64_t{0});
+  x.cache_creation_tokens = j.value("cache_creation_tokens", uint64_t{0});
+  x.turns = j.value("turns", uint32_t{0});
+  x.tool_uses = j.value("tool_uses", uint32_t{0});
+  x.malformed_lines = j.value("malformed_lines", uint32_t{0});
+  x.unknown_lines = j.value("unknown_lines", uint32_t{0});
+  x.duration_ms = j.value("duration_ms", int64_t{0});
+  x.limit = j.value("limit", std::string{});
+  x.limit_reset_ms = j.value("limit_reset_ms", int64_t{0});
 }
 
 void to_json(json& j, const task_outcome& x) {
@@ -53,6 +103,9 @@ void to_json(json& j, const task_outcome& x) {
            {"exit_code", x.exit_code},
            {"signal", x.signal},
            {"reason", x.reason}};
+  // Only prompt-driven runs report; command tasks keep the short payload.
+  if (!x.report.empty())
+    to_json(j["report"], x.report);
 }
 
 namespace {
@@ -107,6 +160,13 @@ struct encoder {
   std::string operator()(const task_retried& x) {
     payload = json{{"id", x.id}};
     return "task.retried";
+  }
+  std::string operator()(const task_parked& x) {
+    payload = json{{"id", x.id},
+                   {"reason", x.reason},
+                   {"until_ms", x.until_ms},
+                   {"session", x.session}};
+    return "task.parked";
   }
   std::string operator()(const workflow_submitted& x) {
     payload = json{{"id", x.id},
@@ -247,6 +307,10 @@ struct fast_encoder {
 
   bool operator()(const task_submitted& x) {
     const auto& s = x.spec;
+    // Prompt-driven tasks' fields: the nlohmann path.
+    if (!s.resume_key.empty() || !s.resume_session.empty() || !s.model.empty()
+        || s.max_turns != 0 || s.budget_usd != 0)
+      return false;
     payload_writer w{out};
     // Keys in std::map order, as nlohmann writes them.
     w.begin_object();
@@ -369,6 +433,8 @@ struct fast_encoder {
   }
 
   bool operator()(const task_finished& x) {
+    if (!x.outcome.report.empty())
+      return false; // rare and long: the nlohmann path
     payload_writer w{out};
     w.begin_object();
     w.key("id");
@@ -648,6 +714,16 @@ caf::expected<task_event> decode(const event& x) {
         }
         else if (key == "same_agent_as")
           ev.spec.same_agent_as = value.get_uint64().value();
+        else if (key == "resume_key")
+          ev.spec.resume_key = str(value);
+        else if (key == "resume_session")
+          ev.spec.resume_session = str(value);
+        else if (key == "model")
+          ev.spec.model = str(value);
+        else if (key == "max_turns")
+          ev.spec.max_turns = static_cast<uint32_t>(value.get_uint64().value());
+        else if (key == "budget_usd")
+          ev.spec.budget_usd = value.get_double().value();
         else if (key == "retry") {
           simdjson::ondemand::object retry = value.get_object().value();
           for (auto ritem : retry) {
@@ -703,6 +779,48 @@ caf::expected<task_event> decode(const event& x) {
       ev.outcome.exit_code = static_cast<int32_t>(out["exit_code"].get_int64().value());
       ev.outcome.signal = static_cast<int32_t>(out["signal"].get_int64().value());
       ev.outcome.reason = str(out["reason"].value());
+      if (auto rep = out["report"].get_object(); !rep.error()) {
+        auto& r = ev.outcome.report;
+        for (auto item : rep.value()) {
+          simdjson::ondemand::field f;
+          if (auto err = std::move(item).get(f))
+            throw simdjson::simdjson_error(err);
+          std::string_view k = f.unescaped_key().value();
+          simdjson::ondemand::value& v = f.value();
+          if (k == "session")
+            r.session = str(v);
+          else if (k == "model")
+            r.model = str(v);
+          else if (k == "subtype")
+            r.subtype = str(v);
+          else if (k == "text")
+            r.text = str(v);
+          else if (k == "limit")
+            r.limit = str(v);
+          else if (k == "cost_usd")
+            r.cost_usd = v.get_double().value();
+          else if (k == "input_tokens")
+            r.input_tokens = v.get_uint64().value();
+          else if (k == "output_tokens")
+            r.output_tokens = v.get_uint64().value();
+          else if (k == "cache_read_tokens")
+            r.cache_read_tokens = v.get_uint64().value();
+          else if (k == "cache_creation_tokens")
+            r.cache_creation_tokens = v.get_uint64().value();
+          else if (k == "turns")
+            r.turns = static_cast<uint32_t>(v.get_uint64().value());
+          else if (k == "tool_uses")
+            r.tool_uses = static_cast<uint32_t>(v.get_uint64().value());
+          else if (k == "malformed_lines")
+            r.malformed_lines = static_cast<uint32_t>(v.get_uint64().value());
+          else if (k == "unknown_lines")
+            r.unknown_lines = static_cast<uint32_t>(v.get_uint64().value());
+          else if (k == "duration_ms")
+            r.duration_ms = v.get_int64().value();
+          else if (k == "limit_reset_ms")
+            r.limit_reset_ms = v.get_int64().value();
+        }
+      }
       return task_event{std::move(ev)};
     }
     if (x.type == "task.requeued")
@@ -716,6 +834,12 @@ caf::expected<task_event> decode(const event& x) {
       return task_event{task_cancelled{id, str(obj["reason"].value())}};
     if (x.type == "task.retried")
       return task_event{task_retried{id}};
+    if (x.type == "task.parked") {
+      task_parked ev{id, str(obj["reason"].value()), 0, ""};
+      ev.until_ms = obj["until_ms"].get_int64().value();
+      ev.session = str(obj["session"].value());
+      return task_event{std::move(ev)};
+    }
     if (x.type == "workflow.submitted") {
       workflow_submitted ev;
       ev.id = id;

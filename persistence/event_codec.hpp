@@ -63,4 +63,10 @@ void to_json(nlohmann::json& j, const task_spec& x);
 /// JSON form of a process outcome.
 void to_json(nlohmann::json& j, const task_outcome& x);
 
+/// Writes the report of a prompt-driven run (`limit` only when hit).
+void to_json(nlohmann::json& j, const run_report& x);
+
+/// Reads what `to_json` wrote; absent fields keep their defaults.
+void from_json(const nlohmann::json& j, run_report& x);
+
 } // namespace cw::persistence

@@ -92,6 +92,26 @@ caf::error parse_task_field(const std::string& key, const json& value,
     if (!value.is_string())
       return invalid(key, "must be a string");
     spec.prompt = value.get<std::string>();
+  } else if (key == "resume_key" || key == "resume_session" || key == "model") {
+    if (!value.is_string())
+      return invalid(key, "must be a string");
+    (key == "resume_key"       ? spec.resume_key
+     : key == "resume_session" ? spec.resume_session
+                               : spec.model)
+      = value.get<std::string>();
+  } else if (key == "max_turns") {
+    if (!value.is_number_integer() || value.get<int64_t>() < 1
+        || value.get<int64_t>() > task_limits::max_turns)
+      return invalid(key, "must be an integer from 1 to "
+                            + std::to_string(task_limits::max_turns));
+    spec.max_turns = value.get<uint32_t>();
+  } else if (key == "budget_usd") {
+    if (!value.is_number() || value.get<double>() < 0
+        || value.get<double>() > task_limits::max_budget_usd)
+      return invalid(key, "must be a number of USD from 0 to "
+                            + std::to_string(
+                              static_cast<int64_t>(task_limits::max_budget_usd)));
+    spec.budget_usd = value.get<double>();
   } else if (key == "workspace") {
     if (!value.is_string())
       return invalid(key, "must be a string");
@@ -245,7 +265,7 @@ caf::expected<workflow_spec> parse_workflow_spec(const std::string& body) {
 json to_json(const task_info& x) {
   json spec;
   persistence::to_json(spec, x.spec);
-  return json{{"id", x.id},
+  json result{{"id", x.id},
               {"status", to_string(x.status)},
               {"spec", std::move(spec)},
               {"attempts", x.attempts},
@@ -259,6 +279,15 @@ json to_json(const task_info& x) {
               {"finished_ms", x.finished_ms},
               {"not_before_ms", x.not_before_ms},
               {"dead", x.dead}};
+  if (!x.report.empty())
+    persistence::to_json(result["report"], x.report);
+  if (x.cost_usd != 0)
+    result["cost_usd"] = x.cost_usd;
+  if (x.status == task_status::parked)
+    result["parked_until_ms"] = x.parked_until_ms;
+  if (!x.continue_session.empty())
+    result["continue_session"] = x.continue_session;
+  return result;
 }
 
 json to_json(const workflow_info& x) {
@@ -363,6 +392,16 @@ caf::expected<task_info> task_from_json(const json& j) {
     x.spec.excluded_agents
       = spec.value("excluded_agents", std::vector<std::string>{});
     x.spec.env = spec.value("env", std::map<std::string, std::string>{});
+    x.spec.resume_key = spec.value("resume_key", std::string{});
+    x.spec.resume_session = spec.value("resume_session", std::string{});
+    x.spec.model = spec.value("model", std::string{});
+    x.spec.max_turns = spec.value("max_turns", uint32_t{0});
+    x.spec.budget_usd = spec.value("budget_usd", 0.0);
+    if (auto r = j.find("report"); r != j.end() && r->is_object())
+      persistence::from_json(*r, x.report);
+    x.cost_usd = j.value("cost_usd", 0.0);
+    x.parked_until_ms = j.value("parked_until_ms", int64_t{0});
+    x.continue_session = j.value("continue_session", std::string{});
     if (auto r = spec.find("retry"); r != spec.end() && r->is_object()) {
       x.spec.retry.max_attempts = r->value("max_attempts", 1u);
       x.spec.retry.base_delay_ms = r->value("base_delay_ms", int64_t{1000});

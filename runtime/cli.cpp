@@ -1,5 +1,6 @@
 #include "runtime/cli.hpp"
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -9,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <toml++/toml.h>
 
+#include "actors/claude/render.hpp"
 #include "messages/errc.hpp"
 #include "runtime/api_codec.hpp"
 #include "runtime/http_client.hpp"
@@ -80,8 +82,16 @@ task_info parse_task(const cli_context& ctx, const std::string& body) {
   return parse_answer(ctx, body, task_from_json);
 }
 
+/// Returns the program and its arguments, or a prompt-driven task's
+/// provider and prompt (its first line, at most 60 bytes).
 std::string command_line(const task_spec& spec) {
   std::string result;
+  if (spec.argv.empty() && !spec.prompt.empty()) {
+    auto line = spec.prompt.substr(0, spec.prompt.find('\n'));
+    if (line.size() > 60)
+      line = line.substr(0, 57) + "...";
+    return spec.provider + ": " + line;
+  }
   for (auto& arg : spec.argv) {
     if (!result.empty())
       result += ' ';
@@ -90,12 +100,22 @@ std::string command_line(const task_spec& spec) {
   return result;
 }
 
+/// Returns `$0.0123` (four decimals: single runs cost cents).
+std::string usd(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "$%.4f", x);
+  return buf;
+}
+
 std::string outcome_line(const task_info& x) {
   auto result = "task " + std::to_string(x.id) + " " + to_string(x.status);
   if (x.status == task_status::completed)
     result += " (exit 0)";
   else if (!x.reason.empty())
     result += " (" + x.reason + ")";
+  if (!x.report.empty())
+    result += ", " + usd(x.cost_usd) + ", " + std::to_string(x.report.turns)
+              + " turns, session " + x.report.session;
   if (x.dead)
     result += ", attempts used up: in the dead-letter queue";
   return result;
@@ -115,6 +135,35 @@ void print_task(const cli_context& ctx, const task_info& x) {
     out << "timeout:    " << x.spec.timeout_ms << " ms\n";
   if (x.status == task_status::queued && x.not_before_ms > 0)
     out << "not before: " << x.not_before_ms << " ms since the epoch\n";
+  if (x.status == task_status::parked)
+    out << "parked:     "
+        << (x.parked_until_ms > 0
+              ? "until " + std::to_string(x.parked_until_ms)
+                  + " ms since the epoch"
+              : std::string{"until cw retry (auto-resume is off)"})
+        << "\n";
+  if (!x.spec.resume_key.empty())
+    out << "resume key: " << x.spec.resume_key << "\n";
+  if (!x.report.empty()) {
+    auto& r = x.report;
+    out << "session:    " << r.session << (r.model.empty() ? "" : " (" + r.model + ")")
+        << "\n"
+        << "cost:       " << usd(x.cost_usd) << " (last attempt "
+        << usd(r.cost_usd) << ")\n"
+        << "tokens:     " << r.input_tokens << " in, " << r.output_tokens
+        << " out, " << r.cache_read_tokens << " cache read, "
+        << r.cache_creation_tokens << " cache written\n"
+        << "turns:      " << r.turns << ", " << r.tool_uses << " tool uses\n";
+    if (r.malformed_lines + r.unknown_lines > 0)
+      out << "odd lines:  " << r.malformed_lines << " not JSON, "
+          << r.unknown_lines << " of unknown types\n";
+    if (!r.limit.empty())
+      out << "limit:      " << r.limit
+          << (r.limit_reset_ms > 0
+                ? ", resets at " + std::to_string(r.limit_reset_ms)
+                : std::string{})
+          << "\n";
+  }
   if (!x.agent.empty())
     out << "agent:      " << x.agent << "\n";
   if (x.pid != 0)
@@ -155,9 +204,23 @@ cli_status guarded(F f) {
 cli_status cli_run(const cli_context& ctx, const run_options& opts) {
   return guarded([&] {
     auto client = connect(ctx);
-    json body{{"provider", "command"},
-              {"argv", opts.argv},
-              {"priority", opts.priority}};
+    json body{{"provider", opts.provider}, {"priority", opts.priority}};
+    if (opts.provider == "command") {
+      body["argv"] = opts.argv;
+    } else {
+      std::string prompt;
+      for (auto& word : opts.argv)
+        prompt += (prompt.empty() ? "" : " ") + word;
+      body["prompt"] = prompt;
+    }
+    if (!opts.resume_key.empty())
+      body["resume_key"] = opts.resume_key;
+    if (!opts.model.empty())
+      body["model"] = opts.model;
+    if (opts.max_turns != 0)
+      body["max_turns"] = opts.max_turns;
+    if (opts.budget_usd != 0)
+      body["budget_usd"] = opts.budget_usd;
     if (opts.attempts > 0)
       body["retry"] = json{{"max_attempts", opts.attempts}};
     if (opts.timeout_s > 0)
@@ -202,8 +265,12 @@ cli_status cli_run(const cli_context& ctx, const run_options& opts) {
     auto final_info = wait_for(ctx, *client, info.id);
     if (ctx.json)
       *ctx.out << runtime::to_json(final_info).dump() << "\n";
-    else
+    else {
       *ctx.out << outcome_line(final_info) << "\n";
+      // A prompt-driven task's answer is what its caller waited for.
+      if (!final_info.report.text.empty())
+        *ctx.out << final_info.report.text << "\n";
+    }
     return final_info.status == task_status::completed ? cli_status::success
                                                        : cli_status::failure;
   });
@@ -308,9 +375,33 @@ cli_status cli_scheduler(const cli_context& ctx, const std::string& action) {
   });
 }
 
-cli_status cli_logs(const cli_context& ctx, uint64_t id, bool follow) {
+cli_status cli_logs(const cli_context& ctx, uint64_t id, bool follow,
+                    bool raw) {
   return guarded([&] {
     auto client = connect(ctx);
+    if (!raw) {
+      auto info = parse_task(
+        ctx, call(ctx, *client, "GET", "/v1/tasks/" + std::to_string(id)).body);
+      if (info.spec.provider == "claude") {
+        // A conversation renders whole: its summary needs the end.
+        if (follow && !is_terminal(info.status))
+          wait_for(ctx, *client, id);
+        std::string log;
+        for (uint64_t offset = 0;;) {
+          auto res = call(ctx, *client, "GET",
+                          "/v1/tasks/" + std::to_string(id)
+                            + "/log?offset=" + std::to_string(offset));
+          if (res.body.empty())
+            break;
+          log += res.body;
+          for (auto& [key, value] : res.headers)
+            if (key == "X-Cw-Next-Offset")
+              offset = std::stoull(value);
+        }
+        *ctx.out << actors::render_conversation(log) << std::flush;
+        return cli_status::success;
+      }
+    }
     uint64_t offset = 0;
     for (;;) {
       auto res = call(ctx, *client, "GET",

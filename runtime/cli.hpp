@@ -54,6 +54,15 @@ struct run_options {
   std::vector<std::string> exclude_agents;
   /// `NAME=VALUE` variables for the process.
   std::vector<std::string> env;
+  /// `command` (argv is the program) or a prompt-driven provider such as
+  /// `claude` (argv's words are the prompt).
+  std::string provider = "command";
+  /// Tasks with one key continue one session; model, turn limit and budget
+  /// of a prompt-driven task (empty or 0: the pool's, none).
+  std::string resume_key;
+  std::string model;
+  uint32_t max_turns = 0;
+  double budget_usd = 0;
 };
 
 /// Submits `opts` and prints the new task's id (or, with `wait`, its
@@ -80,7 +89,10 @@ cli_status cli_scheduler(const cli_context& ctx, const std::string& action);
 
 /// `cw logs ID [-f]`: prints a task's output; `follow` keeps printing until
 /// the task ends.
-cli_status cli_logs(const cli_context& ctx, uint64_t id, bool follow);
+/// A claude task's log is rendered as a conversation (with `follow`, once
+/// the task has ended) unless `raw` asks for the stream-json lines.
+cli_status cli_logs(const cli_context& ctx, uint64_t id, bool follow,
+                    bool raw = false);
 
 /// `cw workflow submit FILE [--wait]`: submits the workflow in a JSON or
 /// TOML file (by extension: `.toml` is TOML, anything else JSON) and prints

@@ -1,5 +1,7 @@
 #include "runtime/config.hpp"
 
+#include "actors/claude/claude_provider.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -96,6 +98,35 @@ caf::expected<pool_config> parse_pool(const std::string& path,
         if (!str || str->empty())
           return invalid(where(k) + " must be an array of non-empty strings");
         pool.capabilities.push_back(*str);
+      }
+    } else if (k == "options") {
+      auto opts = value.as_table();
+      if (opts == nullptr)
+        return invalid(where(k) + " must be a table");
+      for (auto& [okey, ovalue] : *opts) {
+        auto name = std::string{okey.str()};
+        auto bad = [&] {
+          return invalid(where(k) + "." + name
+                         + " must be a string, an integer, a boolean or an "
+                           "array of strings");
+        };
+        if (auto str = ovalue.value<std::string>(); str && ovalue.is_string())
+          pool.options[name] = *str;
+        else if (auto n = ovalue.as_integer())
+          pool.options[name] = std::to_string(n->get());
+        else if (auto b = ovalue.as_boolean())
+          pool.options[name] = b->get() ? "true" : "false";
+        else if (auto arr = ovalue.as_array()) {
+          std::string joined;
+          for (auto& item : *arr) {
+            auto str = item.value<std::string>();
+            if (!str || !item.is_string())
+              return bad();
+            joined += (joined.empty() ? "" : "\n") + *str;
+          }
+          pool.options[name] = joined;
+        } else
+          return bad();
       }
     } else {
       return invalid(where(k) + " is not a known pool setting");
@@ -270,10 +301,21 @@ caf::expected<node_config> load_config_file(const std::string& path,
         if (err)
           return err;
       }
-    } else if (k == "keep_agents") {
+    } else if (k == "keep_agents" || k == "auto_resume") {
       if (!value.is_boolean())
         return invalid(where(k.c_str()) + " must be true or false");
-      cfg.keep_agents = *value.value<bool>();
+      (k == "keep_agents" ? cfg.keep_agents : cfg.auto_resume)
+        = *value.value<bool>();
+    } else if (k == "claude_binary") {
+      auto str = value.value<std::string>();
+      if (!str || !value.is_string() || str->empty())
+        return invalid(where(k.c_str()) + " must be a non-empty string");
+      cfg.claude_binary = *str;
+    } else if (k == "limit_backoff_s") {
+      auto n = value.value<int64_t>();
+      if (!n || *n < 1 || *n > 86'400)
+        return invalid(where(k.c_str()) + " must be an integer from 1 to 86400");
+      cfg.limit_backoff_s = static_cast<uint32_t>(*n);
     } else if (k == "plugins") {
       auto arr = value.as_array();
       if (arr == nullptr)
@@ -308,6 +350,26 @@ caf::expected<node_config> load_config_file(const std::string& path,
     }
   }
   return cfg;
+}
+
+std::vector<pool_config> effective_pools(const node_config& cfg) {
+  if (!cfg.pools.empty())
+    return cfg.pools;
+  std::vector<pool_config> result;
+  pool_config pool;
+  pool.name = "default";
+  pool.min_agents = pool.max_agents = cfg.agents;
+  result.push_back(pool);
+  if (!actors::find_executable(cfg.claude_binary).empty()) {
+    pool_config claude;
+    claude.name = "claude";
+    claude.provider = "claude";
+    claude.min_agents = claude.max_agents = 1;
+    claude.max_load = 2;
+    claude.options["binary"] = cfg.claude_binary;
+    result.push_back(std::move(claude));
+  }
+  return result;
 }
 
 caf::error validate(const node_config& cfg) {

@@ -36,6 +36,10 @@ struct pool_config {
   /// An agent process with no output and no CPU time for this long is hung:
   /// killed, its attempt failed (`hung`). 0: never.
   uint32_t hung_after_s = 0;
+  /// Settings the provider reads (`[pools.NAME.options]`), e.g. the
+  /// `claude` provider's `binary`, `model`, `allowed_tools` (arrays become
+  /// one value a line).
+  std::map<std::string, std::string> options;
 };
 
 /// Everything a node needs to start; every field has a working default.
@@ -82,7 +86,20 @@ struct node_config {
   breaker_config breaker;
   /// Plugin libraries to load at start-up, in order.
   std::vector<std::string> plugins;
+  /// The Claude Code CLI of the default `claude` pool (a name on PATH or a
+  /// path); with no pools configured and this found, the node runs one.
+  std::string claude_binary = "claude";
+  /// A task that hit its provider's usage or rate limit without a reset
+  /// time waits this long.
+  uint32_t limit_backoff_s = 300;
+  /// Parked tasks continue by themselves at the reset (else: `cw retry`).
+  bool auto_resume = true;
 };
+
+/// Returns the pools a node with `cfg` runs: the configured ones, else the
+/// default pool of `cfg.agents` command agents plus, when `claude_binary`
+/// is found, a `claude` pool of one agent running two tasks at a time.
+std::vector<pool_config> effective_pools(const node_config& cfg);
 
 /// Returns the defaults: data dir `$XDG_DATA_HOME/cw` (else
 /// `~/.local/share/cw`), one agent per core, the host name.

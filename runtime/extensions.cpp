@@ -1,6 +1,9 @@
 #include "runtime/extensions.hpp"
 
+#include <stdexcept>
+
 #include "actors/agent/agent.hpp"
+#include "actors/claude/claude_provider.hpp"
 #include "messages/errc.hpp"
 #include "runtime/plugin/loader.hpp"
 
@@ -11,12 +14,29 @@ using plugin::join;
 namespace {
 
 caf::error add_builtins(plugin::registry& reg) {
-  // Both spawn functions register their agent with the scheduler.
+  // The spawn functions register their agent with the scheduler.
   if (auto err = reg.add_self_registering_provider(
         "command", [](caf::actor_system& sys, const plugin::provider_context& ctx) {
+          if (!ctx.options.empty())
+            throw std::runtime_error("the command provider takes no options (pool "
+                                     + ctx.profile.pool + ")");
           return actors::spawn_agent(
             sys, {ctx.profile, ctx.scheduler, ctx.launcher, ctx.grace,
-                  ctx.hung_after});
+                  ctx.hung_after, nullptr});
+        }))
+    return err;
+  if (auto err = reg.add_self_registering_provider(
+        "claude", [](caf::actor_system& sys, const plugin::provider_context& ctx) {
+          // Checked for every agent: a binary removed since the last one
+          // stops the pool with the reason rather than failing its tasks.
+          auto opts = actors::claude_options_from(ctx.options);
+          if (!opts)
+            throw std::runtime_error("pool " + ctx.profile.pool + ": "
+                                     + describe(opts.error()));
+          return actors::spawn_agent(
+            sys, {ctx.profile, ctx.scheduler, ctx.launcher, ctx.grace,
+                  ctx.hung_after,
+                  std::make_shared<actors::claude_provider>(std::move(*opts))});
         }))
     return err;
   return reg.add_self_registering_provider(
@@ -35,7 +55,7 @@ load_registry(const node_config& cfg) {
   for (auto& path : cfg.plugins)
     if (auto err = plugin::load_plugin(path, *reg))
       return err;
-  for (auto& pool : cfg.pools)
+  for (auto& pool : effective_pools(cfg))
     if (!reg->has_provider(pool.provider))
       return make_error(errc::invalid_argument,
                         "config: pools." + pool.name
@@ -53,18 +73,14 @@ std::string describe_registry(const node_config& cfg,
   result += "providers: " + join(reg.provider_names()) + "\n";
   result += "observers: " + join(reg.observer_names()) + "\n";
   std::vector<std::string> pools;
-  for (auto& pool : cfg.pools)
+  for (auto& pool : effective_pools(cfg))
     pools.push_back(pool.name + " (" + pool.provider + ", "
                     + (pool.min_agents == pool.max_agents
                          ? std::to_string(pool.max_agents)
                          : std::to_string(pool.min_agents) + " to "
                              + std::to_string(pool.max_agents))
                     + " agents)");
-  result += "pools: " + (cfg.pools.empty()
-                           ? "default (command, " + std::to_string(cfg.agents)
-                               + " agents)"
-                           : join(pools))
-            + "\n";
+  result += "pools: " + join(pools) + "\n";
   return result;
 }
 

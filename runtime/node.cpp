@@ -251,13 +251,9 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   sched_cfg.provider_limits = c.provider_limits;
   sched_cfg.max_prompt_bytes = c.max_prompt_bytes;
   sched_cfg.breaker = c.breaker;
-  auto pools = c.pools;
-  if (pools.empty()) {
-    pool_config pool;
-    pool.name = "default";
-    pool.min_agents = pool.max_agents = c.agents;
-    pools.push_back(std::move(pool));
-  }
+  sched_cfg.limit_backoff_ms = int64_t{c.limit_backoff_s} * 1000;
+  sched_cfg.auto_resume = c.auto_resume;
+  auto pools = effective_pools(c);
   for (auto& pool : pools) {
     auto settings = pool.settings;
     settings.provider = pool.provider;
@@ -308,7 +304,7 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
     auto ctx_for = [base_ctx = plugin::provider_context{
                       std::move(base), d->scheduler, d->launcher, log_dir,
                       c.data_dir, c.node_name, shutdown_grace,
-                      std::chrono::seconds(pool.hung_after_s)},
+                      std::chrono::seconds(pool.hung_after_s), pool.options},
                     prefix = (pool.name == "default" ? std::string{"agent"}
                                                      : pool.name)
                              + "-"](uint32_t i) {

@@ -13,10 +13,24 @@
 #include "caf/typed_event_based_actor.hpp"
 
 #include "actors/agent/process_launcher.hpp"
+#include "actors/agent/process_provider.hpp"
+#include "messages/errc.hpp"
 
 namespace cw::actors {
 
 process_launcher::~process_launcher() = default;
+
+process_provider::~process_provider() = default;
+
+void process_provider::conclude(const std::string&, uint64_t,
+                                task_outcome&) const {
+  // The exit code decides.
+}
+
+caf::expected<std::vector<std::string>>
+command_provider::argv(const task_spec& spec) const {
+  return spec.argv;
+}
 
 task_outcome outcome_from_exit(int32_t code, int32_t signal) {
   task_outcome result;
@@ -68,6 +82,8 @@ namespace {
 
 struct running_task {
   uint32_t attempt = 0;
+  /// Where the task's log is.
+  std::string log_path;
   /// Its process; pid 0 until the launcher reports it.
   process_ref process;
   /// Cancelled before its process reported its pid: stop it once it does.
@@ -100,6 +116,8 @@ process_launcher::exit_callback exit_reporter(self_ptr self, task_id id,
 
 agent_actor::behavior_type agent_impl(self_ptr self, agent_config cfg) {
   self->state.cfg = std::move(cfg);
+  if (!self->state.cfg.provider)
+    self->state.cfg.provider = std::make_shared<command_provider>();
   // An agent that crashes (or is killed) takes its processes down with it:
   // their attempts fail and may run again, never twice at once. An agent
   // stopped on purpose leaves them to the node (which may keep them).
@@ -123,11 +141,18 @@ agent_actor::behavior_type agent_impl(self_ptr self, agent_config cfg) {
                                 "agent " + st.cfg.profile.name + " is busy"});
         return;
       }
-      st.running.emplace(id, running_task{attempt, {}});
+      auto argv = st.cfg.provider->argv(spec);
+      if (!argv) {
+        self->send(st.cfg.scheduler, finished_atom_v, id, attempt,
+                   task_outcome{task_status::failed, -1, 0,
+                                describe(argv.error())});
+        return;
+      }
+      st.running.emplace(id, running_task{attempt, log_path, {}});
       auto env = agent_environment();
       for (auto& [name, value] : spec.env)
         env[name] = value;
-      launch_request req{spec.argv, spec.workspace, log_path,
+      launch_request req{std::move(*argv), spec.workspace, log_path,
                          task_status_path(log_path, attempt), std::move(env),
                          st.cfg.hung_after};
       st.cfg.launcher->launch(
@@ -149,7 +174,7 @@ agent_actor::behavior_type agent_impl(self_ptr self, agent_config cfg) {
       auto found = st.cfg.launcher->adopt(process, req,
                                           exit_reporter(self, id, attempt));
       if (found)
-        st.running.emplace(id, running_task{attempt, process});
+        st.running.emplace(id, running_task{attempt, log_path, process});
       return found;
     },
     [self](cancel_atom, task_id id) {
@@ -177,6 +202,10 @@ agent_actor::behavior_type agent_impl(self_ptr self, agent_config cfg) {
       auto i = st.running.find(id);
       if (i == st.running.end() || i->second.attempt != attempt)
         return;
+      // A process that never started has no output to read.
+      if (i->second.process.shim_pid != 0 || i->second.process.pid != 0)
+        st.cfg.provider->conclude(i->second.log_path,
+                                  i->second.process.log_offset, outcome);
       st.running.erase(i);
       self->send(st.cfg.scheduler, finished_atom_v, id, attempt,
                  std::move(outcome));

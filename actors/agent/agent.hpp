@@ -11,6 +11,7 @@
 namespace cw::actors {
 
 class process_launcher;
+class process_provider;
 
 /// What an agent starts with.
 struct agent_config {
@@ -26,11 +27,14 @@ struct agent_config {
   /// A process silent and idle this long is hung (see `launch_request`);
   /// zero: never.
   std::chrono::milliseconds hung_after{0};
+  /// What the processes are and what their output means; null: the
+  /// `command` provider.
+  std::shared_ptr<const process_provider> provider = nullptr;
 };
 
-/// Spawns an agent running the `command` provider: up to its max load of
-/// processes at a time, stdout and stderr appended to each task's log file.
-/// It registers itself with the scheduler.
+/// Spawns an agent running processes of `cfg.provider` (default: the task's
+/// own argv): up to its max load of processes at a time, stdout and stderr
+/// appended to each task's log file. It registers itself with the scheduler.
 agent_actor spawn_agent(caf::actor_system& sys, agent_config cfg);
 
 /// Spawns an in-process agent of provider `noop`: every task it is given

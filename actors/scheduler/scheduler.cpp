@@ -195,9 +195,19 @@ void run_deferred(self_ptr self, deferred& d) {
     case deferred::kind::run:
       // The spec is read from the table (it never changes after the
       // submission) rather than copied into the closure.
-      if (auto info = self->state.tasks.find(d.id))
-        self->send(d.handle, run_atom_v, d.id, d.attempt, info->spec,
-                   task_log_path(self->state.cfg.log_dir, d.id));
+      if (auto info = self->state.tasks.find(d.id)) {
+        auto log = task_log_path(self->state.cfg.log_dir, d.id);
+        if (info->continue_session.empty()) {
+          self->send(d.handle, run_atom_v, d.id, d.attempt, info->spec, log);
+        } else {
+          // A parked task continues its conversation where the limit cut
+          // it off.
+          auto spec = info->spec;
+          spec.resume_session = info->continue_session;
+          spec.prompt = self->state.cfg.continuation_prompt;
+          self->send(d.handle, run_atom_v, d.id, d.attempt, spec, log);
+        }
+      }
       break;
     case deferred::kind::notify:
       notify_waiters(self, d.id);
@@ -523,6 +533,10 @@ void dispatch(self_ptr self) {
     commit(self);
     return;
   }
+  for (auto id : st.tasks.due_parked(now))
+    record(self, task_requeued{id, "limit lifted: continues its session"});
+  // A provider with parked tasks starts nothing new before their reset.
+  auto holds = st.tasks.parked_providers();
   std::uniform_real_distribution<double> unit{0.0, 1.0};
   while (st.place.has_capacity()
          && (st.cfg.max_running == 0 || st.running < st.cfg.max_running)) {
@@ -530,6 +544,10 @@ void dispatch(self_ptr self) {
     auto eligible = [&](const task_info& info) {
       if (!breaker_admits(self, info.spec.provider, now))
         return false;
+      if (!holds.empty())
+        if (auto h = holds.find(info.spec.provider);
+            h != holds.end() && h->second > now)
+          return false;
       auto cap = st.cfg.max_running_per_workspace;
       if (cap != 0) {
         auto i = st.running_per_workspace.find(info.spec.workspace);
@@ -743,9 +761,38 @@ scheduler_status status_of(self_ptr self) {
 
 /// Ends the current attempt of `id`: the task completes, is retried after
 /// its back-off, or fails for good (dead letter).
+/// Parks task `id`, whose attempt hit its provider's limit: until the reset
+/// the run named, else for the back-off; with auto-resume off until a retry.
+void park(self_ptr self, task_id id, const run_report& report) {
+  auto& st = self->state;
+  auto now = now_ms(self);
+  int64_t until = report.limit_reset_ms > now ? report.limit_reset_ms
+                                              : now + st.cfg.limit_backoff_ms;
+  auto reason = report.limit
+                + (report.limit_reset_ms > 0
+                     ? ": resets at " + std::to_string(report.limit_reset_ms)
+                     : ": no reset time given, back-off "
+                         + std::to_string(st.cfg.limit_backoff_ms / 1000)
+                         + " s");
+  if (!st.cfg.auto_resume) {
+    until = 0;
+    reason += "; auto-resume is off: continue it with retry";
+  }
+  spdlog::info("scheduler: task {} parked ({})", id, reason);
+  record(self, task_parked{id, std::move(reason), until, report.session});
+}
+
 void end_attempt(self_ptr self, task_id id, task_outcome outcome) {
   auto& st = self->state;
   const auto& info = *st.tasks.find(id);
+  if (outcome.status != task_status::completed && !outcome.report.limit.empty()) {
+    // The provider's limit, not the task's failure: no attempt used, no
+    // breaker count.
+    park(self, id, outcome.report);
+    dispatch(self);
+    check_drained(self);
+    return;
+  }
   if (st.cfg.breaker.failure_threshold != 0) {
     auto& b = breaker_of(self, info.spec.provider);
     auto now = now_ms(self);
@@ -1222,6 +1269,7 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
       if (timed_out) {
         outcome.status = task_status::failed;
         outcome.reason = "timeout";
+        outcome.report.limit.clear(); // the task's own limit wins
       }
       end_attempt(self, id, std::move(outcome));
     },
@@ -1303,13 +1351,18 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
       auto info = st.tasks.find(id);
       if (info == nullptr)
         return find_task(self, id).error();
-      if (info->status != task_status::failed
-          && info->status != task_status::cancelled)
+      if (info->status == task_status::parked)
+        // Continues now, without waiting for the reset.
+        record(self, task_requeued{id, "continued by request"});
+      else if (info->status != task_status::failed
+               && info->status != task_status::cancelled)
         return make_error(errc::illegal_transition,
                           "task " + std::to_string(id) + " is "
                             + to_string(info->status)
-                            + "; only failed or cancelled tasks can be retried");
-      record(self, task_retried{id});
+                            + "; only failed, cancelled or parked tasks can "
+                              "be retried");
+      else
+        record(self, task_retried{id});
       auto result = answer_task(self, id);
       dispatch(self);
       return result;

@@ -55,6 +55,16 @@ struct scheduler_config {
   caf::timespan adopt_timeout = std::chrono::seconds(30);
   /// Each provider's circuit breaker (`failure_threshold` 0: none).
   breaker_config breaker;
+  /// A task whose provider hit a usage or rate limit is parked until the
+  /// reset the run named, else for this long.
+  int64_t limit_backoff_ms = 5 * 60'000;
+  /// Parked tasks continue by themselves at the reset; off: they wait for
+  /// `retry`.
+  bool auto_resume = true;
+  /// What a parked task's session is told when it continues.
+  std::string continuation_prompt
+    = "You were interrupted by a usage limit. Continue the task where you "
+      "left off.";
   /// Retry policy of tasks that bring none (`max_attempts` 0).
   retry_policy default_retry = retry_policy{1, 1000, 2.0, 300'000, 0.1};
   /// Returns wall-clock milliseconds since the epoch; tests substitute a

@@ -68,6 +68,10 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
                },
                [&](const task_finished& x) {
                  dequeue(info);
+                 unpark(info);
+                 info.report = x.outcome.report;
+                 info.cost_usd += x.outcome.report.cost_usd;
+                 info.continue_session.clear();
                  info.status = x.outcome.status;
                  info.exit_code = x.outcome.exit_code;
                  info.signal = x.outcome.signal;
@@ -79,6 +83,7 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
                },
                [&](const task_requeued& x) {
                  dequeue(info);
+                 unpark(info);
                  info.status = task_status::queued;
                  info.reason = x.reason;
                  info.pid = 0;
@@ -95,6 +100,7 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
                },
                [&](const task_cancelled& x) {
                  dequeue(info);
+                 unpark(info);
                  if (info.status == task_status::blocked)
                    forget_waits(info);
                  info.status = task_status::cancelled;
@@ -103,6 +109,7 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
                },
                [&](const task_retried&) {
                  dequeue(info);
+                 unpark(info);
                  forget_waits(info);
                  info.attempts = 0;
                  info.dead = false;
@@ -110,6 +117,20 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
                  info.finished_ms = 0;
                  info.not_before_ms = 0;
                  block_or_enqueue(info);
+               },
+               [&](const task_parked& x) {
+                 // The limit is the provider's, not the task's: the
+                 // attempt does not count.
+                 dequeue(info);
+                 info.status = task_status::parked;
+                 if (info.attempts > 0)
+                   --info.attempts;
+                 info.reason = x.reason;
+                 info.pid = 0;
+                 info.parked_until_ms = x.until_ms;
+                 info.continue_session = x.session;
+                 info.finished_ms = 0;
+                 parked_.emplace(x.until_ms, info.id);
                },
                [](const workflow_submitted&) {},
                [](const workflow_finished&) {},
@@ -196,9 +217,40 @@ task_table::next_queued(int64_t now_ms,
 }
 
 std::optional<int64_t> task_table::next_due(int64_t now_ms) const {
-  if (delayed_.empty() || delayed_.begin()->first <= now_ms)
-    return std::nullopt;
-  return delayed_.begin()->first;
+  std::optional<int64_t> result;
+  if (!delayed_.empty() && delayed_.begin()->first > now_ms)
+    result = delayed_.begin()->first;
+  // Parked tasks with a time (0: until a retry) wake the scheduler too.
+  auto p = parked_.upper_bound({now_ms, UINT64_MAX});
+  if (p != parked_.end() && (!result || p->first < *result))
+    result = p->first;
+  return result;
+}
+
+std::vector<task_id> task_table::due_parked(int64_t now_ms) const {
+  std::vector<task_id> result;
+  for (auto i = parked_.upper_bound({0, UINT64_MAX});
+       i != parked_.end() && i->first <= now_ms; ++i)
+    result.push_back(i->second);
+  return result;
+}
+
+std::map<std::string, int64_t> task_table::parked_providers() const {
+  std::map<std::string, int64_t> result;
+  for (auto& [until, id] : parked_) {
+    auto& provider = tasks_.at(id).spec.provider;
+    auto& slot = result[provider];
+    // 0 (until a retry) holds nothing back; otherwise the latest reset.
+    slot = std::max(slot, until);
+  }
+  return result;
+}
+
+void task_table::unpark(task_info& info) {
+  if (info.status != task_status::parked)
+    return;
+  parked_.erase({info.parked_until_ms, info.id});
+  info.parked_until_ms = 0;
 }
 
 std::vector<task_info> task_table::list(const task_filter& filter) const {
@@ -219,7 +271,7 @@ std::map<std::string, uint64_t> task_table::counts() const {
   std::map<std::string, uint64_t> result;
   for (auto s : {task_status::blocked, task_status::queued, task_status::running,
                  task_status::completed, task_status::failed,
-                 task_status::cancelled})
+                 task_status::cancelled, task_status::parked})
     result[to_string(s)] = 0;
   for (auto& [id, info] : tasks_)
     ++result[to_string(info.status)];
@@ -237,7 +289,7 @@ std::vector<task_id> task_table::running() const {
 namespace {
 
 /// Format of `save`; bump when the layout changes and keep reading old ones.
-constexpr uint8_t snapshot_format = 6;
+constexpr uint8_t snapshot_format = 7;
 
 bool same(const task_info& a, const task_info& b) {
   return a.id == b.id && a.spec.provider == b.spec.provider
@@ -259,7 +311,16 @@ bool same(const task_info& a, const task_info& b) {
          && a.spec.required_agent == b.spec.required_agent
          && a.spec.same_agent_as == b.spec.same_agent_as
          && a.spec.excluded_agents == b.spec.excluded_agents
-         && a.spec.env == b.spec.env;
+         && a.spec.env == b.spec.env && a.spec.resume_key == b.spec.resume_key
+         && a.spec.resume_session == b.spec.resume_session
+         && a.spec.model == b.spec.model
+         && a.spec.max_turns == b.spec.max_turns
+         && a.spec.budget_usd == b.spec.budget_usd && a.cost_usd == b.cost_usd
+         && a.parked_until_ms == b.parked_until_ms
+         && a.continue_session == b.continue_session
+         && a.report.session == b.report.session
+         && a.report.cost_usd == b.report.cost_usd
+         && a.report.limit == b.report.limit;
 }
 
 } // namespace
@@ -307,6 +368,8 @@ caf::expected<task_table> task_table::load(const std::string& blob) {
   for (auto& [id, info] : result.tasks_) {
     if (info.status == task_status::queued)
       result.enqueue(info);
+    else if (info.status == task_status::parked)
+      result.parked_.emplace(info.parked_until_ms, info.id);
     else if (info.status == task_status::blocked)
       result.block_or_enqueue(info);
   }
@@ -327,7 +390,8 @@ caf::expected<task_table> task_table::load(const std::string& blob) {
 
 bool task_table::operator==(const task_table& other) const {
   if (max_id_ != other.max_id_ || ready_ != other.ready_
-      || delayed_ != other.delayed_ || waiting_on_ != other.waiting_on_
+      || delayed_ != other.delayed_ || parked_ != other.parked_
+      || waiting_on_ != other.waiting_on_
       || unmet_ != other.unmet_ || workflows_ != other.workflows_
       || max_workflow_id_ != other.max_workflow_id_
       || queued_per_pool_ != other.queued_per_pool_

@@ -68,6 +68,14 @@ public:
   /// due at `now_ms`, if any: when the scheduler should look again.
   std::optional<int64_t> next_due(int64_t now_ms) const;
 
+  /// Returns parked tasks whose time (not 0) has come at `now_ms`.
+  std::vector<task_id> due_parked(int64_t now_ms) const;
+
+  /// Returns, per provider with parked tasks, the latest time one of them
+  /// continues (0 when all wait for a retry): the provider starts nothing
+  /// new before it.
+  std::map<std::string, int64_t> parked_providers() const;
+
   /// Returns the id the next submitted task gets.
   task_id next_id() const noexcept {
     return max_id_ + 1;
@@ -144,6 +152,8 @@ private:
   /// Drops the waits of a task that leaves `blocked` other than by its
   /// dependencies completing.
   void forget_waits(const task_info& info);
+  /// Takes a task that leaves `parked` off the parked list.
+  void unpark(task_info& info);
   /// Applies a workflow event; false if it does not fit the state.
   bool apply_workflow(const task_event& ev, int64_t time_ms);
 
@@ -159,6 +169,8 @@ private:
   std::map<std::pair<std::string, std::string>, uint64_t> ready_per_target_;
   std::set<ready_key> ready_;
   std::set<delayed_key> delayed_;
+  /// Parked tasks by (until, id); until 0 waits for a retry.
+  std::set<std::pair<int64_t, task_id>> parked_;
   task_id max_id_ = 0;
 };
 

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <string_view>
 #include <system_error>
+#include <utility>
 
 #include "messages/errc.hpp"
 
@@ -22,6 +24,35 @@ caf::error validate(task_spec& spec, const std::string& default_workspace,
   if (spec.prompt.size() > max_prompt_bytes)
     return invalid("prompt: longer than " + std::to_string(max_prompt_bytes)
                    + " bytes (max_prompt_bytes)");
+  if (spec.provider == "claude") {
+    if (spec.prompt.empty())
+      return invalid("prompt: the claude provider needs a prompt");
+    if (spec.prompt.front() == '-')
+      return invalid("prompt: must not start with '-' (the claude CLI would "
+                     "read it as an option)");
+  }
+  for (auto [field, value] :
+       {std::pair<const char*, const std::string*>{"resume_key", &spec.resume_key},
+        {"resume_session", &spec.resume_session},
+        {"model", &spec.model}}) {
+    if (value->size() > task_limits::max_name_bytes)
+      return invalid(std::string{field} + ": longer than "
+                     + std::to_string(task_limits::max_name_bytes) + " bytes");
+    for (unsigned char c : *value)
+      if (c < 0x20 || c == 0x7f)
+        return invalid(std::string{field} + ": must not contain control "
+                                            "characters");
+    if (field != std::string_view{"resume_key"} && !value->empty()
+        && value->front() == '-')
+      return invalid(std::string{field} + ": must not start with '-'");
+  }
+  if (spec.max_turns > task_limits::max_turns)
+    return invalid("max_turns: must be from 0 (the pool's) to "
+                   + std::to_string(task_limits::max_turns));
+  if (!(spec.budget_usd >= 0) || spec.budget_usd > task_limits::max_budget_usd)
+    return invalid("budget_usd: must be a number of USD from 0 (none) to "
+                   + std::to_string(
+                     static_cast<int64_t>(task_limits::max_budget_usd)));
   if (spec.capabilities.size() > task_limits::max_capabilities)
     return invalid("capabilities: more than "
                    + std::to_string(task_limits::max_capabilities));

@@ -55,6 +55,10 @@ int main(int argc, char** argv) {
   auto shim_opt = app.add_option("--shim", shim,
                                  "cw-shim executable (default: next to "
                                  "cw-node, else on PATH)");
+  std::string claude_binary;
+  auto claude_opt = app.add_option("--claude", claude_binary,
+                                   "Claude Code CLI of the default claude "
+                                   "pool (default: claude on PATH)");
   std::vector<std::string> plugins;
   app.add_option("--plugin", plugins,
                  "plugin library to load (repeatable; after the config "
@@ -90,6 +94,13 @@ int main(int argc, char** argv) {
     cfg.keep_agents = true;
   if (shim_opt->count() > 0)
     cfg.shim_path = shim;
+  if (claude_opt->count() > 0) {
+    if (claude_binary.empty()) {
+      std::cerr << "cw-node: --claude must not be empty\n";
+      return finish(exit_status::usage);
+    }
+    cfg.claude_binary = claude_binary;
+  }
   if (durability_opt->count() > 0
       && !cw::persistence::from_string(durability, cfg.durability)) {
     std::cerr << "cw-node: --durability must be full or normal\n";

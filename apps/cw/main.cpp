@@ -56,7 +56,20 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--env", run.env,
                       "NAME=VALUE for the process (repeatable)")
     ->allow_extra_args(false);
-  run_cmd->add_option("command", run.argv, "program and arguments")
+  run_cmd->add_option("--provider", run.provider,
+                      "command (default: run PROGRAM ARGS) or claude (the "
+                      "words are the prompt)");
+  run_cmd->add_option("--resume-key", run.resume_key,
+                      "tasks with one key continue one session");
+  run_cmd->add_option("--model", run.model, "model of a claude task");
+  run_cmd->add_option("--max-turns", run.max_turns,
+                      "turn limit of a claude task")
+    ->check(CLI::Range(1, 10000));
+  run_cmd->add_option("--budget", run.budget_usd,
+                      "most the task may cost, USD")
+    ->check(CLI::Range(0.0, 1e6));
+  run_cmd->add_option("command", run.argv,
+                      "program and arguments, or the prompt")
     ->required();
 
   auto workflow_cmd = app.add_subcommand("workflow", "DAGs of tasks");
@@ -112,6 +125,9 @@ int main(int argc, char** argv) {
   auto logs_cmd = app.add_subcommand("logs", "print a task's output");
   logs_cmd->add_option("id", id, "task id")->required();
   logs_cmd->add_flag("-f,--follow", follow, "keep printing until the task ends");
+  bool logs_raw = false;
+  logs_cmd->add_flag("--raw,--json", logs_raw,
+                     "a claude task's stream-json lines, not the conversation");
 
   auto agents_cmd = app.add_subcommand(
     "agents", "list agents with their load, and the providers' breakers");
@@ -191,7 +207,7 @@ int main(int argc, char** argv) {
   else if (!lifecycle.empty())
     rc = cli_scheduler(ctx, lifecycle);
   else if (*logs_cmd)
-    rc = cli_logs(ctx, id, follow);
+    rc = cli_logs(ctx, id, follow, logs_raw || ctx.json);
   else if (*locks_cmd)
     rc = cli_locks(ctx);
   else if (*agents_cmd)

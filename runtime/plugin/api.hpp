@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -21,7 +22,7 @@
 /// The version of this API. A node loads only plugins built against the same
 /// version; it changes whenever anything a plugin sees here, or in the
 /// `messages/` headers, changes in a way that breaks a built plugin.
-#define CW_PLUGIN_API_VERSION 1
+#define CW_PLUGIN_API_VERSION 2
 
 namespace cw::plugin {
 
@@ -47,6 +48,9 @@ struct provider_context {
   /// The pool's liveness setting: a process silent and idle this long is
   /// hung (0: never); see `actors::launch_request`.
   std::chrono::milliseconds hung_after{0};
+  /// The pool's provider settings (`[pools.NAME.options]`), for the
+  /// provider to read and check (API version 2).
+  std::map<std::string, std::string> options;
 };
 
 /// Everything an observer starts with.

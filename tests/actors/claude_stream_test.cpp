@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "actors/claude/argv.hpp"
+#include "actors/claude/claude_provider.hpp"
 #include "actors/claude/claude_result.hpp"
 #include "actors/claude/stream_json.hpp"
 #include "actors/claude/usage_limit.hpp"
@@ -549,4 +550,81 @@ CAF_TEST(argv refuses values the cli would misread) {
   opts.allowed_tools.clear();
   opts.binary.clear();
   CAF_CHECK(!make_claude_argv(opts));
+}
+
+// -- the claude provider's reading of a finished run ------------------------
+
+CAF_TEST(a finished run becomes the report of the attempt and decides its outcome) {
+  auto conclude = [](const std::string& fixture, task_outcome outcome) {
+    conclude_claude_run(read_fixture(fixture), outcome, 1'750'000'000'000, 0);
+    return outcome;
+  };
+  auto ok = conclude("success.jsonl", {task_status::completed, 0, 0, ""});
+  CAF_CHECK(ok.status == task_status::completed);
+  CAF_CHECK_EQUAL(ok.report.session, "9f3c2a1e-5b7d-4e8a-a6c1-2d4f8e0b7c35");
+  CAF_CHECK_EQUAL(ok.report.subtype, "success");
+  CAF_CHECK_EQUAL(ok.report.text, "The answer is 4.");
+  CAF_CHECK_EQUAL(ok.report.cost_usd, 0.0104931);
+  CAF_CHECK(ok.report.limit.empty());
+  // The CLI exits 0 after hitting the turn limit: the result decides.
+  auto turns = conclude("max_turns.jsonl", {task_status::completed, 0, 0, ""});
+  CAF_CHECK(turns.status == task_status::failed);
+  CAF_CHECK_EQUAL(turns.reason, "claude: error_max_turns");
+  auto cut = conclude("cutoff.jsonl", {task_status::failed, -1, 9,
+                                       "killed by signal 9"});
+  CAF_CHECK_EQUAL(cut.reason, "claude: the stream ended without a result "
+                              "(killed by signal 9)");
+  CAF_CHECK_EQUAL(cut.report.malformed_lines, 1u);
+  auto limit = conclude("usage_limit.jsonl", {task_status::failed, 1, 0,
+                                              "exit code 1"});
+  CAF_CHECK(limit.status == task_status::failed);
+  CAF_CHECK_EQUAL(limit.report.limit, "usage_limit");
+  CAF_CHECK_EQUAL(limit.report.limit_reset_ms, 1'750'708'800'000);
+  // Garbage is counted, not fatal.
+  auto garbage = conclude("garbage.jsonl", {task_status::completed, 0, 0, ""});
+  CAF_CHECK(garbage.status == task_status::completed);
+  CAF_CHECK_GREATER(garbage.report.malformed_lines, 0u);
+  // Nothing at all: a failed attempt, never a crash.
+  task_outcome empty{task_status::completed, 0, 0, ""};
+  conclude_claude_run("", empty, 0, 0);
+  CAF_CHECK(empty.status == task_status::failed);
+}
+
+CAF_TEST(the argv of a task takes the pool's options and the task's own) {
+  claude_options pool;
+  pool.binary = "/usr/bin/claude";
+  pool.model = "sonnet";
+  pool.max_turns = 5;
+  pool.allowed_tools = {"Read", "Bash(git log:*)"};
+  claude_provider provider{pool};
+  task_spec spec;
+  spec.prompt = "fix it";
+  spec.resume_session = "sess-1";
+  spec.model = "opus";
+  auto argv = provider.argv(spec);
+  CAF_REQUIRE(argv);
+  CAF_CHECK_EQUAL(*argv, (std::vector<std::string>{
+                           "/usr/bin/claude", "-p", "fix it", "--output-format",
+                           "stream-json", "--verbose", "--resume", "sess-1",
+                           "--model", "opus", "--max-turns", "5",
+                           "--allowedTools", "Read,Bash(git log:*)"}));
+  // Pool options are checked by name and value.
+  auto unknown = claude_options_from({{"modle", "opus"}});
+  CAF_REQUIRE(!unknown);
+  CAF_CHECK(error_message(unknown.error()).find("claude option modle is unknown")
+            != std::string::npos);
+  auto missing = claude_options_from({{"binary", "/nonexistent/claude"}});
+  CAF_REQUIRE(!missing);
+  CAF_CHECK(error_message(missing.error()).find("'/nonexistent/claude' is not "
+                                                "an executable")
+            != std::string::npos);
+  auto found = claude_options_from({{"binary", "/bin/sh"},
+                                    {"allowed_tools", "Read\nEdit"},
+                                    {"max_turns", "7"}});
+  CAF_REQUIRE(found);
+  CAF_CHECK_EQUAL(found->allowed_tools, (std::vector<std::string>{"Read", "Edit"}));
+  CAF_CHECK_EQUAL(found->max_turns, 7u);
+  CAF_CHECK(!claude_options_from({{"binary", "/bin/sh"}, {"max_turns", "0"}}));
+  CAF_CHECK(!claude_options_from({{"binary", "/bin/sh"},
+                                  {"permission_mode", "yolo"}}));
 }

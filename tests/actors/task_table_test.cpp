@@ -166,3 +166,57 @@ CAF_TEST(a task waits blocked until every dependency completed) {
   t.apply(task_finished{4, {task_status::failed, 1, 0, "exit code 1"}}, 11);
   CAF_CHECK(t.find(5)->status == task_status::blocked);
 }
+
+CAF_TEST(a parked task keeps its attempt and holds its provider until its time) {
+  task_table t;
+  auto spec = spec_with_priority(0);
+  spec.provider = "claude";
+  t.apply(task_submitted{1, spec}, 10);
+  t.apply(task_assigned{1, "claude-1", 1, ""}, 11);
+  t.apply(task_parked{1, "usage_limit: resets at 5000", 5000, "sess-1"}, 20);
+  auto info = t.find(1);
+  CAF_REQUIRE(info != nullptr);
+  CAF_CHECK(info->status == task_status::parked);
+  CAF_CHECK_EQUAL(info->attempts, 0u);
+  CAF_CHECK_EQUAL(info->continue_session, "sess-1");
+  auto counts = t.counts();
+  CAF_CHECK_EQUAL(counts.at("parked"), 1u);
+  // Not runnable, not due before its time; the scheduler wakes for it.
+  CAF_CHECK(!t.next_queued(4999));
+  CAF_CHECK(t.due_parked(4999).empty());
+  CAF_CHECK_EQUAL(t.next_due(100), std::optional<int64_t>{5000});
+  auto holds = t.parked_providers();
+  CAF_CHECK_EQUAL(holds.at("claude"), 5000);
+  CAF_CHECK_EQUAL(t.due_parked(5000), std::vector<task_id>{1});
+  // The snapshot keeps it parked.
+  auto loaded = task_table::load(t.save());
+  CAF_REQUIRE(loaded);
+  CAF_CHECK(*loaded == t);
+  CAF_CHECK_EQUAL(loaded->due_parked(5000), std::vector<task_id>{1});
+  // Requeued at its time, it runs again and continues its session.
+  t.apply(task_requeued{1, "limit lifted"}, 5000);
+  CAF_CHECK(t.parked_providers().empty());
+  CAF_CHECK_EQUAL(t.next_queued(5000), std::optional<task_id>{1});
+  t.apply(task_assigned{1, "claude-1", 1, ""}, 5001);
+  CAF_CHECK_EQUAL(info->continue_session, "sess-1");
+  run_report rep;
+  rep.session = "sess-1";
+  rep.cost_usd = 0.25;
+  t.apply(task_finished{1, {task_status::completed, 0, 0, "", rep}}, 5100);
+  CAF_CHECK(info->status == task_status::completed);
+  CAF_CHECK_EQUAL(info->attempts, 1u);
+  CAF_CHECK_EQUAL(info->cost_usd, 0.25);
+  CAF_CHECK(info->continue_session.empty());
+}
+
+CAF_TEST(a parked task without a time waits for a retry and may be cancelled) {
+  task_table t;
+  t.apply(task_submitted{1, spec_with_priority(0)}, 10);
+  t.apply(task_assigned{1, "a", 1, ""}, 11);
+  t.apply(task_parked{1, "usage_limit; auto-resume is off", 0, "s"}, 20);
+  CAF_CHECK(t.due_parked(INT64_MAX - 1).empty());
+  CAF_CHECK(!t.next_due(20));
+  t.apply(task_cancelled{1, "by request"}, 30);
+  CAF_CHECK(t.find(1)->status == task_status::cancelled);
+  CAF_CHECK(t.parked_providers().empty());
+}

@@ -19,34 +19,10 @@ using json = nlohmann::json;
 namespace {
 
 using test::node_process;
+using test::run_node;
 using test::slurp;
 using test::temp_dir;
 using test::wait_exit;
-
-/// What a cw-node that ended by itself printed.
-struct node_run {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-/// Runs cw-node with `args` until it exits (a refused start, `--check`).
-node_run run_node(const temp_dir& dir, std::vector<std::string> args) {
-  auto out = dir.file("node.out");
-  auto err = dir.file("node.err");
-  std::filesystem::remove(out);
-  std::filesystem::remove(err);
-  boost::process::child c{boost::process::exe = CW_NODE_BIN,
-                          boost::process::args = args,
-                          boost::process::std_out > out,
-                          boost::process::std_err > err,
-                          boost::process::std_in < boost::process::null,
-                          cw::test::dies_with_test()};
-  if (!wait_exit(c, std::chrono::seconds(60))) {
-    CAF_FAIL("cw-node did not exit within 60 s");
-  }
-  return {c.exit_code(), slurp(out), slurp(err)};
-}
 
 bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
@@ -64,9 +40,9 @@ struct fixture {
   }
 
   /// Runs cw-node on this fixture's data dir; it must refuse to start.
-  node_run refused_start(std::vector<std::string> args) {
+  test::node_run refused_start(std::vector<std::string> args) {
     args.insert(args.end(), {"--data-dir", data_dir, "--api", "127.0.0.1:0"});
-    return run_node(dir, std::move(args));
+    return run_node(dir.path(), std::move(args));
   }
 };
 
@@ -130,9 +106,9 @@ CAF_TEST(plugins in the config file load relative to the file) {
   CAF_REQUIRE(!rel.empty() && rel.is_relative());
   auto cfg = config("plugins = [\"" + rel.string()
                     + "\"]\n[pools.echoes]\nprovider = \"echo\"\n");
-  auto run = run_node(dir, {"--config", cfg, "--check"});
+  auto run = run_node(dir.path(), {"--config", cfg, "--check"});
   CAF_CHECK_EQUAL(run.exit_code, 0);
-  CAF_CHECK(contains(run.out, "providers: command, echo, noop\n"));
+  CAF_CHECK(contains(run.out, "providers: claude, command, echo, noop\n"));
   CAF_CHECK(contains(run.out, "observers: event-log\n"));
   CAF_CHECK(contains(run.out, "pools: echoes (echo, 1 agents)\n"));
 }
@@ -142,13 +118,13 @@ CAF_TEST(an unknown provider is an error naming the pool and the known ones) {
   auto run = refused_start({"--config", cfg});
   CAF_CHECK_EQUAL(run.exit_code, 1);
   CAF_CHECK(contains(run.err, "pools.mars.provider: unknown provider "
-                              "'martian' (known: command, noop;"));
+                              "'martian' (known: claude, command, noop;"));
   CAF_CHECK(!std::filesystem::exists(data_dir + "/journal.db"));
   // With the plugin loaded its provider is among the known ones.
   auto with_plugin = refused_start(
     {"--config", cfg, "--plugin", CW_EXAMPLE_PLUGIN});
   CAF_CHECK_EQUAL(with_plugin.exit_code, 1);
-  CAF_CHECK(contains(with_plugin.err, "(known: command, echo, noop;"));
+  CAF_CHECK(contains(with_plugin.err, "(known: claude, command, echo, noop;"));
 }
 
 CAF_TEST(a plugin built against another API version is refused) {

@@ -57,6 +57,65 @@ CAF_TEST(every task event round trips) {
   CAF_CHECK_EQUAL(rq.reason, "node died");
 }
 
+CAF_TEST(prompt-driven fields and parking round trip) {
+  task_spec spec;
+  spec.provider = "claude";
+  spec.prompt = "fix the bug";
+  spec.workspace = "/src";
+  spec.resume_key = "bug-42";
+  spec.model = "opus";
+  spec.max_turns = 12;
+  spec.budget_usd = 1.5;
+  auto sub = std::get<task_submitted>(round_trip(task_submitted{3, spec}));
+  CAF_CHECK_EQUAL(sub.spec.resume_key, "bug-42");
+  CAF_CHECK_EQUAL(sub.spec.model, "opus");
+  CAF_CHECK_EQUAL(sub.spec.max_turns, 12u);
+  CAF_CHECK_EQUAL(sub.spec.budget_usd, 1.5);
+  run_report rep;
+  rep.session = "9f3c";
+  rep.model = "claude-sonnet-4";
+  rep.subtype = "success";
+  rep.text = "done \"quoted\" ünïcode";
+  rep.cost_usd = 0.0104931;
+  rep.input_tokens = 4;
+  rep.output_tokens = 9;
+  rep.cache_read_tokens = 13120;
+  rep.cache_creation_tokens = 1520;
+  rep.turns = 3;
+  rep.tool_uses = 2;
+  rep.malformed_lines = 1;
+  rep.unknown_lines = 5;
+  rep.duration_ms = 2417;
+  rep.limit = "usage_limit";
+  rep.limit_reset_ms = 1750708800000;
+  auto fin = std::get<task_finished>(round_trip(
+    task_finished{3, task_outcome{task_status::failed, 1, 0, "limit", rep}}));
+  auto& r = fin.outcome.report;
+  CAF_CHECK_EQUAL(r.session, "9f3c");
+  CAF_CHECK_EQUAL(r.model, "claude-sonnet-4");
+  CAF_CHECK_EQUAL(r.text, rep.text);
+  CAF_CHECK_EQUAL(r.cost_usd, 0.0104931);
+  CAF_CHECK_EQUAL(r.cache_read_tokens, 13120u);
+  CAF_CHECK_EQUAL(r.cache_creation_tokens, 1520u);
+  CAF_CHECK_EQUAL(r.turns, 3u);
+  CAF_CHECK_EQUAL(r.tool_uses, 2u);
+  CAF_CHECK_EQUAL(r.malformed_lines, 1u);
+  CAF_CHECK_EQUAL(r.unknown_lines, 5u);
+  CAF_CHECK_EQUAL(r.duration_ms, 2417);
+  CAF_CHECK_EQUAL(r.limit, "usage_limit");
+  CAF_CHECK_EQUAL(r.limit_reset_ms, 1750708800000);
+  // A command task's outcome carries no report.
+  auto plain = encode(task_finished{3, task_outcome{task_status::completed, 0, 0, ""}},
+                      0, "n");
+  CAF_CHECK_EQUAL(plain.payload.find("report"), std::string::npos);
+  auto parked = std::get<task_parked>(
+    round_trip(task_parked{3, "usage_limit: resets at 5", 5000, "9f3c"}));
+  CAF_CHECK_EQUAL(parked.reason, "usage_limit: resets at 5");
+  CAF_CHECK_EQUAL(parked.until_ms, 5000);
+  CAF_CHECK_EQUAL(parked.session, "9f3c");
+  CAF_CHECK_EQUAL(encode(task_parked{3, "", 0, ""}, 0, "n").type, "task.parked");
+}
+
 CAF_TEST(types carry names and versions) {
   auto row = encode(task_started{1, 2, {}}, 0, "n");
   CAF_CHECK_EQUAL(row.type, "task.started");

@@ -153,4 +153,31 @@ inline cli_result run_cw(const std::filesystem::path& dir,
   return {c.exit_code(), slurp(out), slurp(err)};
 }
 
+/// What a cw-node that ended by itself printed.
+struct node_run {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+/// Runs cw-node with `args` until it exits (a refused start, `--check`),
+/// collecting output in `dir`.
+inline node_run run_node(const std::filesystem::path& dir,
+                         std::vector<std::string> args) {
+  auto out = (dir / "node.out").string();
+  auto err = (dir / "node.err").string();
+  std::filesystem::remove(out);
+  std::filesystem::remove(err);
+  boost::process::child c{boost::process::exe = CW_NODE_BIN,
+                          boost::process::args = args,
+                          boost::process::std_out > out,
+                          boost::process::std_err > err,
+                          boost::process::std_in < boost::process::null,
+                          dies_with_test()};
+  if (!wait_exit(c, std::chrono::seconds(60))) {
+    CAF_FAIL("cw-node did not exit within 60 s");
+  }
+  return {c.exit_code(), slurp(out), slurp(err)};
+}
+
 } // namespace cw::test

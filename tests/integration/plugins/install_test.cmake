@@ -43,7 +43,7 @@ if(NOT EXISTS "${plugin}")
   message(FATAL_ERROR "install_test: ${plugin} was not built")
 endif()
 run("cw-node --check" "${CW_NODE}" --plugin "${plugin}" --check)
-if(NOT run_output MATCHES "providers: command, echo, noop"
+if(NOT run_output MATCHES "providers: claude, command, echo, noop"
    OR NOT run_output MATCHES "observers: event-log")
   message(FATAL_ERROR "install_test: cw-node did not list the plugin's "
                       "types:\n${run_output}")

@@ -1,0 +1,220 @@
+#define CAF_SUITE integration.claude
+#include "caf/test/unit_test.hpp"
+
+#include <chrono>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "persistence/journal.hpp"
+#include "runtime/http_client.hpp"
+#include "tests/support/processes.hpp"
+#include "tests/support/temp_dir.hpp"
+
+// The `claude` provider through a real cw-node and cw, with the fake CLI of
+// tests/fixtures (canned stream-json runs chosen by "scenario:NAME" in the
+// prompt) standing in for Claude Code.
+
+using namespace cw;
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+namespace {
+
+using test::cli_result;
+using test::node_process;
+using test::run_cw;
+using test::temp_dir;
+
+const std::string fake_claude = CW_SOURCE_DIR "/tests/fixtures/fake-claude";
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+struct fixture {
+  temp_dir dir;
+  std::string data_dir = dir.file("data");
+
+  cli_result cw(const std::string& url, std::vector<std::string> args) {
+    args.insert(args.begin(), {"--node", url});
+    return run_cw(dir.path(), std::move(args));
+  }
+
+  /// Returns task `id` as the API shows it.
+  json task(runtime::http_client& client, const std::string& id,
+            const std::string& query = "") {
+    auto res = client.request("GET", "/v1/tasks/" + id + query, "", 30s);
+    CAF_REQUIRE(res);
+    return json::parse(res->body);
+  }
+
+  /// Waits (long-polling the node, at most 30 s) until task `id` is in
+  /// `status`; returns the task.
+  json await_status(runtime::http_client& client, const std::string& id,
+                    const std::string& status) {
+    auto deadline = std::chrono::steady_clock::now() + 30s;
+    for (;;) {
+      auto t = task(client, id, "?wait=1");
+      if (t["status"] == status)
+        return t;
+      if (std::chrono::steady_clock::now() > deadline) {
+        CAF_FAIL("task " << id << " is " << t["status"] << ", not " << status);
+      }
+    }
+  }
+
+  /// Returns the first word after "task " in `out` ("task N completed").
+  static std::string id_of(const std::string& out) {
+    std::istringstream words{out};
+    std::string word;
+    std::string id;
+    words >> word >> id;
+    return id;
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(claude_tests, fixture)
+
+CAF_TEST(a claude task runs the CLI and its result carries session cost and tokens) {
+  node_process node{data_dir, {"--claude", fake_claude}};
+  auto run = cw(node.url(), {"run", "--provider", "claude", "--wait",
+                             "--model", "claude-opus-4", "what", "is", "2+2"});
+  CAF_CHECK_EQUAL(run.exit_code, 0);
+  // The outcome line, then the answer.
+  CAF_CHECK(contains(run.out, "completed (exit 0), $0.0105, 1 turns, session "
+                              "9f3c2a1e-5b7d-4e8a-a6c1-2d4f8e0b7c35\n"));
+  CAF_CHECK(contains(run.out, "\nThe answer is 4.\n"));
+  auto id = id_of(run.out);
+  auto status = cw(node.url(), {"--json", "status", id});
+  auto t = json::parse(status.out);
+  CAF_CHECK_EQUAL(t["report"]["session"], "9f3c2a1e-5b7d-4e8a-a6c1-2d4f8e0b7c35");
+  // The task's model reached the CLI (the fake echoes it in the stream).
+  CAF_CHECK_EQUAL(t["report"]["model"], "claude-opus-4");
+  CAF_CHECK_EQUAL(t["report"]["subtype"], "success");
+  CAF_CHECK_EQUAL(t["report"]["input_tokens"], 4);
+  CAF_CHECK_EQUAL(t["report"]["output_tokens"], 9);
+  CAF_CHECK_EQUAL(t["report"]["cache_read_tokens"], 13120);
+  CAF_CHECK_EQUAL(t["cost_usd"], 0.0104931);
+  // `cw logs` renders the conversation; --json gives the raw lines.
+  auto logs = cw(node.url(), {"logs", id});
+  CAF_CHECK(contains(logs.out, "assistant: The answer is 4.\n"));
+  CAF_CHECK(contains(logs.out, "── result success · 1 turn · $0.0105"));
+  auto raw = cw(node.url(), {"logs", id, "--json"});
+  CAF_CHECK_EQUAL(raw.out.rfind("{\"type\":\"system\",\"subtype\":\"init\"", 0),
+                  0u);
+  CAF_CHECK_EQUAL(node.stop(), 0);
+  // The report is part of the journal: a restarted node shows it.
+  node_process again{data_dir, {"--claude", fake_claude}};
+  auto after = json::parse(cw(again.url(), {"--json", "status", id}).out);
+  CAF_CHECK_EQUAL(after["report"]["session"], t["report"]["session"]);
+  CAF_CHECK_EQUAL(after["cost_usd"], 0.0104931);
+  CAF_CHECK_EQUAL(again.stop(), 0);
+}
+
+CAF_TEST(an error result fails the attempt naming its subtype) {
+  node_process node{data_dir, {"--claude", fake_claude}};
+  auto run = cw(node.url(),
+                {"run", "--provider", "claude", "--wait", "scenario:max_turns"});
+  CAF_CHECK_EQUAL(run.exit_code, 1);
+  CAF_CHECK(contains(run.out, "failed (claude: error_max_turns"));
+  CAF_CHECK_EQUAL(node.stop(), 0);
+}
+
+CAF_TEST(garbage lines and a stream cut off are counted and never crash the agent) {
+  node_process node{data_dir, {"--claude", fake_claude}};
+  auto garbage = cw(node.url(), {"run", "--provider", "claude", "--wait",
+                                 "scenario:garbage"});
+  CAF_CHECK_EQUAL(garbage.exit_code, 0);
+  auto g = json::parse(
+    cw(node.url(), {"--json", "status", id_of(garbage.out)}).out);
+  CAF_CHECK_GREATER(g["report"]["malformed_lines"].get<int>(), 0);
+  auto cut = cw(node.url(),
+                {"run", "--provider", "claude", "--wait", "scenario:cutoff"});
+  CAF_CHECK_EQUAL(cut.exit_code, 1);
+  CAF_CHECK(contains(cut.out, "claude: the stream ended without a result "
+                              "(killed by signal 9)"));
+  // The cut-off line stays in the log, shown as such.
+  auto logs = cw(node.url(), {"logs", id_of(cut.out)});
+  CAF_CHECK(contains(logs.out, "! cut off: "));
+  // The same agent runs the next task.
+  auto next = cw(node.url(), {"run", "--provider", "claude", "--wait", "hi"});
+  CAF_CHECK_EQUAL(next.exit_code, 0);
+  CAF_CHECK_EQUAL(node.stop(), 0);
+}
+
+CAF_TEST(a usage limit parks the task and resumes its session at the reset) {
+  node_process node{data_dir, {"--claude", fake_claude}};
+  auto client = std::move(*runtime::http_client::make(node.url()));
+  auto argv_file = dir.file("argv.txt");
+  auto reset_s = std::time(nullptr) + 3;
+  auto limited = cw(node.url(),
+                    {"run", "--provider", "claude", "--env",
+                     "CW_FAKE_CLAUDE_RESET=" + std::to_string(reset_s),
+                     "--env", "CW_FAKE_CLAUDE_ARGV_FILE=" + argv_file,
+                     "scenario:usage_limit fix the bug"});
+  CAF_REQUIRE_EQUAL(limited.exit_code, 0);
+  auto id = limited.out.substr(0, limited.out.find('\n'));
+  auto parked = await_status(*client, id, "parked");
+  CAF_CHECK_EQUAL(parked["parked_until_ms"], reset_s * 1000);
+  // The limited attempt is not counted.
+  CAF_CHECK_EQUAL(parked["attempts"], 0);
+  CAF_CHECK(contains(parked["reason"].get<std::string>(), "usage_limit"));
+  // The provider takes no new work until the reset.
+  auto other = cw(node.url(), {"run", "--provider", "claude", "second"});
+  auto other_id = other.out.substr(0, other.out.find('\n'));
+  auto waiting = task(*client, other_id);
+  CAF_CHECK_EQUAL(waiting["status"], "queued");
+  auto done = await_status(*client, id, "completed");
+  CAF_CHECK_EQUAL(done["attempts"], 1);
+  CAF_CHECK_GREATER_OR_EQUAL(done["started_ms"].get<int64_t>(), reset_s * 1000);
+  // The continuation resumed the limited run's session with the
+  // continuation prompt.
+  std::ifstream in{argv_file};
+  std::vector<std::string> args;
+  for (std::string line; std::getline(in, line);)
+    args.push_back(line);
+  auto at = std::find(args.begin(), args.end(), "--resume");
+  CAF_REQUIRE(at != args.end() && at + 1 != args.end());
+  CAF_CHECK_EQUAL(*(at + 1), "9f3c2a1e-5b7d-4e8a-a6c1-2d4f8e0b7c35");
+  CAF_CHECK_EQUAL(args.at(0), "-p");
+  CAF_CHECK(contains(args.at(1), "usage limit. Continue"));
+  await_status(*client, other_id, "completed");
+  CAF_CHECK_EQUAL(node.stop(), 0);
+  // Each step is in the journal.
+  auto journal = persistence::journal::open(
+    data_dir + "/journal.db", {persistence::durability::full, true});
+  CAF_REQUIRE(journal);
+  std::string types;
+  CAF_CHECK((*journal)->read(1, [&](event& ev) {
+    if (ev.entity == "task/" + id)
+      types += ev.type + " ";
+  }));
+  CAF_CHECK_EQUAL(types, "task.submitted task.assigned task.started "
+                         "task.parked task.requeued task.assigned "
+                         "task.started task.finished ");
+}
+
+CAF_TEST(a claude pool whose binary is missing stops the start naming it) {
+  auto cfg = dir.file("cw.toml");
+  std::ofstream{cfg} << "[pools.ai]\nprovider = \"claude\"\n"
+                        "[pools.ai.options]\nbinary = \"/nonexistent/claude\"\n";
+  auto run = test::run_node(dir.path(), {"--config", cfg, "--data-dir",
+                                         data_dir, "--api", "127.0.0.1:0"});
+  CAF_CHECK_EQUAL(run.exit_code, 1);
+  CAF_CHECK(contains(run.err, "pool ai: claude option binary: "
+                              "'/nonexistent/claude' is not an executable"));
+  // With no such pool a claude task is refused at submission, by name.
+  node_process node{data_dir, {"--claude", "/nonexistent/claude"}};
+  auto refused = cw(node.url(), {"run", "--provider", "claude", "hello"});
+  CAF_CHECK_EQUAL(refused.exit_code, 1);
+  CAF_CHECK(contains(refused.err, "provider"));
+  CAF_CHECK(contains(refused.err, "claude"));
+  CAF_CHECK_EQUAL(node.stop(), 0);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()

@@ -11,8 +11,14 @@ bool is_workflow_event(const task_event& x) {
          || std::holds_alternative<workflow_finished>(x);
 }
 
+bool is_session_event(const task_event& x) {
+  return std::holds_alternative<session_changed>(x);
+}
+
 std::string entity_of(const task_event& x) {
-  return (is_workflow_event(x) ? "workflow/" : "task/")
+  return (is_workflow_event(x)  ? "workflow/"
+          : is_session_event(x) ? "session/"
+                                : "task/")
          + std::to_string(subject(x));
 }
 

@@ -76,6 +76,10 @@ struct task_assigned {
   uint32_t attempt = 0;
   /// Why this agent was chosen; empty in events of version 1.
   std::string reason;
+  /// The session the task runs in (0: none) and the tier that found it
+  /// (`by_key`, `idle` or `fresh`: a new session with this id).
+  uint64_t session = 0;
+  std::string tier = {};
 };
 
 /// The agent's process for a task is running (`task.started@1`).
@@ -122,6 +126,20 @@ struct task_parked {
   std::string reason;
   int64_t until_ms = 0;
   std::string session;
+};
+
+/// A client opened, paused, resumed or closed a session, or it was closed
+/// for idling (`session.<what>@1`, entity `session/<id>`). Assignments and
+/// releases are facts of the tasks (`task.assigned`, the task's end).
+struct session_changed {
+  uint64_t id = 0;
+  /// `opened`, `paused`, `resumed` or `closed`.
+  std::string what;
+  /// `opened` only: the session's provider, pool and resume key.
+  std::string provider = {};
+  std::string pool = {};
+  std::string resume_key = {};
+  std::string reason = {};
 };
 
 /// A failed task was given fresh attempts (`task.retried@1`).
@@ -185,7 +203,7 @@ using task_event
   = std::variant<task_submitted, task_assigned, task_started, task_finished,
                  task_requeued, task_retry_scheduled, task_cancelled,
                  task_retried, task_parked, workflow_submitted,
-                 workflow_finished>;
+                 workflow_finished, session_changed>;
 
 /// Returns the id of the entity a typed event is about: a task id, or a
 /// workflow id for workflow events.
@@ -193,6 +211,9 @@ uint64_t subject(const task_event& x);
 
 /// Returns whether `x` is about a workflow rather than a task.
 bool is_workflow_event(const task_event& x);
+
+/// Returns whether `x` is about a session rather than a task.
+bool is_session_event(const task_event& x);
 
 /// Returns the entity of `x` as the journal names it: `"task/42"` or
 /// `"workflow/7"`.

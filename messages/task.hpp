@@ -305,6 +305,8 @@ struct task_info {
   int64_t parked_until_ms = 0;
   /// The provider session the next attempt continues (set by parking).
   std::string continue_session;
+  /// The session of the latest attempt (0: none).
+  uint64_t session = 0;
 };
 
 template <class Inspector>
@@ -312,7 +314,8 @@ typename Inspector::result_type inspect(Inspector& f, task_info& x) {
   return f(caf::meta::type_name("cw.task_info"), x.id, x.spec, x.status,
            x.attempts, x.agent, x.pid, x.process, x.exit_code, x.signal, x.reason,
            x.submitted_ms, x.started_ms, x.finished_ms, x.not_before_ms,
-           x.dead, x.report, x.cost_usd, x.parked_until_ms, x.continue_session);
+           x.dead, x.report, x.cost_usd, x.parked_until_ms, x.continue_session,
+           x.session);
 }
 
 /// Selects tasks in a listing; `any_status` lists all.

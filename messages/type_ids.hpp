@@ -11,6 +11,7 @@
 #include "messages/agent.hpp"
 #include "messages/events.hpp"
 #include "messages/locks.hpp"
+#include "messages/session.hpp"
 #include "messages/task.hpp"
 #include "messages/workflow.hpp"
 
@@ -32,6 +33,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(cw, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(cw, (cw::agent_profile))
   CAF_ADD_TYPE_ID(cw, (cw::process_ref))
   CAF_ADD_TYPE_ID(cw, (cw::agent_listing))
+  CAF_ADD_TYPE_ID(cw, (cw::session_info))
+  CAF_ADD_TYPE_ID(cw, (std::vector<cw::session_info>))
+  CAF_ADD_TYPE_ID(cw, (cw::session_command_spec))
 
   /// Submits work (scheduler).
   CAF_ADD_ATOM(cw, cw, submit_atom, "submit")
@@ -100,5 +104,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(cw, caf::first_custom_type_id)
   CAF_ADD_ATOM(cw, cw, shrink_atom, "shrink")
   /// Hands an observer the events of one journal commit.
   CAF_ADD_ATOM(cw, cw, committed_atom, "committed")
+  /// Session commands and listings (scheduler).
+  CAF_ADD_ATOM(cw, cw, session_atom, "session")
 
 CAF_END_TYPE_ID_BLOCK(cw)

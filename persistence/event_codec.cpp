@@ -126,6 +126,10 @@ struct encoder {
                    {"agent", x.agent},
                    {"attempt", x.attempt},
                    {"reason", x.reason}};
+    if (x.session != 0) {
+      payload["session"] = x.session;
+      payload["tier"] = x.tier;
+    }
     version = 2;
     return "task.assigned";
   }
@@ -160,6 +164,15 @@ struct encoder {
   std::string operator()(const task_retried& x) {
     payload = json{{"id", x.id}};
     return "task.retried";
+  }
+  std::string operator()(const session_changed& x) {
+    payload = json{{"id", x.id}, {"reason", x.reason}};
+    if (x.what == "opened") {
+      payload["provider"] = x.provider;
+      payload["pool"] = x.pool;
+      payload["resume_key"] = x.resume_key;
+    }
+    return "session." + x.what;
   }
   std::string operator()(const task_parked& x) {
     payload = json{{"id", x.id},
@@ -392,6 +405,8 @@ struct fast_encoder {
   }
 
   bool operator()(const task_assigned& x) {
+    if (x.session != 0)
+      return false; // a session's task: the nlohmann path
     payload_writer w{out};
     w.begin_object();
     w.key("agent");
@@ -628,7 +643,8 @@ caf::expected<scheduler_phase_changed> decode_phase_changed(const event& x) {
 }
 
 bool is_task_fold_type(const std::string& type) {
-  return type.rfind("task.", 0) == 0 || type.rfind("workflow.", 0) == 0;
+  return type.rfind("task.", 0) == 0 || type.rfind("workflow.", 0) == 0
+         || type.rfind("session.", 0) == 0;
 }
 
 caf::expected<task_event> decode(const event& x) {
@@ -757,6 +773,10 @@ caf::expected<task_event> decode(const event& x) {
                        ""};
       if (x.version >= 2)
         ev.reason = str(obj["reason"].value());
+      if (auto session = obj["session"].get_uint64(); !session.error()) {
+        ev.session = session.value();
+        ev.tier = str(obj["tier"].value());
+      }
       return task_event{std::move(ev)};
     }
     if (x.type == "task.started") {
@@ -834,6 +854,21 @@ caf::expected<task_event> decode(const event& x) {
       return task_event{task_cancelled{id, str(obj["reason"].value())}};
     if (x.type == "task.retried")
       return task_event{task_retried{id}};
+    if (x.type.rfind("session.", 0) == 0) {
+      session_changed ev;
+      ev.id = id;
+      ev.what = x.type.substr(8);
+      if (ev.what != "opened" && ev.what != "paused" && ev.what != "resumed"
+          && ev.what != "closed")
+        return fail("unknown session event");
+      ev.reason = str(obj["reason"].value());
+      if (ev.what == "opened") {
+        ev.provider = str(obj["provider"].value());
+        ev.pool = str(obj["pool"].value());
+        ev.resume_key = str(obj["resume_key"].value());
+      }
+      return task_event{std::move(ev)};
+    }
     if (x.type == "task.parked") {
       task_parked ev{id, str(obj["reason"].value()), 0, ""};
       ev.until_ms = obj["until_ms"].get_int64().value();

@@ -312,6 +312,81 @@ void route_workflows(self_ptr self, http_exchange& x, const target& t) {
                   {"message", "no route for " + method + " " + x.req.target}});
 }
 
+// -- sessions -----------------------------------------------------------------
+
+/// Sends `msg...` to the scheduler and answers with the session it returns.
+template <class... Ts>
+void session_call(self_ptr self, http_exchange x, unsigned status, Ts... msg) {
+  self->request(self->state.cfg.scheduler, request_timeout, session_atom_v,
+                std::move(msg)...)
+    .then([x, status](const session_info& s) mutable {
+            reply_json(x, status, to_json(s));
+          },
+          [self, x](caf::error& err) mutable { reply_error(self, x, err); });
+}
+
+void list_sessions(self_ptr self, http_exchange x, const target& t) {
+  uint64_t limit = 0;
+  for (auto& [key, value] : t.query) {
+    if (key != "limit")
+      return reply_invalid(self, x, key, "unknown query parameter");
+    if (!parse_uint(value, limit) || limit > 1'000'000)
+      return reply_invalid(self, x, "limit", "must be an integer from 0 to 1000000");
+  }
+  self
+    ->request(self->state.cfg.scheduler, request_timeout, session_atom_v,
+              list_atom_v, static_cast<uint32_t>(limit))
+    .then(
+      [x](const std::vector<session_info>& all) mutable {
+        auto arr = json::array();
+        for (auto& s : all)
+          arr.push_back(to_json(s));
+        reply_json(x, 200, json{{"sessions", std::move(arr)}});
+      },
+      [self, x](caf::error& err) mutable { reply_error(self, x, err); });
+}
+
+/// `GET /v1/sessions`, `POST /v1/sessions` (open), `GET /v1/sessions/ID`,
+/// `POST /v1/sessions/ID/{pause,resume,close}`.
+void route_sessions(self_ptr self, http_exchange& x, const target& t) {
+  auto& seg = t.segments;
+  auto& method = x.req.method;
+  auto not_allowed = [&] {
+    reply_json(x, 405,
+               json{{"error", "method_not_allowed"},
+                    {"message", method + " is not allowed on " + x.req.target}});
+  };
+  if (seg.size() == 2) {
+    if (method == "GET")
+      return list_sessions(self, std::move(x), t);
+    if (method != "POST")
+      return not_allowed();
+    auto cmd = parse_session_open(x.req.body);
+    if (!cmd)
+      return reply_error(self, x, cmd.error());
+    return session_call(self, std::move(x), 201, std::move(*cmd));
+  }
+  uint64_t id = 0;
+  if (!parse_uint(seg[2], id) || id == 0)
+    return reply_invalid(self, x, "id",
+                         "must be a positive integer, got '" + seg[2] + "'");
+  if (seg.size() == 3)
+    return method == "GET" ? session_call(self, std::move(x), 200, lookup_atom_v, id)
+                           : not_allowed();
+  if (seg.size() == 4
+      && (seg[3] == "pause" || seg[3] == "resume" || seg[3] == "close")) {
+    if (method != "POST")
+      return not_allowed();
+    session_command_spec cmd;
+    cmd.what = seg[3];
+    cmd.id = id;
+    return session_call(self, std::move(x), 200, std::move(cmd));
+  }
+  reply_json(x, 404,
+             json{{"error", "not_found"},
+                  {"message", "no route for " + method + " " + x.req.target}});
+}
+
 // -- locks --------------------------------------------------------------------
 
 /// Answers a refused lock request: the usual error body plus `reason`
@@ -415,6 +490,8 @@ void route(self_ptr self, http_exchange& x) {
     return route_workflows(self, x, t);
   if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "locks")
     return route_locks(self, x, t);
+  if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "sessions")
+    return route_sessions(self, x, t);
   if (seg.size() == 2 && seg[0] == "v1" && seg[1] == "agents")
     return method == "GET" ? list_agents(self, std::move(x)) : not_allowed();
   if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "tasks") {

@@ -287,7 +287,70 @@ json to_json(const task_info& x) {
     result["parked_until_ms"] = x.parked_until_ms;
   if (!x.continue_session.empty())
     result["continue_session"] = x.continue_session;
+  if (x.session != 0)
+    result["session"] = x.session;
   return result;
+}
+
+json to_json(const session_info& x) {
+  return json{{"id", x.id},
+              {"provider", x.provider},
+              {"pool", x.pool},
+              {"state", to_string(x.state)},
+              {"cli_session_id", x.cli_session_id},
+              {"current_task", x.current_task},
+              {"tasks", x.tasks},
+              {"turns", x.turns},
+              {"cost_usd", x.cost_usd},
+              {"created_ms", x.created_ms},
+              {"last_active_ms", x.last_active_ms},
+              {"resume_key", x.resume_key}};
+}
+
+caf::expected<session_info> session_from_json(const json& j) {
+  try {
+    session_info x;
+    x.id = j.at("id").get<session_id>();
+    x.provider = j.at("provider").get<std::string>();
+    x.pool = j.at("pool").get<std::string>();
+    auto state = j.at("state").get<std::string>();
+    for (auto s : {session_state::idle, session_state::busy,
+                   session_state::paused, session_state::closed})
+      if (to_string(s) == state)
+        x.state = s;
+    x.cli_session_id = j.at("cli_session_id").get<std::string>();
+    x.current_task = j.at("current_task").get<task_id>();
+    x.tasks = j.at("tasks").get<std::vector<task_id>>();
+    x.turns = j.at("turns").get<uint32_t>();
+    x.cost_usd = j.at("cost_usd").get<double>();
+    x.created_ms = j.at("created_ms").get<int64_t>();
+    x.last_active_ms = j.at("last_active_ms").get<int64_t>();
+    x.resume_key = j.at("resume_key").get<std::string>();
+    return x;
+  } catch (const std::exception& ex) {
+    return make_error(errc::invalid_argument,
+                      std::string{"malformed session: "} + ex.what());
+  }
+}
+
+caf::expected<session_command_spec> parse_session_open(const std::string& body) {
+  auto parsed = parse_object(body);
+  if (!parsed)
+    return parsed.error();
+  session_command_spec cmd;
+  cmd.what = "open";
+  cmd.provider = "claude";
+  for (auto& [key, value] : parsed->items()) {
+    if (key != "provider" && key != "pool" && key != "resume_key")
+      return invalid(key, "unknown field");
+    if (!value.is_string())
+      return invalid(key, "must be a string");
+    (key == "provider" ? cmd.provider
+     : key == "pool"   ? cmd.pool
+                       : cmd.resume_key)
+      = value.get<std::string>();
+  }
+  return cmd;
 }
 
 json to_json(const workflow_info& x) {
@@ -402,6 +465,7 @@ caf::expected<task_info> task_from_json(const json& j) {
     x.cost_usd = j.value("cost_usd", 0.0);
     x.parked_until_ms = j.value("parked_until_ms", int64_t{0});
     x.continue_session = j.value("continue_session", std::string{});
+    x.session = j.value("session", uint64_t{0});
     if (auto r = spec.find("retry"); r != spec.end() && r->is_object()) {
       x.spec.retry.max_attempts = r->value("max_attempts", 1u);
       x.spec.retry.base_delay_ms = r->value("base_delay_ms", int64_t{1000});

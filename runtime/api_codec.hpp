@@ -9,6 +9,7 @@
 
 #include "messages/agent.hpp"
 #include "messages/locks.hpp"
+#include "messages/session.hpp"
 #include "messages/task.hpp"
 #include "messages/workflow.hpp"
 
@@ -30,6 +31,16 @@ nlohmann::json to_json(const workflow_info& x);
 
 /// Reads a workflow back from its API JSON form (used by clients).
 caf::expected<workflow_info> workflow_from_json(const nlohmann::json& j);
+
+/// Returns the JSON form of a session as the API shows it.
+nlohmann::json to_json(const session_info& x);
+
+/// Reads a session back from its API JSON form (used by clients).
+caf::expected<session_info> session_from_json(const nlohmann::json& j);
+
+/// Parses the body of `POST /v1/sessions`: `provider` (default `claude`),
+/// `pool` and `resume_key`, all strings. Errors name the field.
+caf::expected<session_command_spec> parse_session_open(const std::string& body);
 
 /// Returns the JSON form of a task as the API shows it.
 nlohmann::json to_json(const task_info& x);

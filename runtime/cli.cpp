@@ -144,9 +144,11 @@ void print_task(const cli_context& ctx, const task_info& x) {
         << "\n";
   if (!x.spec.resume_key.empty())
     out << "resume key: " << x.spec.resume_key << "\n";
+  if (x.session != 0)
+    out << "in session: " << x.session << "\n";
   if (!x.report.empty()) {
     auto& r = x.report;
-    out << "session:    " << r.session << (r.model.empty() ? "" : " (" + r.model + ")")
+    out << "claude id:  " << r.session << (r.model.empty() ? "" : " (" + r.model + ")")
         << "\n"
         << "cost:       " << usd(x.cost_usd) << " (last attempt "
         << usd(r.cost_usd) << ")\n"
@@ -626,6 +628,82 @@ cli_status cli_agents(const cli_context& ctx) {
             << std::setw(11) << b.value("state", "")
             << b.value("failures", 0) << "\n";
     }
+    return cli_status::success;
+  });
+}
+
+namespace {
+
+void print_session(const cli_context& ctx, const session_info& s) {
+  std::string tasks;
+  for (auto t : s.tasks)
+    tasks += (tasks.empty() ? "" : ",") + std::to_string(t);
+  *ctx.out << "id:         " << s.id << "\n"
+           << "state:      " << to_string(s.state) << "\n"
+           << "provider:   " << s.provider << "\n"
+           << "pool:       " << (s.pool.empty() ? "(any)" : s.pool) << "\n"
+           << "cli id:     " << (s.cli_session_id.empty() ? "-" : s.cli_session_id)
+           << "\n"
+           << "resume key: " << (s.resume_key.empty() ? "-" : s.resume_key) << "\n"
+           << "tasks:      " << (tasks.empty() ? "-" : tasks) << "\n"
+           << "running:    "
+           << (s.current_task != 0 ? std::to_string(s.current_task) : "-") << "\n"
+           << "turns:      " << s.turns << "\n"
+           << "cost:       " << usd(s.cost_usd) << "\n";
+}
+
+} // namespace
+
+cli_status cli_sessions(const cli_context& ctx) {
+  return guarded([&] {
+    auto client = connect(ctx);
+    auto res = call(ctx, *client, "GET", "/v1/sessions");
+    if (ctx.json) {
+      *ctx.out << res.body << "\n";
+      return cli_status::success;
+    }
+    auto j = json::parse(res.body, nullptr, false);
+    if (!j.is_object() || !j.contains("sessions"))
+      return cli_status::failure;
+    auto& out = *ctx.out;
+    out << std::left << std::setw(6) << "ID" << std::setw(8) << "STATE"
+        << std::setw(10) << "PROVIDER" << std::setw(16) << "KEY" << std::setw(7)
+        << "TASKS" << std::setw(7) << "TURNS" << std::setw(10) << "COST"
+        << "CLI SESSION\n";
+    double total = 0;
+    for (auto& item : j["sessions"]) {
+      auto s = session_from_json(item);
+      if (!s)
+        return cli_status::failure;
+      total += s->cost_usd;
+      out << std::left << std::setw(6) << s->id << std::setw(8)
+          << to_string(s->state) << std::setw(10) << s->provider << std::setw(16)
+          << (s->resume_key.empty() ? "-" : s->resume_key) << std::setw(7)
+          << s->tasks.size() << std::setw(7) << s->turns << std::setw(10)
+          << usd(s->cost_usd)
+          << (s->cli_session_id.empty() ? "-" : s->cli_session_id) << "\n";
+    }
+    out << "total cost: " << usd(total) << "\n";
+    return cli_status::success;
+  });
+}
+
+cli_status cli_session(const cli_context& ctx, const std::string& action,
+                       uint64_t id) {
+  return guarded([&] {
+    auto client = connect(ctx);
+    auto target = "/v1/sessions/" + std::to_string(id);
+    auto res = action == "show" ? call(ctx, *client, "GET", target)
+                                : call(ctx, *client, "POST", target + "/" + action);
+    if (ctx.json) {
+      *ctx.out << res.body << "\n";
+      return cli_status::success;
+    }
+    auto j = json::parse(res.body, nullptr, false);
+    auto s = session_from_json(j);
+    if (!s)
+      return cli_status::failure;
+    print_session(ctx, *s);
     return cli_status::success;
   });
 }

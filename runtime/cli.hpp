@@ -126,6 +126,14 @@ struct lock_options {
 /// circuit breaker.
 cli_status cli_agents(const cli_context& ctx);
 
+/// `cw sessions`: lists sessions with their state, tasks, turns and cost.
+cli_status cli_sessions(const cli_context& ctx);
+
+/// `cw session show|pause|resume|close ID`: prints one session, or changes
+/// its state and prints it (an illegal transition names the allowed ones).
+cli_status cli_session(const cli_context& ctx, const std::string& action,
+                       uint64_t id);
+
 /// `cw locks`: prints every holder and waiter.
 cli_status cli_locks(const cli_context& ctx);
 

@@ -58,6 +58,8 @@ std::string summary_of(const task_event& ev) {
         auto result = x.agent + ", attempt " + std::to_string(x.attempt);
         if (!x.reason.empty())
           result += " (" + x.reason + ")";
+        if (x.session != 0)
+          result += ", session " + std::to_string(x.session) + " (" + x.tier + ")";
         return result;
       },
       [](const task_started& x) { return "pid " + std::to_string(x.pid); },
@@ -79,6 +81,18 @@ std::string summary_of(const task_event& ev) {
         return x.reason.empty() ? std::string{"cancelled"} : x.reason;
       },
       [](const task_retried&) { return std::string{"fresh attempts"}; },
+      [](const task_parked& x) {
+        return x.reason
+               + (x.until_ms > 0 ? "; continues at " + format_time(x.until_ms)
+                                 : std::string{"; waits for a retry"});
+      },
+      [](const session_changed& x) {
+        return x.what == "opened" ? x.provider + " in pool '" + x.pool + "'"
+                                      + (x.resume_key.empty()
+                                           ? ""
+                                           : ", key " + x.resume_key)
+                                  : x.reason;
+      },
       [](const workflow_submitted& x) {
         return x.name + " (" + std::to_string(x.tasks.size()) + " tasks, "
                + to_string(x.policy) + ")";

@@ -147,6 +147,8 @@ struct scheduler_state {
   std::map<std::string, circuit_breaker> breakers;
   // Elastic pools by name.
   std::map<std::string, pool_scaler> scalers;
+  // Idle sessions are looked at no sooner than this.
+  int64_t next_session_sweep_ms = 0;
   // `agents(n)` requests waiting for n agents to register.
   std::vector<std::pair<size_t, caf::typed_response_promise<agent_listing>>>
     agent_waiters;
@@ -197,15 +199,24 @@ void run_deferred(self_ptr self, deferred& d) {
       // submission) rather than copied into the closure.
       if (auto info = self->state.tasks.find(d.id)) {
         auto log = task_log_path(self->state.cfg.log_dir, d.id);
-        if (info->continue_session.empty()) {
-          self->send(d.handle, run_atom_v, d.id, d.attempt, info->spec, log);
-        } else {
+        auto session = info->session != 0
+                         ? self->state.tasks.sessions().find(info->session)
+                         : nullptr;
+        if (!info->continue_session.empty()) {
           // A parked task continues its conversation where the limit cut
           // it off.
           auto spec = info->spec;
           spec.resume_session = info->continue_session;
           spec.prompt = self->state.cfg.continuation_prompt;
           self->send(d.handle, run_atom_v, d.id, d.attempt, spec, log);
+        } else if (session != nullptr && !session->cli_session_id.empty()
+                   && info->spec.resume_session.empty()) {
+          // The task continues its session's conversation.
+          auto spec = info->spec;
+          spec.resume_session = session->cli_session_id;
+          self->send(d.handle, run_atom_v, d.id, d.attempt, spec, log);
+        } else {
+          self->send(d.handle, run_atom_v, d.id, d.attempt, info->spec, log);
         }
       }
       break;
@@ -526,6 +537,26 @@ void arm_idle(self_ptr self, const std::string& name) {
                      shrink_atom_v, name, ++slot->second.idle_stamp);
 }
 
+/// Returns whether tasks of `spec` run in sessions: prompt-driven ones that
+/// do not name a provider session themselves.
+bool uses_sessions(const task_spec& spec) {
+  return spec.provider == "claude" && spec.resume_session.empty();
+}
+
+/// Closes sessions idle past their timeout (looked at once a minute).
+void close_idle_sessions(self_ptr self, int64_t now) {
+  auto& st = self->state;
+  if (st.tasks.sessions().size() == 0 || now < st.next_session_sweep_ms)
+    return;
+  st.next_session_sweep_ms = now + 60'000;
+  for (auto id : st.tasks.sessions().idle_expired(now))
+    record(self, session_changed{id, "closed", {}, {}, {},
+                                 "idle for more than "
+                                   + std::to_string(st.cfg.sessions.idle_timeout_ms
+                                                    / 1000)
+                                   + " s"});
+}
+
 void dispatch(self_ptr self) {
   auto& st = self->state;
   auto now = now_ms(self);
@@ -535,13 +566,25 @@ void dispatch(self_ptr self) {
   }
   for (auto id : st.tasks.due_parked(now))
     record(self, task_requeued{id, "limit lifted: continues its session"});
+  close_idle_sessions(self, now);
   // A provider with parked tasks starts nothing new before their reset.
   auto holds = st.tasks.parked_providers();
   std::uniform_real_distribution<double> unit{0.0, 1.0};
   while (st.place.has_capacity()
          && (st.cfg.max_running == 0 || st.running < st.cfg.max_running)) {
     std::optional<placement_choice> choice;
+    std::optional<allocation> seat;
     auto eligible = [&](const task_info& info) {
+      seat.reset();
+      if (uses_sessions(info.spec)) {
+        seat = st.tasks.sessions().plan(
+          info.spec.provider, info.spec.pool,
+          info.spec.resume_key.empty() ? std::nullopt
+                                       : std::optional{info.spec.resume_key},
+          now);
+        if (seat->is_wait())
+          return false;
+      }
       if (!breaker_admits(self, info.spec.provider, now))
         return false;
       if (!holds.empty())
@@ -568,7 +611,12 @@ void dispatch(self_ptr self) {
       note_breaker(self, info.spec.provider,
                    breaker_of(self, info.spec.provider).allow(now).transition);
     occupy(self, agent, info);
-    record(self, task_assigned{*next, agent, attempt, std::move(choice->reason)});
+    task_assigned assigned{*next, agent, attempt, std::move(choice->reason)};
+    if (seat) {
+      assigned.session = seat->session;
+      assigned.tier = to_string(seat->tier);
+    }
+    record(self, std::move(assigned));
     deferred run;
     run.what = deferred::kind::run;
     run.id = *next;
@@ -1041,6 +1089,78 @@ agent_listing list_agents(self_ptr self) {
   return result;
 }
 
+caf::expected<session_info> find_session(self_ptr self, session_id id) {
+  if (auto s = self->state.tasks.sessions().find(id))
+    return *s;
+  return make_error(errc::no_such_task, "no session " + std::to_string(id));
+}
+
+/// Opens, pauses, resumes or closes a session on a client's word; refuses
+/// illegal transitions naming the allowed ones.
+caf::result<session_info> command_session(self_ptr self,
+                                          session_command_spec cmd) {
+  auto& st = self->state;
+  const auto& sessions = st.tasks.sessions();
+  auto reply = [self](session_id id) {
+    return answer<session_info>(self, [self, id] { return find_session(self, id); });
+  };
+  if (cmd.what == "open") {
+    if (cmd.provider.empty())
+      return make_error(errc::invalid_argument, "provider: required");
+    if (!st.place.knows_provider(cmd.provider))
+      return make_error(errc::unknown_provider,
+                        "provider: no agent runs provider '" + cmd.provider
+                          + "'");
+    if (cmd.resume_key.size() > task_limits::max_name_bytes
+        || cmd.pool.size() > task_limits::max_name_bytes)
+      return make_error(errc::invalid_argument,
+                        "resume_key: longer than "
+                          + std::to_string(task_limits::max_name_bytes)
+                          + " bytes");
+    auto open = sessions.open_in_pool(cmd.pool);
+    if (open >= sessions.pool_limit(cmd.pool))
+      return make_error(errc::illegal_transition,
+                        "pool '" + cmd.pool + "' has all "
+                          + std::to_string(open) + " sessions open");
+    auto id = sessions.next_id();
+    record(self, session_changed{id, "opened", cmd.provider, cmd.pool,
+                                 cmd.resume_key, "opened by request"});
+    return reply(id);
+  }
+  auto s = find_session(self, cmd.id);
+  if (!s)
+    return s.error();
+  session_command verb;
+  if (cmd.what == "pause")
+    verb = session_command::pause;
+  else if (cmd.what == "resume")
+    verb = session_command::resume;
+  else if (cmd.what == "close")
+    verb = session_command::close;
+  else
+    return make_error(errc::invalid_argument,
+                      "command: '" + cmd.what
+                        + "' is not one of open, pause, resume, close");
+  auto allowed = sessions.allowed(cmd.id);
+  if (std::find(allowed.begin(), allowed.end(), verb) == allowed.end()) {
+    std::string names;
+    for (auto a : allowed)
+      names += (names.empty() ? "" : ", ") + to_string(a);
+    return make_error(errc::illegal_transition,
+                      "cannot " + cmd.what + " session " + std::to_string(cmd.id)
+                        + ": it is " + to_string(s->state)
+                        + (s->current_task != 0 ? " with a running task" : "")
+                        + "; allowed: " + (names.empty() ? "none" : names));
+  }
+  static const std::map<std::string, std::string> past{
+    {"pause", "paused"}, {"resume", "resumed"}, {"close", "closed"}};
+  record(self, session_changed{cmd.id, past.at(cmd.what), {}, {}, {},
+                               cmd.what + " by request"});
+  // A resumed session may take a waiting task.
+  dispatch(self);
+  return reply(cmd.id);
+}
+
 scheduler_actor::behavior_type scheduler_impl(self_ptr self,
                                               scheduler_config cfg) {
   auto& st = self->state;
@@ -1048,6 +1168,7 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
     st.tasks = std::move(*cfg.recovered);
   cfg.recovered.reset();
   st.cfg = std::move(cfg);
+  st.tasks.configure_sessions(st.cfg.sessions, {});
   st.place.configure(st.cfg.pools, st.cfg.provider_limits);
   st.last_seq = st.cfg.last_seq;
   // A pause outlives a restart; a drain does not (it was for the shutdown).
@@ -1178,6 +1299,19 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
       record(self, task_started{id, process.pid, process});
       commit(self);
       arm_attempt_timeout(self, id, attempt);
+    },
+    [self](session_atom, list_atom,
+           uint32_t limit) -> caf::result<std::vector<session_info>> {
+      return answer<std::vector<session_info>>(self, [self, limit] {
+        return caf::expected<std::vector<session_info>>{
+          self->state.tasks.sessions().list(limit)};
+      });
+    },
+    [self](session_atom, lookup_atom, session_id id) -> caf::result<session_info> {
+      return answer<session_info>(self, [self, id] { return find_session(self, id); });
+    },
+    [self](session_atom, session_command_spec cmd) -> caf::result<session_info> {
+      return command_session(self, std::move(cmd));
     },
     [self](agents_atom) -> caf::result<agent_listing> {
       return list_agents(self);

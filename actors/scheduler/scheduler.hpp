@@ -8,6 +8,7 @@
 #include "caf/fwd.hpp"
 #include "caf/timespan.hpp"
 
+#include "actors/session/session_table.hpp"
 #include "messages/agent.hpp"
 #include "messages/interfaces.hpp"
 
@@ -61,6 +62,9 @@ struct scheduler_config {
   /// Parked tasks continue by themselves at the reset; off: they wait for
   /// `retry`.
   bool auto_resume = true;
+  /// Sessions' idle timeout, binding timeout and open sessions per pool
+  /// (`default_pool_limit`; a task naming no pool counts under "").
+  session_config sessions;
   /// What a parked task's session is told when it continues.
   std::string continuation_prompt
     = "You were interrupted by a usage limit. Continue the task where you "

@@ -26,6 +26,8 @@ bool operator==(const workflow_record& a, const workflow_record& b) {
 }
 
 bool task_table::apply(const task_event& ev, int64_t time_ms) {
+  if (auto s = std::get_if<session_changed>(&ev))
+    return apply_session(*s, time_ms);
   if (is_workflow_event(ev))
     return apply_workflow(ev, time_ms);
   auto id = subject(ev);
@@ -46,6 +48,18 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
   if (i == tasks_.end())
     return false;
   auto& info = i->second;
+  // An attempt in a session that ends (however) frees the session.
+  if (info.status == task_status::running && info.session != 0) {
+    if (auto x = std::get_if<task_finished>(&ev))
+      release_session(info, &x->outcome.report, time_ms);
+    else if (auto x = std::get_if<task_parked>(&ev)) {
+      run_report rep;
+      rep.session = x->session;
+      release_session(info, &rep, time_ms);
+    } else if (!std::holds_alternative<task_started>(ev)
+               && !std::holds_alternative<task_assigned>(ev))
+      release_session(info, nullptr, time_ms);
+  }
   std::visit(overload{
                [](const task_submitted&) {},
                [&](const task_assigned& x) {
@@ -60,6 +74,15 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
                  info.reason.clear();
                  info.started_ms = time_ms;
                  info.finished_ms = 0;
+                 info.session = x.session;
+                 if (x.session != 0) {
+                   // A fact: applied even past the pool's session limit.
+                   auto res = sessions_.take(x.session, info.id,
+                                             info.spec.provider,
+                                             info.spec.pool,
+                                             info.spec.resume_key, time_ms);
+                   static_cast<void>(res);
+                 }
                },
                [&](const task_started& x) {
                  info.pid = x.pid;
@@ -134,9 +157,51 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
                },
                [](const workflow_submitted&) {},
                [](const workflow_finished&) {},
+               [](const session_changed&) {},
              },
              ev);
   return true;
+}
+
+void task_table::release_session(task_info& info, const run_report* report,
+                                 int64_t time_ms) {
+  auto id = info.session;
+  auto s = sessions_.find(id);
+  if (s == nullptr || s->current_task != info.id)
+    return;
+  auto res = sessions_.release(id, time_ms);
+  static_cast<void>(res);
+  if (report != nullptr) {
+    auto rec = sessions_.record(id, report->session, report->turns,
+                                report->cost_usd);
+    static_cast<void>(rec);
+  }
+}
+
+bool task_table::apply_session(const session_changed& ev, int64_t time_ms) {
+  if (ev.what == "opened") {
+    if (sessions_.find(ev.id) != nullptr)
+      return false;
+    sessions_.open_as(ev.id, ev.provider, ev.pool, ev.resume_key, time_ms);
+    return true;
+  }
+  caf::expected<void> res = caf::unit;
+  if (ev.what == "paused")
+    res = sessions_.pause(ev.id);
+  else if (ev.what == "resumed")
+    res = sessions_.resume(ev.id, time_ms);
+  else if (ev.what == "closed")
+    res = sessions_.close(ev.id);
+  else
+    return false;
+  return static_cast<bool>(res);
+}
+
+void task_table::configure_sessions(
+  const session_config& cfg, const std::map<std::string, uint32_t>& limits) {
+  sessions_.configure(cfg);
+  for (auto& [pool, limit] : limits)
+    sessions_.set_pool_limit(pool, limit);
 }
 
 bool task_table::apply_workflow(const task_event& ev, int64_t time_ms) {
@@ -289,7 +354,7 @@ std::vector<task_id> task_table::running() const {
 namespace {
 
 /// Format of `save`; bump when the layout changes and keep reading old ones.
-constexpr uint8_t snapshot_format = 7;
+constexpr uint8_t snapshot_format = 8;
 
 bool same(const task_info& a, const task_info& b) {
   return a.id == b.id && a.spec.provider == b.spec.provider
@@ -340,6 +405,8 @@ std::string task_table::save() const {
     err = sink(max_workflow, workflow_count);
   for (auto i = workflows_.begin(); !err && i != workflows_.end(); ++i)
     err = sink(const_cast<workflow_record&>(i->second));
+  if (!err)
+    err = sessions_.save_to(sink);
   return blob;
 }
 
@@ -383,6 +450,8 @@ caf::expected<task_table> task_table::load(const std::string& blob) {
     result.workflows_.emplace_hint(result.workflows_.end(), rec.id,
                                    std::move(rec));
   }
+  if (result.sessions_.load_from(source))
+    return corrupt("truncated sessions");
   if (source.remaining() != 0)
     return corrupt("trailing bytes");
   return result;
@@ -396,6 +465,8 @@ bool task_table::operator==(const task_table& other) const {
       || max_workflow_id_ != other.max_workflow_id_
       || queued_per_pool_ != other.queued_per_pool_
       || ready_per_target_ != other.ready_per_target_
+      || sessions_.size() != other.sessions_.size()
+      || sessions_.next_id() != other.sessions_.next_id()
       || tasks_.size() != other.tasks_.size())
     return false;
   for (auto i = tasks_.begin(), j = other.tasks_.begin(); i != tasks_.end();

@@ -16,6 +16,8 @@
 #include "messages/interfaces.hpp"
 #include "messages/task.hpp"
 
+#include "actors/session/session_table.hpp"
+
 namespace cw::actors {
 
 /// A workflow as the fold keeps it; its tasks hold the rest.
@@ -124,6 +126,15 @@ public:
   /// Returns the tasks that wait for `id` (blocked on it).
   std::vector<task_id> blocked_on(task_id id) const;
 
+  /// Returns the sessions, folded from the same events.
+  const session_table& sessions() const noexcept {
+    return sessions_;
+  }
+
+  /// Sets the sessions' timeouts and pool limits (settings, not state).
+  void configure_sessions(const session_config& cfg,
+                          const std::map<std::string, uint32_t>& pool_limits);
+
   /// Returns the number of tasks known.
   size_t size() const noexcept {
     return tasks_.size();
@@ -154,6 +165,12 @@ private:
   void forget_waits(const task_info& info);
   /// Takes a task that leaves `parked` off the parked list.
   void unpark(task_info& info);
+  /// Frees the session of a task whose attempt ended, adding what the run
+  /// reported (`report` null: nothing).
+  void release_session(task_info& info, const run_report* report,
+                       int64_t time_ms);
+  /// Applies a session event; false if it does not fit the state.
+  bool apply_session(const session_changed& ev, int64_t time_ms);
   /// Applies a workflow event; false if it does not fit the state.
   bool apply_workflow(const task_event& ev, int64_t time_ms);
 
@@ -171,6 +188,7 @@ private:
   std::set<delayed_key> delayed_;
   /// Parked tasks by (until, id); until 0 waits for a retry.
   std::set<std::pair<int64_t, task_id>> parked_;
+  session_table sessions_;
   task_id max_id_ = 0;
 };
 

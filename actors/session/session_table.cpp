@@ -1,22 +1,13 @@
 #include "actors/session/session_table.hpp"
 
+#include <algorithm>
+
+#include "caf/deserializer.hpp"
+#include "caf/serializer.hpp"
+
 #include "messages/errc.hpp"
 
 namespace cw::actors {
-
-std::string to_string(session_state x) {
-  switch (x) {
-    case session_state::idle:
-      return "idle";
-    case session_state::busy:
-      return "busy";
-    case session_state::paused:
-      return "paused";
-    case session_state::closed:
-      return "closed";
-  }
-  return "unknown";
-}
 
 std::string to_string(session_command x) {
   switch (x) {
@@ -159,7 +150,7 @@ caf::expected<void> session_table::apply(session_id id, session_command cmd) {
   if (!s)
     return std::move(s.error());
   auto& info = **s;
-  auto has_task = info.current_task.has_value();
+  auto has_task = info.current_task != 0;
   if (auto to = target(info.state, has_task, cmd)) {
     info.state = *to;
     return caf::unit;
@@ -191,7 +182,7 @@ caf::expected<void> session_table::release(session_id id, int64_t now_ms) {
   if (auto res = apply(id, session_command::release); !res)
     return res;
   auto& s = sessions_[id];
-  s.current_task.reset();
+  s.current_task = 0;
   s.last_active_ms = now_ms;
   // The idle timeout and the key binding both count from the task's end.
   if (auto i = bindings_.find(s.resume_key); i != bindings_.end())
@@ -221,7 +212,7 @@ std::vector<session_command> session_table::allowed(session_id id) const {
   auto s = find(id);
   if (s == nullptr)
     return {};
-  return allowed_in(s->state, s->current_task.has_value());
+  return allowed_in(s->state, s->current_task != 0);
 }
 
 // -- allocation ---------------------------------------------------------------
@@ -232,7 +223,7 @@ bool session_table::is_fresh(const binding& b, int64_t now_ms) const {
   // A task longer than the timeout must not lose its key mid-run: the
   // binding counts from the task's end.
   auto s = find(b.session);
-  return s != nullptr && s->current_task.has_value();
+  return s != nullptr && s->current_task != 0;
 }
 
 void session_table::bind(const std::string& key, session_info& s,
@@ -257,44 +248,38 @@ void session_table::unbind(session_info& s) {
   s.resume_key.clear();
 }
 
-allocation session_table::allocate(task_id task, const std::string& provider,
-                                   const std::string& pool,
-                                   const std::optional<std::string>& resume_key,
-                                   int64_t now_ms) {
-  auto take = [&](session_info& s, allocation_tier tier) {
-    // assign cannot fail here: every caller checked that `s` is idle.
-    auto res = assign(s.id, task, now_ms);
-    static_cast<void>(res);
-    if (resume_key && !resume_key->empty())
-      bind(*resume_key, s, now_ms);
-    return allocation{tier, s.id, {}};
-  };
+std::pair<allocation, const session_info*>
+session_table::choose(const std::string& provider, const std::string& pool,
+                      const std::optional<std::string>& resume_key,
+                      int64_t now_ms) const {
+  auto has_key = resume_key && !resume_key->empty();
   // Tier 1: the session the key is bound to.
-  if (resume_key && !resume_key->empty()) {
+  if (has_key) {
     if (auto id = bound(*resume_key, now_ms)) {
-      auto& s = sessions_[*id];
+      auto& s = sessions_.at(*id);
       if (s.provider == provider && s.pool == pool) {
         if (s.state == session_state::idle)
-          return take(s, allocation_tier::by_key);
+          return {allocation{allocation_tier::by_key, s.id, {}}, &s};
         if (s.state == session_state::busy)
-          return allocation{allocation_tier::wait, 0,
-                            "session " + std::to_string(s.id) + " for key '"
-                              + *resume_key + "' is busy"};
+          return {allocation{allocation_tier::wait, 0,
+                             "session " + std::to_string(s.id) + " for key '"
+                               + *resume_key + "' is busy"},
+                  nullptr};
       }
     }
   }
   // Tier 2: an idle session, most recently active first; sessions held by
   // another fresh key only if nothing else is idle.
-  session_info* best = nullptr;
-  auto better = [&](session_info& s) {
+  const session_info* best = nullptr;
+  auto held = [&](const session_info& x) {
+    auto i = bindings_.find(x.resume_key);
+    return !x.resume_key.empty() && i != bindings_.end()
+           && is_fresh(i->second, now_ms)
+           && !(has_key && *resume_key == x.resume_key);
+  };
+  auto better = [&](const session_info& s) {
     if (best == nullptr)
       return true;
-    auto held = [&](const session_info& x) {
-      auto i = bindings_.find(x.resume_key);
-      return !x.resume_key.empty() && i != bindings_.end()
-             && is_fresh(i->second, now_ms)
-             && !(resume_key && *resume_key == x.resume_key);
-    };
     if (held(s) != held(*best))
       return !held(s);
     return s.last_active_ms > best->last_active_ms;
@@ -304,15 +289,133 @@ allocation session_table::allocate(task_id task, const std::string& provider,
         && s.pool == pool && better(s))
       best = &s;
   if (best != nullptr)
-    return take(*best, allocation_tier::idle);
+    return {allocation{allocation_tier::idle, best->id, {}}, best};
   // Tier 3: a new session.
-  if (auto id = create(provider, pool, now_ms))
-    return take(sessions_[*id], allocation_tier::fresh);
-  return allocation{allocation_tier::wait, 0,
-                    "pool '" + pool + "' has all "
-                      + std::to_string(pool_limit(pool))
-                      + " sessions open and none idle for provider '"
-                      + provider + "'"};
+  if (open_in_pool(pool) < pool_limit(pool))
+    return {allocation{allocation_tier::fresh, next_id_, {}}, nullptr};
+  return {allocation{allocation_tier::wait, 0,
+                     "pool '" + pool + "' has all "
+                       + std::to_string(pool_limit(pool))
+                       + " sessions open and none idle for provider '"
+                       + provider + "'"},
+          nullptr};
+}
+
+allocation session_table::plan(const std::string& provider,
+                               const std::string& pool,
+                               const std::optional<std::string>& resume_key,
+                               int64_t now_ms) const {
+  return choose(provider, pool, resume_key, now_ms).first;
+}
+
+allocation session_table::allocate(task_id task, const std::string& provider,
+                                   const std::string& pool,
+                                   const std::optional<std::string>& resume_key,
+                                   int64_t now_ms) {
+  auto result = plan(provider, pool, resume_key, now_ms);
+  if (result.is_wait())
+    return result;
+  // Cannot fail: the plan chose an idle or a new session.
+  auto res = take(result.session, task, provider, pool,
+                  resume_key ? *resume_key : std::string{}, now_ms);
+  static_cast<void>(res);
+  return result;
+}
+
+void session_table::open_as(session_id id, const std::string& provider,
+                            const std::string& pool,
+                            const std::string& resume_key, int64_t now_ms) {
+  if (sessions_.count(id) != 0)
+    return;
+  auto& s = sessions_[id];
+  s.id = id;
+  s.provider = provider;
+  s.pool = pool;
+  s.created_ms = now_ms;
+  s.last_active_ms = now_ms;
+  next_id_ = std::max(next_id_, id + 1);
+  if (!resume_key.empty())
+    bind(resume_key, s, now_ms);
+}
+
+caf::expected<void> session_table::take(session_id id, task_id task,
+                                        const std::string& provider,
+                                        const std::string& pool,
+                                        const std::string& resume_key,
+                                        int64_t now_ms) {
+  open_as(id, provider, pool, {}, now_ms);
+  if (auto res = assign(id, task, now_ms); !res)
+    return res;
+  if (!resume_key.empty())
+    bind(resume_key, sessions_[id], now_ms);
+  return caf::unit;
+}
+
+std::vector<session_id> session_table::idle_expired(int64_t now_ms) const {
+  std::vector<session_id> result;
+  for (auto& [id, s] : sessions_)
+    if (s.state == session_state::idle
+        && now_ms - s.last_active_ms > cfg_.idle_timeout_ms)
+      result.push_back(id);
+  return result;
+}
+
+std::vector<session_info> session_table::list(size_t limit) const {
+  std::vector<session_info> result;
+  auto skip = limit != 0 && sessions_.size() > limit ? sessions_.size() - limit
+                                                     : 0;
+  for (auto& [id, s] : sessions_)
+    if (skip > 0)
+      --skip;
+    else
+      result.push_back(s);
+  return result;
+}
+
+caf::error session_table::save_to(caf::serializer& sink) const {
+  auto next = next_id_;
+  auto count = static_cast<uint64_t>(sessions_.size());
+  if (auto err = sink(next, count))
+    return err;
+  for (auto& [id, s] : sessions_)
+    if (auto err = sink(const_cast<session_info&>(s)))
+      return err;
+  auto bindings = static_cast<uint64_t>(bindings_.size());
+  if (auto err = sink(bindings))
+    return err;
+  for (auto& [key, b] : bindings_) {
+    auto k = key;
+    auto session = b.session;
+    auto touched = b.touched_ms;
+    if (auto err = sink(k, session, touched))
+      return err;
+  }
+  return {};
+}
+
+caf::error session_table::load_from(caf::deserializer& source) {
+  uint64_t count = 0;
+  if (auto err = source(next_id_, count))
+    return err;
+  sessions_.clear();
+  bindings_.clear();
+  for (uint64_t i = 0; i < count; ++i) {
+    session_info s;
+    if (auto err = source(s))
+      return err;
+    sessions_.emplace(s.id, std::move(s));
+  }
+  uint64_t bindings = 0;
+  if (auto err = source(bindings))
+    return err;
+  for (uint64_t i = 0; i < bindings; ++i) {
+    std::string key;
+    binding b;
+    if (auto err = source(key, b.session, b.touched_ms))
+      return err;
+    bindings_.emplace(std::move(key), b);
+  }
+  return {};
 }
 
 caf::expected<void> session_table::record(session_id id,

@@ -8,55 +8,18 @@
 
 #include "caf/expected.hpp"
 
+#include "caf/fwd.hpp"
+
+#include "messages/session.hpp"
 #include "messages/task.hpp"
 
 namespace cw::actors {
-
-/// Identifies a session within a node.
-using session_id = uint64_t;
-
-/// Where a session is in its life.
-enum class session_state : uint8_t {
-  /// Open and free to take a task.
-  idle,
-  /// Running a task.
-  busy,
-  /// Held by a client: takes no new task (a running one may finish).
-  paused,
-  /// Gone for good.
-  closed,
-};
-
-/// Returns `"idle"`, `"busy"`, `"paused"` or `"closed"`.
-std::string to_string(session_state x);
 
 /// What may happen to a session.
 enum class session_command : uint8_t { assign, release, pause, resume, close };
 
 /// Returns `"assign"`, `"release"`, `"pause"`, `"resume"` or `"close"`.
 std::string to_string(session_command x);
-
-/// A conversation that outlives one task.
-struct session_info {
-  session_id id = 0;
-  std::string provider;
-  std::string pool;
-  session_state state = session_state::idle;
-  /// The provider's own session id (for `claude --resume`), learned from the
-  /// stream of the first task; empty until then.
-  std::string cli_session_id;
-  /// The task running now; also set while paused if the task still runs.
-  std::optional<task_id> current_task;
-  /// Every task the session ran, oldest first.
-  std::vector<task_id> tasks;
-  uint32_t turns = 0;
-  double cost_usd = 0;
-  int64_t created_ms = 0;
-  /// When the session last took, finished or resumed a task.
-  int64_t last_active_ms = 0;
-  /// The resume key bound to it, if any.
-  std::string resume_key;
-};
 
 /// The timeouts and default limit of a `session_table`.
 struct session_config {
@@ -114,6 +77,11 @@ class session_table {
 public:
   explicit session_table(session_config cfg = {});
 
+  /// Replaces the timeouts and default limit (settings, not state).
+  void configure(const session_config& cfg) {
+    cfg_ = cfg;
+  }
+
   // -- pools ------------------------------------------------------------------
 
   /// Sets how many open (not closed) sessions `pool` may have.
@@ -153,6 +121,12 @@ public:
 
   // -- allocation -------------------------------------------------------------
 
+  /// Returns what `allocate` would answer now, changing nothing (a `fresh`
+  /// answer names the id the new session would get).
+  allocation plan(const std::string& provider, const std::string& pool,
+                  const std::optional<std::string>& resume_key,
+                  int64_t now_ms) const;
+
   /// Finds a session for `task` and assigns it: (1) the session bound to
   /// `resume_key` if the binding is fresh and the session open and idle (the
   /// task waits if that session is busy; a paused one is passed over and the
@@ -169,6 +143,39 @@ public:
   /// turns and cost. Errors: `invalid_argument` for an unknown session.
   caf::expected<void> record(session_id id, const std::string& cli_session_id,
                              uint32_t turns, double cost_usd);
+
+  // -- replaying decisions ---------------------------------------------------
+
+  /// Applies an allocation decided before (a journaled fact): opens session
+  /// `id` if it is new (no limit applies to facts), assigns `task` and binds
+  /// `resume_key` (if not empty). Errors: `illegal_transition` when the
+  /// session is not idle.
+  caf::expected<void> take(session_id id, task_id task,
+                           const std::string& provider, const std::string& pool,
+                           const std::string& resume_key, int64_t now_ms);
+
+  /// Opens session `id` (a journaled fact) with an optional key binding.
+  void open_as(session_id id, const std::string& provider,
+               const std::string& pool, const std::string& resume_key,
+               int64_t now_ms);
+
+  /// Returns idle sessions past the idle timeout at `now_ms`: the ones
+  /// `expire` would close.
+  std::vector<session_id> idle_expired(int64_t now_ms) const;
+
+  /// Returns every session, oldest first (at most `limit`, newest ones,
+  /// when not 0).
+  std::vector<session_info> list(size_t limit = 0) const;
+
+  /// Returns the id the next new session gets.
+  session_id next_id() const noexcept {
+    return next_id_;
+  }
+
+  /// Writes and reads the state for snapshots (pool limits are settings,
+  /// not state). Errors: the serializer's.
+  caf::error save_to(caf::serializer& sink) const;
+  caf::error load_from(caf::deserializer& source);
 
   /// Closes idle sessions past the idle timeout and drops key bindings past
   /// the binding timeout; returns what it ended. Paused sessions stay.
@@ -193,6 +200,12 @@ private:
     session_id session = 0;
     int64_t touched_ms = 0;
   };
+
+  /// The decision of `plan`/`allocate`: the session chosen (null: a new
+  /// one, or none when the answer is `wait`).
+  std::pair<allocation, const session_info*>
+  choose(const std::string& provider, const std::string& pool,
+         const std::optional<std::string>& resume_key, int64_t now_ms) const;
 
   caf::expected<session_info*> lookup(session_id id);
   caf::expected<void> apply(session_id id, session_command cmd);

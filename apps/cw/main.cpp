@@ -131,6 +131,24 @@ int main(int argc, char** argv) {
 
   auto agents_cmd = app.add_subcommand(
     "agents", "list agents with their load, and the providers' breakers");
+  auto sessions_cmd = app.add_subcommand(
+    "sessions", "list sessions with their tasks, turns and cost");
+  auto session_cmd = app.add_subcommand(
+    "session", "show, pause, resume or close a session");
+  session_cmd->require_subcommand(1);
+  uint64_t session_id = 0;
+  std::string session_action;
+  for (auto [name, help] :
+       {std::pair{"show", "print a session"},
+        {"pause", "take no new tasks in it"},
+        {"resume", "let it take tasks again"},
+        {"close", "close it for good"}}) {
+    auto sub = session_cmd->add_subcommand(name, help);
+    sub->add_option("id", session_id, "session id")->required();
+    sub->callback([&session_action, name = std::string{name}] {
+      session_action = name;
+    });
+  }
   auto locks_cmd = app.add_subcommand("locks", "list lock holders and waiters");
   auto lock_cmd = app.add_subcommand("lock", "take or release a named lock");
   lock_cmd->require_subcommand(1);
@@ -212,6 +230,10 @@ int main(int argc, char** argv) {
     rc = cli_locks(ctx);
   else if (*agents_cmd)
     rc = cli_agents(ctx);
+  else if (*sessions_cmd)
+    rc = cli_sessions(ctx);
+  else if (*session_cmd)
+    rc = cli_session(ctx, session_action, session_id);
   else if (*lock_acquire)
     rc = cli_lock_acquire(ctx, lock);
   else if (*lock_release)

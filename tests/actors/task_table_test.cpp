@@ -220,3 +220,47 @@ CAF_TEST(a parked task without a time waits for a retry and may be cancelled) {
   CAF_CHECK(t.find(1)->status == task_status::cancelled);
   CAF_CHECK(t.parked_providers().empty());
 }
+
+CAF_TEST(sessions fold from task events and survive a snapshot) {
+  task_table t;
+  auto spec = spec_with_priority(0);
+  spec.provider = "claude";
+  spec.resume_key = "k";
+  t.apply(task_submitted{1, spec}, 10);
+  task_assigned first{1, "claude-1", 1, ""};
+  first.session = 1;
+  first.tier = "fresh";
+  t.apply(first, 11);
+  auto s = t.sessions().find(1);
+  CAF_REQUIRE(s != nullptr);
+  CAF_CHECK(s->state == session_state::busy);
+  CAF_CHECK_EQUAL(s->current_task, 1u);
+  CAF_CHECK_EQUAL(s->resume_key, "k");
+  run_report rep;
+  rep.session = "cli-1";
+  rep.turns = 3;
+  rep.cost_usd = 0.5;
+  t.apply(task_finished{1, {task_status::completed, 0, 0, "", rep}}, 20);
+  CAF_CHECK(s->state == session_state::idle);
+  CAF_CHECK_EQUAL(s->cli_session_id, "cli-1");
+  CAF_CHECK_EQUAL(s->turns, 3u);
+  CAF_CHECK_EQUAL(s->cost_usd, 0.5);
+  // The key routes the next task to it.
+  auto plan = t.sessions().plan("claude", "", std::string{"k"}, 30);
+  CAF_CHECK(plan.tier == allocation_tier::by_key);
+  CAF_CHECK_EQUAL(plan.session, 1u);
+  // Client commands are facts too; a snapshot keeps them.
+  CAF_CHECK(t.apply(session_changed{1, "paused", {}, {}, {}, "by request"}, 40));
+  auto loaded = task_table::load(t.save());
+  CAF_REQUIRE(loaded);
+  auto restored = loaded->sessions().find(1);
+  CAF_REQUIRE(restored != nullptr);
+  CAF_CHECK(restored->state == session_state::paused);
+  CAF_CHECK_EQUAL(restored->cli_session_id, "cli-1");
+  CAF_CHECK_EQUAL(restored->tasks, std::vector<task_id>{1});
+  CAF_CHECK_EQUAL(loaded->sessions().bound("k", 41), std::optional<session_id>{1});
+  // An illegal transition in the journal is ignored, not fatal.
+  CAF_CHECK(!t.apply(session_changed{1, "opened", "claude", "", "", ""}, 50));
+  CAF_CHECK(t.apply(session_changed{1, "closed", {}, {}, {}, ""}, 50));
+  CAF_CHECK(!t.apply(session_changed{1, "resumed", {}, {}, {}, ""}, 60));
+}

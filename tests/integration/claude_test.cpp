@@ -199,6 +199,59 @@ CAF_TEST(a usage limit parks the task and resumes its session at the reset) {
                          "task.started task.finished ");
 }
 
+CAF_TEST(tasks with one resume key continue one session and its conversation) {
+  auto first_args = dir.file("first.txt");
+  auto second_args = dir.file("second.txt");
+  {
+    node_process node{data_dir, {"--claude", fake_claude}};
+    auto first = cw(node.url(), {"run", "--provider", "claude", "--wait",
+                                 "--resume-key", "bug-42", "--env",
+                                 "CW_FAKE_CLAUDE_ARGV_FILE=" + first_args,
+                                 "look at bug 42"});
+    CAF_CHECK_EQUAL(first.exit_code, 0);
+    auto second = cw(node.url(), {"run", "--provider", "claude", "--wait",
+                                  "--resume-key", "bug-42", "--env",
+                                  "CW_FAKE_CLAUDE_ARGV_FILE=" + second_args,
+                                  "now fix it"});
+    CAF_CHECK_EQUAL(second.exit_code, 0);
+    CAF_CHECK_EQUAL(node.stop(), 0);
+  }
+  // The first run started a conversation; the second resumed it.
+  auto first_argv = test::slurp(first_args);
+  CAF_CHECK(!contains(first_argv, "--resume"));
+  CAF_CHECK(contains(test::slurp(second_args),
+                     "--resume\n9f3c2a1e-5b7d-4e8a-a6c1-2d4f8e0b7c35\n"));
+  // The session, its tasks, turns and cost come back after a restart.
+  node_process node{data_dir, {"--claude", fake_claude}};
+  auto listing = json::parse(cw(node.url(), {"--json", "sessions"}).out);
+  auto& sessions = listing["sessions"];
+  CAF_REQUIRE_EQUAL(sessions.size(), 1u);
+  auto s = sessions[0];
+  CAF_CHECK_EQUAL(s["resume_key"], "bug-42");
+  CAF_CHECK_EQUAL(s["state"], "idle");
+  CAF_CHECK_EQUAL(s["cli_session_id"], "9f3c2a1e-5b7d-4e8a-a6c1-2d4f8e0b7c35");
+  CAF_CHECK_EQUAL(s["tasks"], json::array({1, 2}));
+  CAF_CHECK_EQUAL(s["turns"], 2);
+  // A paused session takes no task: the key moves to a new session.
+  auto paused = cw(node.url(), {"session", "pause", "1"});
+  CAF_CHECK_EQUAL(paused.exit_code, 0);
+  auto closing = cw(node.url(), {"session", "close", "1"});
+  CAF_CHECK_EQUAL(closing.exit_code, 0);
+  auto again = cw(node.url(), {"session", "resume", "1"});
+  CAF_CHECK_EQUAL(again.exit_code, 1);
+  CAF_CHECK(contains(again.err, "cannot resume session 1: it is closed; "
+                                "allowed: none"));
+  auto unknown = cw(node.url(), {"session", "show", "7"});
+  CAF_CHECK_EQUAL(unknown.exit_code, 1);
+  CAF_CHECK(contains(unknown.err, "no session 7"));
+  auto third = cw(node.url(), {"run", "--provider", "claude", "--wait",
+                               "--resume-key", "bug-42", "and test it"});
+  CAF_CHECK_EQUAL(third.exit_code, 0);
+  auto t = json::parse(cw(node.url(), {"--json", "status", "3"}).out);
+  CAF_CHECK_EQUAL(t["session"], 2);
+  CAF_CHECK_EQUAL(node.stop(), 0);
+}
+
 CAF_TEST(a claude pool whose binary is missing stops the start naming it) {
   auto cfg = dir.file("cw.toml");
   std::ofstream{cfg} << "[pools.ai]\nprovider = \"claude\"\n"

@@ -115,15 +115,31 @@ typename Inspector::result_type inspect(Inspector& f, breaker_view& x) {
            x.failures, x.retry_at_ms);
 }
 
-/// Every registered agent and every provider's breaker.
+/// What the tasks of one pool cost (see the cost ledger).
+struct pool_cost {
+  std::string pool;
+  double today_usd = 0;
+  double total_usd = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, pool_cost& x) {
+  return f(caf::meta::type_name("cw.pool_cost"), x.pool, x.today_usd,
+           x.total_usd);
+}
+
+/// Every registered agent, every provider's breaker and the cost of every
+/// pool that has spent anything.
 struct agent_listing {
   std::vector<agent_view> agents;
   std::vector<breaker_view> breakers;
+  std::vector<pool_cost> costs = {};
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, agent_listing& x) {
-  return f(caf::meta::type_name("cw.agent_listing"), x.agents, x.breakers);
+  return f(caf::meta::type_name("cw.agent_listing"), x.agents, x.breakers,
+           x.costs);
 }
 
 } // namespace cw

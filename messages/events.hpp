@@ -80,6 +80,8 @@ struct task_assigned {
   /// (`by_key`, `idle` or `fresh`: a new session with this id).
   uint64_t session = 0;
   std::string tier = {};
+  /// The agent's pool (with a session only: costs are booked per pool).
+  std::string pool = {};
 };
 
 /// The agent's process for a task is running (`task.started@1`).
@@ -109,6 +111,9 @@ struct task_retry_scheduled {
   /// Why the attempt failed.
   std::string reason;
   int64_t run_at_ms = 0;
+  /// What the failed attempt of a prompt-driven task reported (its cost
+  /// counts).
+  run_report report = {};
 };
 
 /// The task was cancelled (`task.cancelled@1`).

@@ -49,12 +49,14 @@ using journal_actor = caf::typed_actor<
 ///   process is found (running: `finished` follows when it ends; ended while
 ///   the node was down, or its shim died: `finished` follows at once), false
 ///   when it never started (the task can run again).
+/// - `watch(id, attempt)`: internal; time to read a watched run's new output.
 /// - `started`, `finished`: internal; reports of the process launcher.
 using agent_actor = caf::typed_actor<
   caf::reacts_to<run_atom, task_id, uint32_t, task_spec, std::string>,
   caf::reacts_to<cancel_atom, task_id>,
   caf::replies_to<adopt_atom, task_id, uint32_t, process_ref,
                   std::string>::with<bool>,
+  caf::reacts_to<watch_atom, task_id, uint32_t>,
   caf::reacts_to<started_atom, task_id, uint32_t, process_ref>,
   caf::reacts_to<finished_atom, task_id, uint32_t, task_outcome>>;
 

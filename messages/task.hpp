@@ -97,13 +97,19 @@ struct scheduler_status {
   int64_t wait_p99_ms = 0;
   int64_t run_p50_ms = 0;
   int64_t run_p99_ms = 0;
+  /// USD spent by prompt-driven tasks: today (UTC), in all, and per pool
+  /// today.
+  double cost_today_usd = 0;
+  double cost_total_usd = 0;
+  std::map<std::string, double> pool_cost_today_usd;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, scheduler_status& x) {
   return f(caf::meta::type_name("cw.scheduler_status"), x.phase, x.counts,
            x.agents, x.idle_agents, x.finished_last_minute, x.wait_p50_ms,
-           x.wait_p99_ms, x.run_p50_ms, x.run_p99_ms);
+           x.wait_p99_ms, x.run_p50_ms, x.run_p99_ms, x.cost_today_usd,
+           x.cost_total_usd, x.pool_cost_today_usd);
 }
 
 /// What to run: the part of a task a client chooses.
@@ -305,8 +311,9 @@ struct task_info {
   int64_t parked_until_ms = 0;
   /// The provider session the next attempt continues (set by parking).
   std::string continue_session;
-  /// The session of the latest attempt (0: none).
+  /// The session of the latest attempt (0: none) and its agent's pool.
   uint64_t session = 0;
+  std::string pool;
 };
 
 template <class Inspector>
@@ -315,7 +322,7 @@ typename Inspector::result_type inspect(Inspector& f, task_info& x) {
            x.attempts, x.agent, x.pid, x.process, x.exit_code, x.signal, x.reason,
            x.submitted_ms, x.started_ms, x.finished_ms, x.not_before_ms,
            x.dead, x.report, x.cost_usd, x.parked_until_ms, x.continue_session,
-           x.session);
+           x.session, x.pool);
 }
 
 /// Selects tasks in a listing; `any_status` lists all.

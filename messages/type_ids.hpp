@@ -106,5 +106,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(cw, caf::first_custom_type_id)
   CAF_ADD_ATOM(cw, cw, committed_atom, "committed")
   /// Session commands and listings (scheduler).
   CAF_ADD_ATOM(cw, cw, session_atom, "session")
+  /// Internal: read a running attempt's new output (agent).
+  CAF_ADD_ATOM(cw, cw, watch_atom, "watch")
 
 CAF_END_TYPE_ID_BLOCK(cw)

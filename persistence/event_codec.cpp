@@ -129,6 +129,7 @@ struct encoder {
     if (x.session != 0) {
       payload["session"] = x.session;
       payload["tier"] = x.tier;
+      payload["pool"] = x.pool;
     }
     version = 2;
     return "task.assigned";
@@ -155,6 +156,8 @@ struct encoder {
   }
   std::string operator()(const task_retry_scheduled& x) {
     payload = json{{"id", x.id}, {"reason", x.reason}, {"run_at_ms", x.run_at_ms}};
+    if (!x.report.empty())
+      to_json(payload["report"], x.report);
     return "task.retry_scheduled";
   }
   std::string operator()(const task_cancelled& x) {
@@ -647,6 +650,56 @@ bool is_task_fold_type(const std::string& type) {
          || type.rfind("session.", 0) == 0;
 }
 
+/// Reads the optional `report` of an outcome or a retry.
+template <class Object>
+void read_report(Object& obj, run_report& r) {
+  auto str = [](simdjson::ondemand::value v) {
+    std::string_view sv = v.get_string().value();
+    return std::string{sv};
+  };
+  if (auto rep = obj["report"].get_object(); !rep.error()) {
+    for (auto item : rep.value()) {
+      simdjson::ondemand::field f;
+      if (auto err = std::move(item).get(f))
+        throw simdjson::simdjson_error(err);
+      std::string_view k = f.unescaped_key().value();
+      simdjson::ondemand::value& v = f.value();
+      if (k == "session")
+        r.session = str(v);
+      else if (k == "model")
+        r.model = str(v);
+      else if (k == "subtype")
+        r.subtype = str(v);
+      else if (k == "text")
+        r.text = str(v);
+      else if (k == "limit")
+        r.limit = str(v);
+      else if (k == "cost_usd")
+        r.cost_usd = v.get_double().value();
+      else if (k == "input_tokens")
+        r.input_tokens = v.get_uint64().value();
+      else if (k == "output_tokens")
+        r.output_tokens = v.get_uint64().value();
+      else if (k == "cache_read_tokens")
+        r.cache_read_tokens = v.get_uint64().value();
+      else if (k == "cache_creation_tokens")
+        r.cache_creation_tokens = v.get_uint64().value();
+      else if (k == "turns")
+        r.turns = static_cast<uint32_t>(v.get_uint64().value());
+      else if (k == "tool_uses")
+        r.tool_uses = static_cast<uint32_t>(v.get_uint64().value());
+      else if (k == "malformed_lines")
+        r.malformed_lines = static_cast<uint32_t>(v.get_uint64().value());
+      else if (k == "unknown_lines")
+        r.unknown_lines = static_cast<uint32_t>(v.get_uint64().value());
+      else if (k == "duration_ms")
+        r.duration_ms = v.get_int64().value();
+      else if (k == "limit_reset_ms")
+        r.limit_reset_ms = v.get_int64().value();
+    }
+  }
+}
+
 caf::expected<task_event> decode(const event& x) {
   auto fail = [&](const std::string& why) { return undecodable(x, why); };
   // Every type is at version 1 except task.assigned (2) and task.submitted
@@ -776,6 +829,7 @@ caf::expected<task_event> decode(const event& x) {
       if (auto session = obj["session"].get_uint64(); !session.error()) {
         ev.session = session.value();
         ev.tier = str(obj["tier"].value());
+        ev.pool = str(obj["pool"].value());
       }
       return task_event{std::move(ev)};
     }
@@ -799,48 +853,7 @@ caf::expected<task_event> decode(const event& x) {
       ev.outcome.exit_code = static_cast<int32_t>(out["exit_code"].get_int64().value());
       ev.outcome.signal = static_cast<int32_t>(out["signal"].get_int64().value());
       ev.outcome.reason = str(out["reason"].value());
-      if (auto rep = out["report"].get_object(); !rep.error()) {
-        auto& r = ev.outcome.report;
-        for (auto item : rep.value()) {
-          simdjson::ondemand::field f;
-          if (auto err = std::move(item).get(f))
-            throw simdjson::simdjson_error(err);
-          std::string_view k = f.unescaped_key().value();
-          simdjson::ondemand::value& v = f.value();
-          if (k == "session")
-            r.session = str(v);
-          else if (k == "model")
-            r.model = str(v);
-          else if (k == "subtype")
-            r.subtype = str(v);
-          else if (k == "text")
-            r.text = str(v);
-          else if (k == "limit")
-            r.limit = str(v);
-          else if (k == "cost_usd")
-            r.cost_usd = v.get_double().value();
-          else if (k == "input_tokens")
-            r.input_tokens = v.get_uint64().value();
-          else if (k == "output_tokens")
-            r.output_tokens = v.get_uint64().value();
-          else if (k == "cache_read_tokens")
-            r.cache_read_tokens = v.get_uint64().value();
-          else if (k == "cache_creation_tokens")
-            r.cache_creation_tokens = v.get_uint64().value();
-          else if (k == "turns")
-            r.turns = static_cast<uint32_t>(v.get_uint64().value());
-          else if (k == "tool_uses")
-            r.tool_uses = static_cast<uint32_t>(v.get_uint64().value());
-          else if (k == "malformed_lines")
-            r.malformed_lines = static_cast<uint32_t>(v.get_uint64().value());
-          else if (k == "unknown_lines")
-            r.unknown_lines = static_cast<uint32_t>(v.get_uint64().value());
-          else if (k == "duration_ms")
-            r.duration_ms = v.get_int64().value();
-          else if (k == "limit_reset_ms")
-            r.limit_reset_ms = v.get_int64().value();
-        }
-      }
+      read_report(out, ev.outcome.report);
       return task_event{std::move(ev)};
     }
     if (x.type == "task.requeued")
@@ -848,6 +861,7 @@ caf::expected<task_event> decode(const event& x) {
     if (x.type == "task.retry_scheduled") {
       task_retry_scheduled ev{id, str(obj["reason"].value()), 0};
       ev.run_at_ms = obj["run_at_ms"].get_int64().value();
+      read_report(obj, ev.report);
       return task_event{std::move(ev)};
     }
     if (x.type == "task.cancelled")

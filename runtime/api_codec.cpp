@@ -416,7 +416,11 @@ json to_json(const scheduler_status& x) {
               {"idle_agents", x.idle_agents},
               {"finished_last_minute", x.finished_last_minute},
               {"wait_ms", {{"p50", x.wait_p50_ms}, {"p99", x.wait_p99_ms}}},
-              {"run_ms", {{"p50", x.run_p50_ms}, {"p99", x.run_p99_ms}}}};
+              {"run_ms", {{"p50", x.run_p50_ms}, {"p99", x.run_p99_ms}}},
+              {"cost_usd",
+               {{"today", x.cost_today_usd},
+                {"total", x.cost_total_usd},
+                {"pools_today", x.pool_cost_today_usd}}}};
 }
 
 caf::expected<task_info> task_from_json(const json& j) {
@@ -644,7 +648,12 @@ json to_json(const agent_listing& x) {
                             {"state", b.state},
                             {"failures", b.failures},
                             {"retry_at_ms", b.retry_at_ms}});
-  return json{{"agents", std::move(agents)}, {"breakers", std::move(breakers)}};
+  auto costs = json::object();
+  for (auto& c : x.costs)
+    costs[c.pool] = json{{"today_usd", c.today_usd}, {"total_usd", c.total_usd}};
+  return json{{"agents", std::move(agents)},
+              {"breakers", std::move(breakers)},
+              {"cost_usd", std::move(costs)}};
 }
 
 json to_json(const lock_listing& x) {

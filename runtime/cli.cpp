@@ -373,6 +373,14 @@ cli_status cli_scheduler(const cli_context& ctx, const std::string& action) {
         << j["wait_ms"].value("p99", 0) << " ms\n";
     out << "run:        p50 " << j["run_ms"].value("p50", 0) << " ms, p99 "
         << j["run_ms"].value("p99", 0) << " ms\n";
+    if (auto c = j.find("cost_usd"); c != j.end() && c->is_object()) {
+      out << "cost:       " << usd(c->value("today", 0.0)) << " today (UTC), "
+          << usd(c->value("total", 0.0)) << " in all\n";
+      if (auto pools = c->find("pools_today"); pools != c->end())
+        for (auto& [pool, v] : pools->items())
+          out << "            " << usd(v.get<double>()) << " today in pool "
+              << pool << "\n";
+    }
     return cli_status::success;
   });
 }
@@ -627,6 +635,14 @@ cli_status cli_agents(const cli_context& ctx) {
         out << std::left << std::setw(12) << b.value("provider", "")
             << std::setw(11) << b.value("state", "")
             << b.value("failures", 0) << "\n";
+    }
+    if (auto c = j.find("cost_usd"); c != j.end() && !c->empty()) {
+      out << "\n" << std::left << std::setw(14) << "POOL" << std::setw(12)
+          << "TODAY(UTC)" << "TOTAL\n";
+      for (auto& [pool, cost] : c->items())
+        out << std::left << std::setw(14) << pool << std::setw(12)
+            << usd(cost.value("today_usd", 0.0))
+            << usd(cost.value("total_usd", 0.0)) << "\n";
     }
     return cli_status::success;
   });

@@ -306,6 +306,45 @@ caf::expected<node_config> load_config_file(const std::string& path,
         return invalid(where(k.c_str()) + " must be true or false");
       (k == "keep_agents" ? cfg.keep_agents : cfg.auto_resume)
         = *value.value<bool>();
+    } else if (k == "budgets" || k == "sessions") {
+      auto table = value.as_table();
+      if (table == nullptr)
+        return invalid(where(k.c_str()) + " must be a table");
+      for (auto& [sub_key, sub_value] : *table) {
+        auto name = std::string{sub_key.str()};
+        auto field = where(k.c_str()) + "." + name;
+        if (k == "budgets") {
+          auto n = sub_value.value<double>();
+          if (!n || !(*n >= 0) || *n > 1e6)
+            return invalid(field + " must be a number of USD from 0 (none) to "
+                                   "1000000");
+          if (name == "per_task_usd")
+            cfg.budgets.per_task_usd = *n;
+          else if (name == "per_workflow_usd")
+            cfg.budgets.per_workflow_usd = *n;
+          else if (name == "per_pool_usd")
+            cfg.budgets.per_pool_usd = *n;
+          else if (name == "per_day_usd")
+            cfg.budgets.per_day_usd = *n;
+          else
+            return invalid(field + " is not a known setting (per_task_usd, "
+                                   "per_workflow_usd, per_pool_usd, "
+                                   "per_day_usd)");
+        } else {
+          auto n = sub_value.value<int64_t>();
+          if (!n || *n < 1 || *n > 604'800)
+            return invalid(field + " must be an integer from 1 to 604800");
+          if (name == "idle_timeout_s")
+            cfg.session_idle_timeout_s = static_cast<uint32_t>(*n);
+          else if (name == "binding_timeout_s")
+            cfg.session_binding_timeout_s = static_cast<uint32_t>(*n);
+          else if (name == "max_per_pool")
+            cfg.max_sessions_per_pool = static_cast<uint32_t>(*n);
+          else
+            return invalid(field + " is not a known setting (idle_timeout_s, "
+                                   "binding_timeout_s, max_per_pool)");
+        }
+      }
     } else if (k == "claude_binary") {
       auto str = value.value<std::string>();
       if (!str || !value.is_string() || str->empty())

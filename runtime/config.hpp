@@ -7,6 +7,7 @@
 
 #include "caf/expected.hpp"
 
+#include "actors/cost/ledger.hpp"
 #include "messages/agent.hpp"
 #include "persistence/journal.hpp"
 
@@ -94,6 +95,15 @@ struct node_config {
   uint32_t limit_backoff_s = 300;
   /// Parked tasks continue by themselves at the reset (else: `cw retry`).
   bool auto_resume = true;
+  /// Spending limits of claude tasks in USD (`[budgets]`: per_task_usd,
+  /// per_workflow_usd, per_pool_usd a day, per_day_usd); 0: none.
+  actors::budgets budgets;
+  /// Sessions (`[sessions]`): idle ones close after `idle_timeout_s`, a
+  /// resume key routes to its session for `binding_timeout_s` after its
+  /// last task, at most `max_per_pool` are open per pool.
+  uint32_t session_idle_timeout_s = 1800;
+  uint32_t session_binding_timeout_s = 3600;
+  uint32_t max_sessions_per_pool = 8;
 };
 
 /// Returns the pools a node with `cfg` runs: the configured ones, else the

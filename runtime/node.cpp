@@ -253,6 +253,11 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   sched_cfg.breaker = c.breaker;
   sched_cfg.limit_backoff_ms = int64_t{c.limit_backoff_s} * 1000;
   sched_cfg.auto_resume = c.auto_resume;
+  sched_cfg.spending = c.budgets;
+  sched_cfg.sessions.idle_timeout_ms = int64_t{c.session_idle_timeout_s} * 1000;
+  sched_cfg.sessions.binding_timeout_ms
+    = int64_t{c.session_binding_timeout_s} * 1000;
+  sched_cfg.sessions.default_pool_limit = c.max_sessions_per_pool;
   auto pools = effective_pools(c);
   for (auto& pool : pools) {
     auto settings = pool.settings;

@@ -1,6 +1,7 @@
 #include "actors/agent/agent.hpp"
 
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <string_view>
 #include <sys/wait.h>
@@ -26,6 +27,12 @@ void process_provider::conclude(const std::string&, uint64_t,
                                 task_outcome&) const {
   // The exit code decides.
 }
+
+std::unique_ptr<run_watcher> process_provider::watch(const task_spec&) const {
+  return nullptr;
+}
+
+run_watcher::~run_watcher() = default;
 
 caf::expected<std::vector<std::string>>
 command_provider::argv(const task_spec& spec) const {
@@ -88,7 +95,29 @@ struct running_task {
   process_ref process;
   /// Cancelled before its process reported its pid: stop it once it does.
   bool cancelled = false;
+  /// Reads the output while the process runs (see `process_provider`).
+  std::shared_ptr<run_watcher> watcher = nullptr;
+  /// How much of the log (from `process.log_offset`) the watcher has read.
+  uint64_t watched = 0;
+  /// Why the watcher stopped the process; the attempt fails with it.
+  std::string stop_reason = {};
 };
+
+/// How often a watched run's log is read.
+constexpr auto watch_interval = std::chrono::milliseconds{200};
+
+/// Returns the bytes of `path` from `offset` on (at most `limit`).
+std::string read_from(const std::string& path, uint64_t offset,
+                      size_t limit = size_t{1} << 20) {
+  std::ifstream in{path, std::ios::binary};
+  if (!in)
+    return {};
+  in.seekg(static_cast<std::streamoff>(offset));
+  std::string bytes(limit, '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(limit));
+  bytes.resize(static_cast<size_t>(std::max<std::streamsize>(in.gcount(), 0)));
+  return bytes;
+}
 
 struct agent_state {
   agent_config cfg;
@@ -148,7 +177,12 @@ agent_actor::behavior_type agent_impl(self_ptr self, agent_config cfg) {
                                 describe(argv.error())});
         return;
       }
-      st.running.emplace(id, running_task{attempt, log_path, {}});
+      auto& task = st.running[id];
+      task.attempt = attempt;
+      task.log_path = log_path;
+      task.watcher = st.cfg.provider->watch(spec);
+      if (task.watcher)
+        self->delayed_send(self, watch_interval, watch_atom_v, id, attempt);
       auto env = agent_environment();
       for (auto& [name, value] : spec.env)
         env[name] = value;
@@ -176,6 +210,28 @@ agent_actor::behavior_type agent_impl(self_ptr self, agent_config cfg) {
       if (found)
         st.running.emplace(id, running_task{attempt, log_path, process});
       return found;
+    },
+    [self](watch_atom, task_id id, uint32_t attempt) {
+      auto& st = self->state;
+      auto i = st.running.find(id);
+      if (i == st.running.end() || i->second.attempt != attempt)
+        return;
+      auto& task = i->second;
+      if (!task.stop_reason.empty())
+        return;
+      if (task.process.pid > 0) {
+        auto bytes = read_from(task.log_path,
+                               task.process.log_offset + task.watched);
+        task.watched += bytes.size();
+        if (auto why = task.watcher->feed(bytes); !why.empty()) {
+          spdlog::info("agent {}: stopping task {}: {}", st.cfg.profile.name,
+                       id, why);
+          task.stop_reason = std::move(why);
+          st.cfg.launcher->terminate(task.process, st.cfg.grace);
+          return;
+        }
+      }
+      self->delayed_send(self, watch_interval, watch_atom_v, id, attempt);
     },
     [self](cancel_atom, task_id id) {
       auto& st = self->state;
@@ -206,6 +262,10 @@ agent_actor::behavior_type agent_impl(self_ptr self, agent_config cfg) {
       if (i->second.process.shim_pid != 0 || i->second.process.pid != 0)
         st.cfg.provider->conclude(i->second.log_path,
                                   i->second.process.log_offset, outcome);
+      if (!i->second.stop_reason.empty()) {
+        outcome.status = task_status::failed;
+        outcome.reason = std::move(i->second.stop_reason);
+      }
       st.running.erase(i);
       self->send(st.cfg.scheduler, finished_atom_v, id, attempt,
                  std::move(outcome));
@@ -227,6 +287,7 @@ agent_actor::behavior_type noop_agent_impl(agent_actor::pointer self,
     [](adopt_atom, task_id, uint32_t, process_ref, const std::string&) {
       return false;
     },
+    [](watch_atom, task_id, uint32_t) {},
     [](started_atom, task_id, uint32_t, process_ref) {},
     [](finished_atom, task_id, uint32_t, task_outcome) {},
   };

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "caf/expected.hpp"
@@ -9,6 +11,16 @@
 #include "messages/task.hpp"
 
 namespace cw::actors {
+
+/// Reads the output of one running attempt as it grows, to stop it early.
+class run_watcher {
+public:
+  virtual ~run_watcher();
+
+  /// Takes the next bytes of the run's output. Returns why the run must
+  /// stop (its attempt fails with this reason), or an empty string.
+  virtual std::string feed(std::string_view bytes) = 0;
+};
 
 /// What makes one process-backed provider differ from another: the program
 /// it starts for a task and what it reads from the run's output when the
@@ -27,6 +39,10 @@ public:
   /// bytes of `log_path` from `log_offset` on. The default keeps it.
   virtual void conclude(const std::string& log_path, uint64_t log_offset,
                         task_outcome& outcome) const;
+
+  /// Returns a watcher for a run of `spec`, or null when its runs need none
+  /// (the default). The agent feeds it the log while the process runs.
+  virtual std::unique_ptr<run_watcher> watch(const task_spec& spec) const;
 };
 
 /// The `command` provider: the task's own argv; the exit code decides.

@@ -1,6 +1,7 @@
 #include "actors/claude/claude_provider.hpp"
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
@@ -38,6 +39,32 @@ std::string excerpt(const std::string& text, size_t n) {
   return text.substr(0, n) + "…";
 }
 
+/// Stops a run whose estimated cost reaches its budget (the task's budget
+/// left, as the scheduler hands it over in `task_spec::budget_usd`).
+class budget_watcher final : public run_watcher {
+public:
+  explicit budget_watcher(double budget_usd) : budget_usd_(budget_usd) {
+    // nop
+  }
+
+  std::string feed(std::string_view bytes) override {
+    for (auto& line : lines_.feed(bytes))
+      acc_.add_line(line);
+    auto spent = acc_.result().estimated_cost_usd;
+    if (acc_.result().complete || spent < budget_usd_)
+      return {};
+    char figures[96];
+    std::snprintf(figures, sizeof(figures),
+                  "the run spent about $%.4f of its $%.4f", spent, budget_usd_);
+    return std::string{"budget: "} + figures;
+  }
+
+private:
+  double budget_usd_;
+  line_splitter lines_;
+  stream_accumulator acc_;
+};
+
 } // namespace
 
 claude_provider::claude_provider(claude_options defaults)
@@ -55,6 +82,13 @@ claude_provider::argv(const task_spec& spec) const {
   if (spec.max_turns != 0)
     opts.max_turns = spec.max_turns;
   return make_claude_argv(opts);
+}
+
+std::unique_ptr<run_watcher>
+claude_provider::watch(const task_spec& spec) const {
+  if (spec.budget_usd <= 0)
+    return nullptr;
+  return std::make_unique<budget_watcher>(spec.budget_usd);
 }
 
 void claude_provider::conclude(const std::string& log_path,
@@ -92,7 +126,8 @@ void conclude_claude_run(std::string_view output, task_outcome& outcome,
   rep.model = r.model;
   rep.subtype = r.subtype;
   rep.text = excerpt(r.text, run_report::max_text_bytes);
-  rep.cost_usd = r.cost_usd;
+  // A run without its result line still spent money: estimate it.
+  rep.cost_usd = r.complete ? r.cost_usd : r.estimated_cost_usd;
   rep.input_tokens = r.usage.input_tokens;
   rep.output_tokens = r.usage.output_tokens;
   rep.cache_read_tokens = r.usage.cache_read_input_tokens;

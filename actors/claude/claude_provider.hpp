@@ -29,6 +29,11 @@ public:
   void conclude(const std::string& log_path, uint64_t log_offset,
                 task_outcome& outcome) const override;
 
+  /// Watches runs of a task with a budget (`spec.budget_usd`, the part its
+  /// earlier attempts left): a run whose cost, estimated from the usage of
+  /// its messages so far, reaches it is stopped with reason `budget: …`.
+  std::unique_ptr<run_watcher> watch(const task_spec& spec) const override;
+
   const claude_options& defaults() const noexcept {
     return defaults_;
   }

@@ -1,5 +1,7 @@
 #include "actors/claude/claude_result.hpp"
 
+#include "actors/claude/pricing.hpp"
+
 namespace cw::actors {
 
 namespace {
@@ -51,13 +53,13 @@ void stream_accumulator::add(const stream_item& item) {
           note_limit(x.text);
         else if (r.model.empty())
           r.model = x.model;
-        add_usage(x.message_id, x.usage);
+        add_usage(x.message_id, x.model, x.usage);
         if (!r.complete)
           r.text = x.text;
       },
       [&](const tool_use& x) {
         learn_session(x.session_id);
-        add_usage(x.message_id, x.usage);
+        add_usage(x.message_id, r.model, x.usage);
         ++r.tool_uses;
       },
       [&](const tool_result& x) {
@@ -103,17 +105,31 @@ void stream_accumulator::add_stderr(std::string_view line) {
 }
 
 void stream_accumulator::add_usage(const std::string& message_id,
+                                   const std::string& model,
                                    const token_usage& usage) {
-  // The CLI repeats a message's usage on every block line of that message.
-  if (result_.complete || message_id == last_message_id_)
+  if (result_.complete)
     return;
-  last_message_id_ = message_id;
-  ++result_.turns;
   auto& u = result_.usage;
+  // The CLI repeats a message's usage on every block line of that message,
+  // growing as the message does: the last line of a message counts.
+  if (message_id == last_message_id_) {
+    u.input_tokens -= last_usage_.input_tokens;
+    u.output_tokens -= last_usage_.output_tokens;
+    u.cache_creation_input_tokens -= last_usage_.cache_creation_input_tokens;
+    u.cache_read_input_tokens -= last_usage_.cache_read_input_tokens;
+    result_.estimated_cost_usd -= last_cost_usd_;
+  } else {
+    last_message_id_ = message_id;
+    ++result_.turns;
+  }
+  last_usage_ = usage;
+  last_cost_usd_ = estimate_cost_usd(model.empty() ? result_.model : model,
+                                     usage);
   u.input_tokens += usage.input_tokens;
   u.output_tokens += usage.output_tokens;
   u.cache_creation_input_tokens += usage.cache_creation_input_tokens;
   u.cache_read_input_tokens += usage.cache_read_input_tokens;
+  result_.estimated_cost_usd += last_cost_usd_;
 }
 
 void stream_accumulator::note_limit(std::string_view text) {

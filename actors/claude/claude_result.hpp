@@ -23,7 +23,11 @@ struct claude_result {
   bool is_error = false;
   /// Whether the result line arrived (false for a stream cut off).
   bool complete = false;
+  /// The result line's `total_cost_usd`; 0 before it.
   double cost_usd = 0;
+  /// The cost of the assistant messages so far at list prices (see
+  /// pricing.hpp): what a run cut off or stopped early has spent.
+  double estimated_cost_usd = 0;
   /// The result line's usage; before it, the sum over assistant messages.
   token_usage usage;
   uint32_t turns = 0;
@@ -70,12 +74,16 @@ public:
   }
 
 private:
-  void add_usage(const std::string& message_id, const token_usage& usage);
+  void add_usage(const std::string& message_id, const std::string& model,
+                 const token_usage& usage);
   void note_limit(std::string_view text);
 
   stream_parser parser_;
   claude_result result_;
   std::string last_message_id_;
+  /// The usage and estimated cost counted for `last_message_id_`.
+  token_usage last_usage_;
+  double last_cost_usd_ = 0;
   int64_t now_ms_;
   int32_t utc_offset_minutes_;
 };

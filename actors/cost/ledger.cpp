@@ -161,6 +161,14 @@ cost_totals cost_ledger::for_pool(const std::string& name) const {
   return find_or_zero(pools_, name);
 }
 
+std::vector<std::string> cost_ledger::pools() const {
+  std::vector<std::string> result;
+  result.reserve(pools_.size());
+  for (auto& [name, totals] : pools_)
+    result.push_back(name);
+  return result;
+}
+
 cost_totals cost_ledger::for_pool_day(const std::string& name,
                                       int64_t day) const {
   return find_or_zero(pool_days_, std::make_pair(name, day));

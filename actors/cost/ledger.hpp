@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 #include <unordered_map>
 #include <utility>
 
@@ -114,6 +115,9 @@ public:
   }
 
   /// Returns what the node spent in all.
+  /// Returns the names of the pools that have spent anything, in order.
+  std::vector<std::string> pools() const;
+
   const cost_totals& node_total() const noexcept {
     return node_;
   }

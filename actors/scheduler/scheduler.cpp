@@ -3,6 +3,7 @@
 #include "actors/agent/circuit_breaker.hpp"
 
 #include <chrono>
+#include <cstdio>
 #include <deque>
 #include <functional>
 #include <map>
@@ -172,6 +173,20 @@ int64_t now_ms(self_ptr self) {
   return clock ? clock() : system_ms();
 }
 
+/// Returns whether tasks of `spec` cost money (and budgets apply).
+bool costs_money(const task_spec& spec) {
+  return spec.provider == "claude";
+}
+
+/// Returns the budget of task `info` in USD (its own, else the per-task
+/// budget of the config); 0: none.
+double task_budget_usd(self_ptr self, const task_info& info) {
+  if (!costs_money(info.spec))
+    return 0;
+  return info.spec.budget_usd > 0 ? info.spec.budget_usd
+                                  : self->state.cfg.spending.per_task_usd;
+}
+
 // -- the durability pipeline --------------------------------------------------
 
 /// Applies a decision to the state and buffers its row for the journal.
@@ -202,22 +217,23 @@ void run_deferred(self_ptr self, deferred& d) {
         auto session = info->session != 0
                          ? self->state.tasks.sessions().find(info->session)
                          : nullptr;
+        auto spec = info->spec;
         if (!info->continue_session.empty()) {
           // A parked task continues its conversation where the limit cut
           // it off.
-          auto spec = info->spec;
           spec.resume_session = info->continue_session;
           spec.prompt = self->state.cfg.continuation_prompt;
-          self->send(d.handle, run_atom_v, d.id, d.attempt, spec, log);
         } else if (session != nullptr && !session->cli_session_id.empty()
                    && info->spec.resume_session.empty()) {
           // The task continues its session's conversation.
-          auto spec = info->spec;
           spec.resume_session = session->cli_session_id;
-          self->send(d.handle, run_atom_v, d.id, d.attempt, spec, log);
-        } else {
-          self->send(d.handle, run_atom_v, d.id, d.attempt, info->spec, log);
         }
+        // The agent stops a run that spends what its earlier attempts left.
+        if (auto budget = task_budget_usd(self, *info); budget > 0)
+          spec.budget_usd = std::max(
+            budget - self->state.tasks.costs().for_task(d.id).usd(), 1e-9);
+        self->send(d.handle, run_atom_v, d.id, d.attempt, std::move(spec),
+                   std::move(log));
       }
       break;
     case deferred::kind::notify:
@@ -543,6 +559,11 @@ bool uses_sessions(const task_spec& spec) {
   return spec.provider == "claude" && spec.resume_session.empty();
 }
 
+/// Returns the start of the UTC day after `now` (ms since the epoch).
+int64_t next_utc_midnight(int64_t now) {
+  return (utc_day(now) + 1) * 86'400'000;
+}
+
 /// Closes sessions idle past their timeout (looked at once a minute).
 void close_idle_sessions(self_ptr self, int64_t now) {
   auto& st = self->state;
@@ -569,6 +590,13 @@ void dispatch(self_ptr self) {
   close_idle_sessions(self, now);
   // A provider with parked tasks starts nothing new before their reset.
   auto holds = st.tasks.parked_providers();
+  // Tasks that would start over a budget: parked once the loop is done (the
+  // queue must not change while it is being walked).
+  std::map<task_id, std::string> over_budget;
+  auto budgets_apply = st.cfg.spending.per_task_usd > 0
+                       || st.cfg.spending.per_workflow_usd > 0
+                       || st.cfg.spending.per_pool_usd > 0
+                       || st.cfg.spending.per_day_usd > 0;
   std::uniform_real_distribution<double> unit{0.0, 1.0};
   while (st.place.has_capacity()
          && (st.cfg.max_running == 0 || st.running < st.cfg.max_running)) {
@@ -597,9 +625,24 @@ void dispatch(self_ptr self) {
         if (i != st.running_per_workspace.end() && i->second >= cap)
           return false;
       }
+      if (over_budget.count(info.id) != 0)
+        return false;
       choice = st.place.choose(info.spec, affinity_of(self, info.spec),
                                st.tasks.queued_per_pool(), unit(st.rng));
-      return choice.has_value();
+      if (!choice)
+        return false;
+      if (costs_money(info.spec) && (budgets_apply || info.spec.budget_usd > 0)) {
+        auto agent = st.place.find(choice->agent);
+        auto why = st.tasks.costs().over_budget(
+          st.cfg.spending, info.id, info.spec.workflow,
+          agent != nullptr ? agent->pool : info.spec.pool, now,
+          info.spec.budget_usd);
+        if (why) {
+          over_budget.emplace(info.id, std::move(*why));
+          return false;
+        }
+      }
+      return true;
     };
     auto next = st.tasks.next_queued(now, eligible, dispatch_lookahead);
     if (!next)
@@ -615,6 +658,8 @@ void dispatch(self_ptr self) {
     if (seat) {
       assigned.session = seat->session;
       assigned.tier = to_string(seat->tier);
+      if (auto p = st.place.find(agent))
+        assigned.pool = p->pool;
     }
     record(self, std::move(assigned));
     deferred run;
@@ -623,6 +668,13 @@ void dispatch(self_ptr self) {
     run.attempt = attempt;
     run.handle = st.agents[agent].handle;
     when_durable(self, std::move(run));
+  }
+  for (auto& [id, why] : over_budget) {
+    // A day's budget frees at midnight (UTC); a task's, workflow's or
+    // pool's spent budget waits for a retry.
+    auto daily = why.find(" today") != std::string::npos;
+    spdlog::info("scheduler: task {} parked: {}", id, why);
+    record(self, task_parked{id, why, daily ? next_utc_midnight(now) : 0, ""});
   }
   if (!st.scalers.empty())
     grow_pools(self, now);
@@ -804,6 +856,12 @@ scheduler_status status_of(self_ptr self) {
   result.wait_p99_ms = percentile(waits, 0.99);
   result.run_p50_ms = percentile(runs, 0.50);
   result.run_p99_ms = percentile(runs, 0.99);
+  const auto& costs = st.tasks.costs();
+  result.cost_today_usd = costs.today(now).usd();
+  result.cost_total_usd = costs.node_total().usd();
+  for (auto& [name, settings] : st.cfg.pools)
+    if (auto today = costs.for_pool_day(name, utc_day(now)).usd(); today > 0)
+      result.pool_cost_today_usd[name] = today;
   return result;
 }
 
@@ -848,11 +906,25 @@ void end_attempt(self_ptr self, task_id id, task_outcome outcome) {
                  is_provider_failure(outcome) ? b.on_failure(now)
                                               : b.on_success(now));
   }
-  if (outcome.status != task_status::completed
-      && may_retry(info.spec.retry, info.attempts)) {
+  // A task whose attempts spent its own budget gets no further attempt.
+  auto budget = task_budget_usd(self, info);
+  auto spent = st.tasks.costs().for_task(id).usd() + outcome.report.cost_usd;
+  auto stopped = outcome.reason.rfind("budget:", 0) == 0;
+  if (outcome.status != task_status::completed && budget > 0
+      && (stopped || spent >= budget)) {
+    char figures[96];
+    std::snprintf(figures, sizeof(figures), "spent $%.4f of $%.4f", spent,
+                  budget);
+    outcome.reason = "budget: task " + std::to_string(id) + " " + figures
+                     + (stopped ? "; its running attempt was stopped"
+                                : "; its last attempt: " + outcome.reason);
+    end_task(self, task_finished{id, std::move(outcome)});
+  } else if (outcome.status != task_status::completed
+             && may_retry(info.spec.retry, info.attempts)) {
     std::uniform_real_distribution<double> unit{0.0, 1.0};
     auto delay = retry_delay_ms(info.spec.retry, info.attempts, unit(st.rng));
-    record(self, task_retry_scheduled{id, outcome.reason, now_ms(self) + delay});
+    record(self, task_retry_scheduled{id, outcome.reason, now_ms(self) + delay,
+                                      std::move(outcome.report)});
   } else {
     end_task(self, task_finished{id, std::move(outcome)});
   }
@@ -1086,6 +1158,11 @@ agent_listing list_agents(self_ptr self) {
       breaker_view{provider, to_string(b.state()), b.failures(),
                    b.state() == breaker_state::open ? b.retry_at_ms(now)
                                                     : 0});
+  const auto& costs = st.tasks.costs();
+  for (auto& pool : costs.pools())
+    result.costs.push_back(
+      pool_cost{pool, costs.for_pool_day(pool, utc_day(now)).usd(),
+                costs.for_pool(pool).usd()});
   return result;
 }
 

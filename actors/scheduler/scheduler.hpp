@@ -8,6 +8,7 @@
 #include "caf/fwd.hpp"
 #include "caf/timespan.hpp"
 
+#include "actors/cost/ledger.hpp"
 #include "actors/session/session_table.hpp"
 #include "messages/agent.hpp"
 #include "messages/interfaces.hpp"
@@ -56,6 +57,10 @@ struct scheduler_config {
   caf::timespan adopt_timeout = std::chrono::seconds(30);
   /// Each provider's circuit breaker (`failure_threshold` 0: none).
   breaker_config breaker;
+  /// Spending limits of prompt-driven tasks (0: none). A task that would
+  /// start over one is parked with the reason; a task whose attempts spent
+  /// its own budget gets no further attempt.
+  budgets spending;
   /// A task whose provider hit a usage or rate limit is parked until the
   /// reset the run named, else for this long.
   int64_t limit_backoff_ms = 5 * 60'000;

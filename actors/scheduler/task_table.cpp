@@ -75,6 +75,7 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
                  info.started_ms = time_ms;
                  info.finished_ms = 0;
                  info.session = x.session;
+                 info.pool = x.pool;
                  if (x.session != 0) {
                    // A fact: applied even past the pool's session limit.
                    auto res = sessions_.take(x.session, info.id,
@@ -94,6 +95,7 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
                  unpark(info);
                  info.report = x.outcome.report;
                  info.cost_usd += x.outcome.report.cost_usd;
+                 book(info, x.outcome.report, time_ms);
                  info.continue_session.clear();
                  info.status = x.outcome.status;
                  info.exit_code = x.outcome.exit_code;
@@ -115,6 +117,11 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
                },
                [&](const task_retry_scheduled& x) {
                  dequeue(info);
+                 if (!x.report.empty()) {
+                   info.report = x.report;
+                   info.cost_usd += x.report.cost_usd;
+                   book(info, x.report, time_ms);
+                 }
                  info.status = task_status::queued;
                  info.reason = x.reason;
                  info.pid = 0;
@@ -145,9 +152,9 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
                  // The limit is the provider's, not the task's: the
                  // attempt does not count.
                  dequeue(info);
-                 info.status = task_status::parked;
-                 if (info.attempts > 0)
+                 if (info.status == task_status::running && info.attempts > 0)
                    --info.attempts;
+                 info.status = task_status::parked;
                  info.reason = x.reason;
                  info.pid = 0;
                  info.parked_until_ms = x.until_ms;
@@ -161,6 +168,24 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
              },
              ev);
   return true;
+}
+
+void task_table::book(const task_info& info, const run_report& r,
+                      int64_t time_ms) {
+  if (r.cost_usd == 0 && r.input_tokens == 0 && r.output_tokens == 0)
+    return;
+  cost_entry e;
+  e.task = info.id;
+  e.workflow = info.spec.workflow;
+  e.session = info.session;
+  e.pool = info.pool;
+  e.time_ms = time_ms;
+  e.usd = r.cost_usd;
+  e.input_tokens = r.input_tokens;
+  e.output_tokens = r.output_tokens;
+  e.cache_read_tokens = r.cache_read_tokens;
+  e.cache_creation_tokens = r.cache_creation_tokens;
+  costs_.add(e);
 }
 
 void task_table::release_session(task_info& info, const run_report* report,
@@ -303,7 +328,11 @@ std::vector<task_id> task_table::due_parked(int64_t now_ms) const {
 std::map<std::string, int64_t> task_table::parked_providers() const {
   std::map<std::string, int64_t> result;
   for (auto& [until, id] : parked_) {
-    auto& provider = tasks_.at(id).spec.provider;
+    const auto& info = tasks_.at(id);
+    // A task over its budget holds back nothing but itself.
+    if (info.reason.rfind("budget:", 0) == 0)
+      continue;
+    auto& provider = info.spec.provider;
     auto& slot = result[provider];
     // 0 (until a retry) holds nothing back; otherwise the latest reset.
     slot = std::max(slot, until);
@@ -452,6 +481,12 @@ caf::expected<task_table> task_table::load(const std::string& blob) {
   }
   if (result.sessions_.load_from(source))
     return corrupt("truncated sessions");
+  // Costs follow from the tasks: each task's total on the day it ended.
+  for (auto& [id, info] : result.tasks_) {
+    auto r = info.report;
+    r.cost_usd = info.cost_usd;
+    result.book(info, r, info.finished_ms != 0 ? info.finished_ms : info.started_ms);
+  }
   if (source.remaining() != 0)
     return corrupt("trailing bytes");
   return result;

@@ -16,6 +16,7 @@
 #include "messages/interfaces.hpp"
 #include "messages/task.hpp"
 
+#include "actors/cost/ledger.hpp"
 #include "actors/session/session_table.hpp"
 
 namespace cw::actors {
@@ -73,9 +74,9 @@ public:
   /// Returns parked tasks whose time (not 0) has come at `now_ms`.
   std::vector<task_id> due_parked(int64_t now_ms) const;
 
-  /// Returns, per provider with parked tasks, the latest time one of them
-  /// continues (0 when all wait for a retry): the provider starts nothing
-  /// new before it.
+  /// Returns, per provider with tasks parked by a limit, the latest time
+  /// one of them continues (0 when all wait for a retry): the provider
+  /// starts nothing new before it. Tasks parked by a budget hold nothing.
   std::map<std::string, int64_t> parked_providers() const;
 
   /// Returns the id the next submitted task gets.
@@ -126,6 +127,13 @@ public:
   /// Returns the tasks that wait for `id` (blocked on it).
   std::vector<task_id> blocked_on(task_id id) const;
 
+  /// Returns the money and tokens spent, folded from the same events (a
+  /// table loaded from a snapshot books each task's cost on the day it
+  /// ended).
+  const cost_ledger& costs() const noexcept {
+    return costs_;
+  }
+
   /// Returns the sessions, folded from the same events.
   const session_table& sessions() const noexcept {
     return sessions_;
@@ -163,6 +171,8 @@ private:
   /// Drops the waits of a task that leaves `blocked` other than by its
   /// dependencies completing.
   void forget_waits(const task_info& info);
+  /// Books what an attempt of `info` cost.
+  void book(const task_info& info, const run_report& r, int64_t time_ms);
   /// Takes a task that leaves `parked` off the parked list.
   void unpark(task_info& info);
   /// Frees the session of a task whose attempt ended, adding what the run
@@ -189,6 +199,7 @@ private:
   /// Parked tasks by (until, id); until 0 waits for a retry.
   std::set<std::pair<int64_t, task_id>> parked_;
   session_table sessions_;
+  cost_ledger costs_;
   task_id max_id_ = 0;
 };
 

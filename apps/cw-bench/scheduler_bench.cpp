@@ -223,6 +223,7 @@ agent_actor::behavior_type timing_agent(agent_actor::pointer self,
     [](adopt_atom, task_id, uint32_t, process_ref, const std::string&) {
       return false;
     },
+    [](watch_atom, task_id, uint32_t) {},
     [](started_atom, task_id, uint32_t, process_ref) {},
     [](finished_atom, task_id, uint32_t, task_outcome) {},
   };

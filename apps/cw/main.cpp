@@ -91,8 +91,9 @@ int main(int argc, char** argv) {
     "cancel", "cancel every task of a workflow that has not ended");
   wf_cancel->add_option("id", id, "workflow id")->required();
 
-  auto status_cmd = app.add_subcommand("status", "show one task");
-  status_cmd->add_option("id", id, "task id")->required();
+  auto status_cmd = app.add_subcommand(
+    "status", "show one task, or without ID the node: tasks, latencies, cost");
+  status_cmd->add_option("id", id, "task id");
 
   std::string status_filter;
   uint32_t limit = 100;
@@ -215,7 +216,7 @@ int main(int argc, char** argv) {
   if (*run_cmd)
     rc = cli_run(ctx, run);
   else if (*status_cmd)
-    rc = cli_status_of(ctx, id);
+    rc = id != 0 ? cli_status_of(ctx, id) : cli_scheduler(ctx, "scheduler");
   else if (*tasks_cmd)
     rc = cli_tasks(ctx, status_filter, limit, dead);
   else if (*cancel_cmd)

@@ -45,7 +45,9 @@ cw::agent_actor::behavior_type echo_agent(cw::agent_actor::pointer self,
     // restart: the task may run again.
     [](cw::adopt_atom, cw::task_id, uint32_t, cw::process_ref,
        const std::string&) { return false; },
-    // Reports of a process launcher; this agent has none.
+    // A process agent's watch timer and its launcher's reports; this agent
+    // has neither.
+    [](cw::watch_atom, cw::task_id, uint32_t) {},
     [](cw::started_atom, cw::task_id, uint32_t, cw::process_ref) {},
     [](cw::finished_atom, cw::task_id, uint32_t, cw::task_outcome) {},
   };

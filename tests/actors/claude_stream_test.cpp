@@ -1,12 +1,14 @@
 #define CAF_SUITE actors.claude_stream
 #include "caf/test/unit_test.hpp"
 
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
 #include "actors/claude/argv.hpp"
 #include "actors/claude/claude_provider.hpp"
 #include "actors/claude/claude_result.hpp"
+#include "actors/claude/pricing.hpp"
 #include "actors/claude/stream_json.hpp"
 #include "actors/claude/usage_limit.hpp"
 #include "messages/errc.hpp"
@@ -627,4 +629,60 @@ CAF_TEST(the argv of a task takes the pool's options and the task's own) {
   CAF_CHECK(!claude_options_from({{"binary", "/bin/sh"}, {"max_turns", "0"}}));
   CAF_CHECK(!claude_options_from({{"binary", "/bin/sh"},
                                   {"permission_mode", "yolo"}}));
+}
+
+CAF_TEST(list prices follow the model family and unknown models cost the most) {
+  CAF_CHECK_EQUAL(prices_of("claude-sonnet-4-20250514").input, 3.0);
+  CAF_CHECK_EQUAL(prices_of("claude-sonnet-4-20250514").output, 15.0);
+  CAF_CHECK_EQUAL(prices_of("claude-opus-4-1-20250805").output, 75.0);
+  CAF_CHECK_EQUAL(prices_of("claude-opus-4-5-20251101").output, 25.0);
+  CAF_CHECK_EQUAL(prices_of("claude-3-5-haiku-20241022").input, 0.8);
+  CAF_CHECK_EQUAL(prices_of("claude-haiku-4-5").input, 1.0);
+  CAF_CHECK_EQUAL(prices_of("some-new-model").input, 15.0);
+  auto sonnet = prices_of("sonnet");
+  CAF_CHECK_EQUAL(sonnet.cache_write, 3.75);
+  CAF_CHECK_EQUAL(sonnet.cache_read, 3.0 * 0.1);
+}
+
+CAF_TEST(a run without its result is charged the last usage of each message) {
+  // The first two lines of tool_use.jsonl are one message whose usage grows
+  // from 3 to 85 output tokens: 4 input, 85 output and 14640 cache reads on
+  // sonnet.
+  std::istringstream lines{read_fixture("tool_use.jsonl")};
+  std::string init;
+  std::string text;
+  std::string tool;
+  std::getline(lines, init);
+  std::getline(lines, text);
+  std::getline(lines, tool);
+  task_outcome outcome{task_status::failed, -1, 9, "killed by signal 9"};
+  conclude_claude_run(init + "\n" + text + "\n" + tool + "\n", outcome, 0, 0);
+  auto expected = (4 * 3.0 + 85 * 15.0 + 14640 * 0.3) / 1e6;
+  CAF_CHECK_LESS(std::abs(outcome.report.cost_usd - expected), 1e-12);
+  CAF_CHECK_EQUAL(outcome.report.output_tokens, 85u);
+  CAF_CHECK_EQUAL(outcome.report.turns, 1u);
+}
+
+CAF_TEST(a watched run is stopped once its estimated cost reaches the budget) {
+  claude_provider provider{claude_options{}};
+  task_spec spec;
+  spec.prompt = "list the files";
+  CAF_CHECK(provider.watch(spec) == nullptr);
+  spec.budget_usd = 0.005;
+  auto watcher = provider.watch(spec);
+  CAF_REQUIRE(watcher != nullptr);
+  auto stream = read_fixture("tool_use.jsonl");
+  // The init line, then the first message line cut in two: nothing spent.
+  auto first_end = stream.find('\n') + 1;
+  auto second_end = stream.find('\n', first_end) + 1;
+  CAF_CHECK_EQUAL(watcher->feed(stream.substr(0, first_end + 50)), "");
+  // The rest of that line: 4 input, 3 output, 14640 cache reads ≈ $0.0044.
+  CAF_CHECK_EQUAL(watcher->feed(stream.substr(first_end + 50,
+                                              second_end - first_end - 50)),
+                  "");
+  // The same message grown to 85 output tokens: $0.0057, over $0.005.
+  auto third_end = stream.find('\n', second_end) + 1;
+  CAF_CHECK_EQUAL(watcher->feed(stream.substr(second_end,
+                                              third_end - second_end)),
+                  "budget: the run spent about $0.0057 of its $0.0050");
 }

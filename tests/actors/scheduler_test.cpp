@@ -704,4 +704,106 @@ CAF_TEST(a journal that stops answering stops the scheduler) {
   drain();
 }
 
+/// Returns a task for the `claude` provider.
+task_spec claude_spec(std::string prompt = "fix the bug") {
+  task_spec x;
+  x.provider = "claude";
+  x.prompt = std::move(prompt);
+  x.workspace = "/tmp";
+  return x;
+}
+
+/// Registers an agent of the `claude` provider in pool `ai`.
+void add_claude_agent(fixture& f) {
+  agent_profile profile;
+  profile.name = "claude-1";
+  profile.pool = "ai";
+  profile.provider = "claude";
+  profile.max_load = 4;
+  f.add_agent(std::move(profile));
+}
+
+/// Ends attempt `attempt` of `id` with a run that cost `usd`.
+void finish_costing(fixture& f, task_id id, uint32_t attempt,
+                    task_status status, double usd) {
+  task_outcome outcome{status, status == task_status::completed ? 0 : 1, 0,
+                       status == task_status::completed ? "" : "exit code 1"};
+  outcome.report.session = "sess-" + std::to_string(id);
+  outcome.report.subtype = "success";
+  outcome.report.cost_usd = usd;
+  f.self->send(f.sched_actor, finished_atom_v, id, attempt,
+               std::move(outcome));
+  f.drain();
+}
+
+CAF_TEST(a failed attempt that spends the task budget ends it without a retry) {
+  start();
+  add_claude_agent(*this);
+  auto x = claude_spec();
+  x.budget_usd = 0.01;
+  x.retry.max_attempts = 3;
+  auto t = submit(x);
+  CAF_REQUIRE_EQUAL(runs->size(), 1u);
+  finish_costing(*this, t.id, 1, task_status::failed, 0.012);
+  advance_time(1h);
+  drain();
+  auto after = lookup(t.id);
+  CAF_CHECK(after.status == task_status::failed);
+  CAF_CHECK_EQUAL(after.attempts, 1u);
+  CAF_CHECK_EQUAL(after.reason,
+                  "budget: task 1 spent $0.0120 of $0.0100; its last "
+                  "attempt: exit code 1");
+  CAF_CHECK_EQUAL(runs->size(), 1u);
+}
+
+CAF_TEST(a failed attempt under the task budget is retried) {
+  start();
+  add_claude_agent(*this);
+  auto x = claude_spec();
+  x.budget_usd = 0.01;
+  x.retry.max_attempts = 3;
+  auto t = submit(x);
+  finish_costing(*this, t.id, 1, task_status::failed, 0.004);
+  advance_time(1h);
+  drain();
+  CAF_CHECK_EQUAL(runs->size(), 2u);
+  // The second attempt would cross the budget with what the first spent.
+  finish_costing(*this, t.id, 2, task_status::failed, 0.007);
+  advance_time(1h);
+  drain();
+  auto after = lookup(t.id);
+  CAF_CHECK(after.status == task_status::failed);
+  CAF_CHECK_EQUAL(after.attempts, 2u);
+  CAF_CHECK_EQUAL(after.reason.rfind("budget: task 1 spent $0.0110 of "
+                                             "$0.0100",
+                                             0),
+                  0u);
+}
+
+CAF_TEST(a task that would start over the day budget is parked until the next utc day) {
+  spending.per_day_usd = 0.01;
+  start();
+  add_claude_agent(*this);
+  auto first = submit(claude_spec());
+  finish_costing(*this, first.id, 1, task_status::completed, 0.02);
+  auto second = submit(claude_spec("and test it"));
+  auto parked = lookup(second.id);
+  CAF_CHECK(parked.status == task_status::parked);
+  CAF_CHECK_EQUAL(parked.reason,
+                  "budget: node spent $0.0200 of $0.0100 today");
+  auto midnight = (wall() / 86'400'000 + 1) * 86'400'000;
+  CAF_CHECK_EQUAL(parked.parked_until_ms, midnight);
+  CAF_CHECK_EQUAL(parked.attempts, 0u);
+  CAF_CHECK_EQUAL(runs->size(), 1u);
+  // A command task does not cost money: it starts.
+  add_agent("worker");
+  submit(spec());
+  CAF_CHECK_EQUAL(runs->size(), 2u);
+  // At midnight the new day's budget is untouched: the task starts.
+  advance_time(std::chrono::milliseconds{midnight - wall() + 1});
+  drain();
+  CAF_CHECK_EQUAL(runs->size(), 3u);
+  CAF_CHECK(lookup(second.id).status == task_status::running);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

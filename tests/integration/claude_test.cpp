@@ -252,6 +252,62 @@ CAF_TEST(tasks with one resume key continue one session and its conversation) {
   CAF_CHECK_EQUAL(node.stop(), 0);
 }
 
+CAF_TEST(a task that crosses its budget while running is stopped and not retried) {
+  node_process node{data_dir, {"--claude", fake_claude}};
+  // Tool use at one message a second: the first message alone costs about
+  // $0.0057 at sonnet's list prices, more than the task's $0.005.
+  auto run = cw(node.url(), {"run", "--provider", "claude", "--wait",
+                             "--budget", "0.005", "--attempts", "3", "--env",
+                             "CW_FAKE_CLAUDE_DELAY=1", "scenario:tool_use"});
+  CAF_CHECK_EQUAL(run.exit_code, 1);
+  CAF_CHECK(contains(run.out, "failed (budget: task 1 spent $0.0057 of "
+                              "$0.0050; its running attempt was stopped"));
+  auto t = json::parse(cw(node.url(), {"--json", "status", "1"}).out);
+  CAF_CHECK_EQUAL(t["status"], "failed");
+  CAF_CHECK_EQUAL(t["attempts"], 1);
+  // Stopped before the result line: the estimate is what it cost.
+  CAF_CHECK_EQUAL(t["report"]["subtype"], "");
+  auto cost = t["cost_usd"].get<double>();
+  CAF_CHECK_GREATER(cost, 0.0056);
+  CAF_CHECK_LESS(cost, 0.0058);
+  CAF_CHECK(!contains(test::slurp(data_dir + "/logs/1.log"),
+                      "\"type\":\"result\""));
+  CAF_CHECK_EQUAL(node.stop(), 0);
+}
+
+CAF_TEST(a task that would start over the day budget waits parked) {
+  auto cfg = dir.file("cw.toml");
+  std::ofstream{cfg} << "[budgets]\nper_day_usd = 0.01\n";
+  node_process node{data_dir, {"--claude", fake_claude, "--config", cfg}};
+  auto client = std::move(*runtime::http_client::make(node.url()));
+  // The first task spends $0.0105 of the node's $0.01 for today.
+  auto first = cw(node.url(), {"run", "--provider", "claude", "--wait", "hi"});
+  CAF_CHECK_EQUAL(first.exit_code, 0);
+  auto second = cw(node.url(), {"run", "--provider", "claude", "again"});
+  auto id = second.out.substr(0, second.out.find('\n'));
+  auto parked = await_status(*client, id, "parked");
+  CAF_CHECK_EQUAL(parked["reason"],
+                  "budget: node spent $0.0105 of $0.0100 today");
+  CAF_CHECK_EQUAL(parked["attempts"], 0);
+  // It waits for the next UTC day.
+  auto until = parked["parked_until_ms"].get<int64_t>();
+  CAF_CHECK_EQUAL(until % 86'400'000, 0);
+  CAF_CHECK_GREATER(until, parked["submitted_ms"].get<int64_t>());
+  CAF_CHECK_LESS_OR_EQUAL(until - parked["submitted_ms"].get<int64_t>(),
+                          86'400'000);
+  // The scheduler's status shows the day's spending.
+  auto status = json::parse(cw(node.url(), {"--json", "status"}).out);
+  CAF_CHECK_EQUAL(status["cost_usd"]["today"], 0.0104931);
+  auto text = cw(node.url(), {"status"});
+  CAF_CHECK(contains(text.out, "$0.0105"));
+  // So do the pool's figures in `cw agents`.
+  auto agents = json::parse(cw(node.url(), {"--json", "agents"}).out);
+  auto pool_today = agents["cost_usd"]["claude"]["today_usd"];
+  CAF_CHECK_EQUAL(pool_today, 0.0104931);
+  CAF_CHECK(contains(cw(node.url(), {"agents"}).out, "$0.0105"));
+  CAF_CHECK_EQUAL(node.stop(), 0);
+}
+
 CAF_TEST(a claude pool whose binary is missing stops the start naming it) {
   auto cfg = dir.file("cw.toml");
   std::ofstream{cfg} << "[pools.ai]\nprovider = \"claude\"\n"

@@ -48,6 +48,7 @@ fake_agent(agent_actor::pointer, std::shared_ptr<std::vector<run_record>> runs,
       adopts->asked.emplace_back(id, attempt);
       return adopts->found;
     },
+    [](watch_atom, task_id, uint32_t) {},
     [](started_atom, task_id, uint32_t, process_ref) {},
     [](finished_atom, task_id, uint32_t, task_outcome) {},
   };
@@ -81,6 +82,8 @@ struct scheduler_fixture : actor_fixture {
   breaker_config breaker;
   /// Pools besides `default` of the scheduler `start` spawns.
   std::map<std::string, pool_settings> pools;
+  /// The budgets of the scheduler `start` spawns.
+  budgets spending;
   caf::actor_clock::time_point t0 = sched.clock().now();
   static constexpr int64_t epoch_ms = 1'800'000'000'000;
 
@@ -128,6 +131,7 @@ struct scheduler_fixture : actor_fixture {
     cfg.recovered = std::move(recovered);
     cfg.pools = pools;
     cfg.pools["default"] = pool_settings{};
+    cfg.spending = spending;
     return cfg;
   }
 

@@ -72,7 +72,8 @@ public:
   caf::expected<void> begin(task_id task);
 
   /// Attributes `changes` to every open task; returns the conflicts they made.
-  std::vector<workspace_conflict> record(const std::vector<file_change>& changes);
+  std::vector<workspace_conflict>
+  record(const std::vector<file_change>& changes);
 
   /// Closes the window of `task` and returns what it changed. Errors:
   /// `illegal_transition` when it is not open.

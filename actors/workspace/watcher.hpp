@@ -85,6 +85,7 @@ public:
   /// cannot be watched (e.g. the inotify watch limit is reached).
   static caf::expected<std::unique_ptr<watcher>> open(watcher_config cfg);
 
+  /// Closes the inotify descriptor.
   ~watcher();
 
   watcher(const watcher&) = delete;

@@ -57,7 +57,8 @@ std::vector<char*> c_strings(std::vector<std::string>& xs) {
 }
 
 std::string trim(std::string x) {
-  while (!x.empty() && (x.back() == '\n' || x.back() == '\r' || x.back() == ' '))
+  while (!x.empty()
+         && (x.back() == '\n' || x.back() == '\r' || x.back() == ' '))
     x.pop_back();
   return x;
 }

@@ -76,7 +76,8 @@ caf::expected<worktree_info> add_worktree(const std::filesystem::path& repo,
 /// git). Errors: `invalid_argument` naming `path` when it is no git working
 /// tree or `base_commit` names no commit.
 caf::expected<std::vector<std::string>>
-changed_files(const std::filesystem::path& path, const std::string& base_commit);
+changed_files(const std::filesystem::path& path,
+              const std::string& base_commit);
 
 /// Returns the worktrees of `repo` on `cw/` branches, in git's order.
 /// Errors: `invalid_argument` naming `repo` when it is no git repository.

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <set>
@@ -40,7 +41,9 @@ watch_run write_files(const std::filesystem::path& root, size_t rate,
                       size_t max_writes, clock_type::duration max_time,
                       std::set<std::string>& written) {
   watch_run run;
-  const char payload[64] = "cw-bench watcher payload: sixty-four bytes of file.....\n";
+  char payload[64];
+  std::fill(std::begin(payload), std::end(payload), 'x');
+  payload[63] = '\n';
   auto start = clock_type::now();
   for (size_t i = 0; i < max_writes; ++i) {
     if (rate > 0) {
@@ -55,8 +58,8 @@ watch_run write_files(const std::filesystem::path& root, size_t rate,
     auto rel = dir + "/f" + std::to_string(n) + ".txt";
     if (n < 100)
       ::mkdir((root / dir).c_str(), 0755);
-    int fd = ::open((root / rel).c_str(), O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC,
-                    0644);
+    int fd = ::open((root / rel).c_str(),
+                    O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0 || ::write(fd, payload, sizeof(payload)) < 0) {
       std::cerr << "watcher: cannot write " << rel << "\n";
       if (fd >= 0)
@@ -67,7 +70,8 @@ watch_run write_files(const std::filesystem::path& root, size_t rate,
     written.insert(rel);
     ++run.writes;
   }
-  run.seconds = std::chrono::duration<double>(clock_type::now() - start).count();
+  run.seconds
+    = std::chrono::duration<double>(clock_type::now() - start).count();
   run.files = written.size();
   return run;
 }

@@ -75,7 +75,8 @@ CAF_TEST(paths inside resolve to absolute paths) {
   CAF_CHECK_EQUAL(value(confine(root, root / "src")), root / "src");
   CAF_CHECK_EQUAL(value(confine(root, "")), root);
   // Paths that do not exist yet are fine: agents create files.
-  CAF_CHECK_EQUAL(value(confine(root, "new/dir/../file.txt")), root / "new/file.txt");
+  CAF_CHECK_EQUAL(value(confine(root, "new/dir/../file.txt")),
+                  root / "new/file.txt");
   CAF_CHECK_EQUAL(value(confine_relative(root, root / "src/main.cpp")),
                   "src/main.cpp");
   CAF_CHECK_EQUAL(value(confine_relative(root, ".")), ".");
@@ -608,7 +609,8 @@ CAF_TEST(a task window collects the files written while it ran) {
     write_file(root / "src/a.cpp", std::to_string(i));
   auto changes = end(1);
   CAF_CHECK_EQUAL(changes.task, 1u);
-  CAF_CHECK_EQUAL(paths(changes), (path_set{"src/a.cpp", "src/deep/new/b.cpp"}));
+  CAF_CHECK_EQUAL(paths(changes),
+                  (path_set{"src/a.cpp", "src/deep/new/b.cpp"}));
   CAF_CHECK(changes.conflicts.empty());
   write_file(root / "after.txt");
   CAF_CHECK_EQUAL(error_code(end_error(1)), errc::illegal_transition);
@@ -662,11 +664,13 @@ CAF_TEST(settled files reach subscribers without a flush) {
              caf::actor_cast<watch_subscriber_actor>(self));
   // The subscription is in place once a request behind it returns.
   self->request(w, 10s, ws_flush_atom::value)
-    .receive([](uint64_t) {}, [&](caf::error& err) { CAF_FAIL(sys.render(err)); });
+    .receive([](uint64_t) {},
+             [&](caf::error& err) { CAF_FAIL(sys.render(err)); });
   write_file(root / "x.txt");
   bool got = false;
   self->receive(
-    [&](ws_changed_atom, const std::string&, const std::vector<file_change>& xs) {
+    [&](ws_changed_atom, const std::string&,
+        const std::vector<file_change>& xs) {
       CAF_CHECK_EQUAL(xs, (std::vector<file_change>{
                             {"x.txt", change_kind::modified}}));
       got = true;

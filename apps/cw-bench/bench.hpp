@@ -50,5 +50,6 @@ int locks_pure(const bench_args& args);
 int deadlock(const bench_args& args);
 int process_agents(const bench_args& args);
 int idle_agents(const bench_args& args);
+int watcher(const bench_args& args);
 
 } // namespace cw::bench

@@ -46,6 +46,10 @@ int main(int argc, char** argv) {
       {"idle-agents",
        {"spawn time and resident bytes of 10,000 idle agent actors",
         idle_agents}},
+      {"watcher",
+       {"file writes/s into a watched workspace with no file missing from "
+        "the task's summary",
+        watcher}},
       {"startup",
        {"node start-up on a 1M-event journal with a snapshot; state size",
         startup}},

@@ -11,6 +11,7 @@
 #include <toml++/toml.h>
 
 #include "actors/claude/render.hpp"
+#include "actors/cost/ledger.hpp"
 #include "messages/errc.hpp"
 #include "runtime/api_codec.hpp"
 #include "runtime/http_client.hpp"
@@ -100,12 +101,7 @@ std::string command_line(const task_spec& spec) {
   return result;
 }
 
-/// Returns `$0.0123` (four decimals: single runs cost cents).
-std::string usd(double x) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "$%.4f", x);
-  return buf;
-}
+using actors::format_usd;
 
 std::string outcome_line(const task_info& x) {
   auto result = "task " + std::to_string(x.id) + " " + to_string(x.status);
@@ -114,8 +110,9 @@ std::string outcome_line(const task_info& x) {
   else if (!x.reason.empty())
     result += " (" + x.reason + ")";
   if (!x.report.empty())
-    result += ", " + usd(x.cost_usd) + ", " + std::to_string(x.report.turns)
-              + " turns, session " + x.report.session;
+    result += ", " + format_usd(x.cost_usd) + ", "
+              + std::to_string(x.report.turns) + " turns, session "
+              + x.report.session;
   if (x.dead)
     result += ", attempts used up: in the dead-letter queue";
   return result;
@@ -124,8 +121,8 @@ std::string outcome_line(const task_info& x) {
 void print_task(const cli_context& ctx, const task_info& x) {
   auto& out = *ctx.out;
   out << "id:         " << x.id << "\n"
-      << "status:     " << to_string(x.status) << (x.dead ? " (dead letter)" : "")
-      << "\n"
+      << "status:     " << to_string(x.status)
+      << (x.dead ? " (dead letter)" : "") << "\n"
       << "command:    " << command_line(x.spec) << "\n"
       << "workspace:  " << x.spec.workspace << "\n"
       << "priority:   " << x.spec.priority << "\n"
@@ -148,10 +145,10 @@ void print_task(const cli_context& ctx, const task_info& x) {
     out << "in session: " << x.session << "\n";
   if (!x.report.empty()) {
     auto& r = x.report;
-    out << "claude id:  " << r.session << (r.model.empty() ? "" : " (" + r.model + ")")
-        << "\n"
-        << "cost:       " << usd(x.cost_usd) << " (last attempt "
-        << usd(r.cost_usd) << ")\n"
+    out << "claude id:  " << r.session
+        << (r.model.empty() ? "" : " (" + r.model + ")") << "\n"
+        << "cost:       " << format_usd(x.cost_usd) << " (last attempt "
+        << format_usd(r.cost_usd) << ")\n"
         << "tokens:     " << r.input_tokens << " in, " << r.output_tokens
         << " out, " << r.cache_read_tokens << " cache read, "
         << r.cache_creation_tokens << " cache written\n"
@@ -374,12 +371,13 @@ cli_status cli_scheduler(const cli_context& ctx, const std::string& action) {
     out << "run:        p50 " << j["run_ms"].value("p50", 0) << " ms, p99 "
         << j["run_ms"].value("p99", 0) << " ms\n";
     if (auto c = j.find("cost_usd"); c != j.end() && c->is_object()) {
-      out << "cost:       " << usd(c->value("today", 0.0)) << " today (UTC), "
-          << usd(c->value("total", 0.0)) << " in all\n";
+      out << "cost:       " << format_usd(c->value("today", 0.0))
+          << " today (UTC), " << format_usd(c->value("total", 0.0))
+          << " in all\n";
       if (auto pools = c->find("pools_today"); pools != c->end())
         for (auto& [pool, v] : pools->items())
-          out << "            " << usd(v.get<double>()) << " today in pool "
-              << pool << "\n";
+          out << "            " << format_usd(v.get<double>())
+              << " today in pool " << pool << "\n";
     }
     return cli_status::success;
   });
@@ -641,8 +639,8 @@ cli_status cli_agents(const cli_context& ctx) {
           << "TODAY(UTC)" << "TOTAL\n";
       for (auto& [pool, cost] : c->items())
         out << std::left << std::setw(14) << pool << std::setw(12)
-            << usd(cost.value("today_usd", 0.0))
-            << usd(cost.value("total_usd", 0.0)) << "\n";
+            << format_usd(cost.value("today_usd", 0.0))
+            << format_usd(cost.value("total_usd", 0.0)) << "\n";
     }
     return cli_status::success;
   });
@@ -658,14 +656,16 @@ void print_session(const cli_context& ctx, const session_info& s) {
            << "state:      " << to_string(s.state) << "\n"
            << "provider:   " << s.provider << "\n"
            << "pool:       " << (s.pool.empty() ? "(any)" : s.pool) << "\n"
-           << "cli id:     " << (s.cli_session_id.empty() ? "-" : s.cli_session_id)
+           << "cli id:     "
+           << (s.cli_session_id.empty() ? "-" : s.cli_session_id) << "\n"
+           << "resume key: " << (s.resume_key.empty() ? "-" : s.resume_key)
            << "\n"
-           << "resume key: " << (s.resume_key.empty() ? "-" : s.resume_key) << "\n"
            << "tasks:      " << (tasks.empty() ? "-" : tasks) << "\n"
            << "running:    "
-           << (s.current_task != 0 ? std::to_string(s.current_task) : "-") << "\n"
+           << (s.current_task != 0 ? std::to_string(s.current_task) : "-")
+           << "\n"
            << "turns:      " << s.turns << "\n"
-           << "cost:       " << usd(s.cost_usd) << "\n";
+           << "cost:       " << format_usd(s.cost_usd) << "\n";
 }
 
 } // namespace
@@ -693,13 +693,14 @@ cli_status cli_sessions(const cli_context& ctx) {
         return cli_status::failure;
       total += s->cost_usd;
       out << std::left << std::setw(6) << s->id << std::setw(8)
-          << to_string(s->state) << std::setw(10) << s->provider << std::setw(16)
+          << to_string(s->state) << std::setw(10) << s->provider
+          << std::setw(16)
           << (s->resume_key.empty() ? "-" : s->resume_key) << std::setw(7)
           << s->tasks.size() << std::setw(7) << s->turns << std::setw(10)
-          << usd(s->cost_usd)
+          << format_usd(s->cost_usd)
           << (s->cli_session_id.empty() ? "-" : s->cli_session_id) << "\n";
     }
-    out << "total cost: " << usd(total) << "\n";
+    out << "total cost: " << format_usd(total) << "\n";
     return cli_status::success;
   });
 }
@@ -709,8 +710,9 @@ cli_status cli_session(const cli_context& ctx, const std::string& action,
   return guarded([&] {
     auto client = connect(ctx);
     auto target = "/v1/sessions/" + std::to_string(id);
-    auto res = action == "show" ? call(ctx, *client, "GET", target)
-                                : call(ctx, *client, "POST", target + "/" + action);
+    auto res = action == "show"
+                 ? call(ctx, *client, "GET", target)
+                 : call(ctx, *client, "POST", target + "/" + action);
     if (ctx.json) {
       *ctx.out << res.body << "\n";
       return cli_status::success;

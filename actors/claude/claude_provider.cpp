@@ -1,7 +1,6 @@
 #include "actors/claude/claude_provider.hpp"
 
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
@@ -10,6 +9,7 @@
 
 #include "actors/claude/claude_result.hpp"
 #include "actors/claude/stream_json.hpp"
+#include "actors/cost/ledger.hpp"
 #include "messages/errc.hpp"
 
 namespace cw::actors {
@@ -53,10 +53,8 @@ public:
     auto spent = acc_.result().estimated_cost_usd;
     if (acc_.result().complete || spent < budget_usd_)
       return {};
-    char figures[96];
-    std::snprintf(figures, sizeof(figures),
-                  "the run spent about $%.4f of its $%.4f", spent, budget_usd_);
-    return std::string{"budget: "} + figures;
+    return "budget: the run spent about " + format_usd(spent) + " of its "
+           + format_usd(budget_usd_);
   }
 
 private:

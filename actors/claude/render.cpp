@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "actors/claude/stream_json.hpp"
+#include "actors/cost/ledger.hpp"
 
 namespace cw::actors {
 
@@ -86,13 +87,6 @@ std::string with_commas(uint64_t n) {
     out += digits[i];
   }
   return out;
-}
-
-/// Returns `$0.0123` below a dollar, `$12.34` from there.
-std::string format_usd(double x) {
-  char buf[48];
-  std::snprintf(buf, sizeof(buf), x < 1.0 ? "$%.4f" : "$%.2f", x);
-  return buf;
 }
 
 /// Returns `4.2 s` or `3 min 5 s`.

@@ -51,13 +51,6 @@ cost_totals find_or_zero(const Map& map, const Key& key) {
   return i == map.end() ? cost_totals{} : i->second;
 }
 
-/// Returns `$12.34`, or `$0.0123` below a dollar.
-std::string format_usd(double x) {
-  char buf[48];
-  std::snprintf(buf, sizeof(buf), x < 1.0 ? "$%.4f" : "$%.2f", x);
-  return buf;
-}
-
 /// Returns whether `spent_nanos` reached the limit `limit_usd` (0: none).
 bool reached(int64_t spent_nanos, double limit_usd) {
   if (!(limit_usd > 0) || !std::isfinite(limit_usd))
@@ -78,6 +71,12 @@ std::string reason(const std::string& who, const cost_totals& spent,
 }
 
 } // namespace
+
+std::string format_usd(double x) {
+  char buf[48];
+  std::snprintf(buf, sizeof(buf), x < 1.0 ? "$%.4f" : "$%.2f", x);
+  return buf;
+}
 
 caf::error validate(const budgets& x) {
   auto check = [](const char* name, double value) -> caf::error {

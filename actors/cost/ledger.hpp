@@ -65,6 +65,9 @@ struct budgets {
   double per_day_usd = 0;
 };
 
+/// Returns `$12.34`, or `$0.0123` below a dollar: how cw writes money.
+std::string format_usd(double usd);
+
 /// Returns an `errc::invalid_argument` error naming the first field of `x`
 /// that is negative or not finite, else no error.
 caf::error validate(const budgets& x);

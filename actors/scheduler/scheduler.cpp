@@ -3,7 +3,6 @@
 #include "actors/agent/circuit_breaker.hpp"
 
 #include <chrono>
-#include <cstdio>
 #include <deque>
 #include <functional>
 #include <map>
@@ -912,10 +911,8 @@ void end_attempt(self_ptr self, task_id id, task_outcome outcome) {
   auto stopped = outcome.reason.rfind("budget:", 0) == 0;
   if (outcome.status != task_status::completed && budget > 0
       && (stopped || spent >= budget)) {
-    char figures[96];
-    std::snprintf(figures, sizeof(figures), "spent $%.4f of $%.4f", spent,
-                  budget);
-    outcome.reason = "budget: task " + std::to_string(id) + " " + figures
+    outcome.reason = "budget: task " + std::to_string(id) + " spent "
+                     + format_usd(spent) + " of " + format_usd(budget)
                      + (stopped ? "; its running attempt was stopped"
                                 : "; its last attempt: " + outcome.reason);
     end_task(self, task_finished{id, std::move(outcome)});

@@ -3,6 +3,7 @@
 #include "messages/workflow.hpp"
 
 #include <array>
+#include <string_view>
 #include <utility>
 
 namespace cw {
@@ -43,6 +44,17 @@ bool value_of(const std::array<std::pair<Enum, const char*>, N>& names,
 }
 
 } // namespace
+
+lock_need parse_lock_need(const std::string& text) {
+  for (auto [suffix, exclusive] : {std::pair{std::string_view{":shared"}, false},
+                                   std::pair{std::string_view{":exclusive"},
+                                             true}})
+    if (text.size() >= suffix.size()
+        && std::string_view{text}.substr(text.size() - suffix.size())
+             == suffix)
+      return {text.substr(0, text.size() - suffix.size()), exclusive};
+  return {text, true};
+}
 
 std::string to_string(task_status x) {
   return name_of(status_names, x);

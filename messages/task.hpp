@@ -163,6 +163,11 @@ struct task_spec {
   uint32_t max_turns = 0;
   /// Most this task may cost in USD; 0: no limit of its own.
   double budget_usd = 0;
+  // -- resources ------------------------------------------------------------
+  /// Locks the task holds before it starts and until it ends: `NAME`
+  /// (exclusive) or `NAME:shared` (see `parse_lock_need`). It stays queued,
+  /// holding no agent, until every one is granted.
+  std::vector<std::string> locks = {};
 };
 
 template <class Inspector>
@@ -171,8 +176,18 @@ typename Inspector::result_type inspect(Inspector& f, task_spec& x) {
            x.workspace, x.priority, x.retry, x.timeout_ms, x.run_at_ms,
            x.depends_on, x.workflow, x.key, x.pool, x.capabilities, x.required_agent,
            x.same_agent_as, x.excluded_agents, x.env, x.resume_key,
-           x.resume_session, x.model, x.max_turns, x.budget_usd);
+           x.resume_session, x.model, x.max_turns, x.budget_usd, x.locks);
 }
+
+/// One lock a task needs.
+struct lock_need {
+  std::string resource;
+  bool exclusive = true;
+};
+
+/// Reads `NAME`, `NAME:shared` or `NAME:exclusive` (a name may hold colons
+/// of its own: only a last `:shared` or `:exclusive` is the mode).
+lock_need parse_lock_need(const std::string& text);
 
 /// What a prompt-driven run (a `claude` process) reported about itself:
 /// the conversation's session, cost, tokens and limits. Empty for the
@@ -357,6 +372,8 @@ struct task_limits {
   static constexpr size_t max_env_value_bytes = 32 * 1024;
   static constexpr uint32_t max_turns = 10'000;
   static constexpr double max_budget_usd = 1'000'000;
+  static constexpr size_t max_locks = 64;
+  static constexpr size_t max_lock_name_bytes = 1024;
 };
 
 } // namespace cw

@@ -56,6 +56,8 @@ void to_json(json& j, const task_spec& x) {
     j["max_turns"] = x.max_turns;
   if (x.budget_usd != 0)
     j["budget_usd"] = x.budget_usd;
+  if (!x.locks.empty())
+    j["locks"] = x.locks;
 }
 
 void to_json(json& j, const run_report& x) {
@@ -323,9 +325,9 @@ struct fast_encoder {
 
   bool operator()(const task_submitted& x) {
     const auto& s = x.spec;
-    // Prompt-driven tasks' fields: the nlohmann path.
+    // Prompt-driven tasks' fields and locks: the nlohmann path.
     if (!s.resume_key.empty() || !s.resume_session.empty() || !s.model.empty()
-        || s.max_turns != 0 || s.budget_usd != 0)
+        || s.max_turns != 0 || s.budget_usd != 0 || !s.locks.empty())
       return false;
     payload_writer w{out};
     // Keys in std::map order, as nlohmann writes them.
@@ -762,9 +764,11 @@ caf::expected<task_event> decode(const event& x) {
           ev.spec.key = str(value);
         else if (key == "pool")
           ev.spec.pool = str(value);
-        else if (key == "capabilities" || key == "excluded_agents") {
-          auto& out = key == "capabilities" ? ev.spec.capabilities
-                                            : ev.spec.excluded_agents;
+        else if (key == "capabilities" || key == "excluded_agents"
+                 || key == "locks") {
+          auto& out = key == "capabilities"      ? ev.spec.capabilities
+                      : key == "excluded_agents" ? ev.spec.excluded_agents
+                                                 : ev.spec.locks;
           simdjson::ondemand::array names = value.get_array().value();
           for (auto name : names)
             out.push_back(str(simdjson::ondemand::value{name.value()}));

@@ -198,6 +198,8 @@ caf::error parse_task_fields(const json& j, const std::string& prefix,
         return parse_names(value, key, spec.capabilities);
       if (key == "excluded_agents")
         return parse_names(value, key, spec.excluded_agents);
+      if (key == "locks")
+        return parse_names(value, key, spec.locks);
       if (key == "same_agent_as") {
         if (!value.is_number_unsigned() || value.get<uint64_t>() == 0)
           return invalid(key, "must be a task id");
@@ -458,6 +460,7 @@ caf::expected<task_info> task_from_json(const json& j) {
     x.spec.same_agent_as = spec.value("same_agent_as", uint64_t{0});
     x.spec.excluded_agents
       = spec.value("excluded_agents", std::vector<std::string>{});
+    x.spec.locks = spec.value("locks", std::vector<std::string>{});
     x.spec.env = spec.value("env", std::map<std::string, std::string>{});
     x.spec.resume_key = spec.value("resume_key", std::string{});
     x.spec.resume_session = spec.value("resume_session", std::string{});

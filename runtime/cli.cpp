@@ -130,6 +130,12 @@ void print_task(const cli_context& ctx, const task_info& x) {
       << "\n";
   if (x.spec.timeout_ms > 0)
     out << "timeout:    " << x.spec.timeout_ms << " ms\n";
+  if (!x.spec.locks.empty()) {
+    std::string names;
+    for (auto& name : x.spec.locks)
+      names += (names.empty() ? "" : ", ") + name;
+    out << "locks:      " << names << "\n";
+  }
   if (x.status == task_status::queued && x.not_before_ms > 0)
     out << "not before: " << x.not_before_ms << " ms since the epoch\n";
   if (x.status == task_status::parked)
@@ -238,6 +244,8 @@ cli_status cli_run(const cli_context& ctx, const run_options& opts) {
       body["same_agent_as"] = opts.same_agent_as;
     if (!opts.exclude_agents.empty())
       body["excluded_agents"] = opts.exclude_agents;
+    if (!opts.locks.empty())
+      body["locks"] = opts.locks;
     for (auto& var : opts.env) {
       auto eq = var.find('=');
       if (eq == std::string::npos || eq == 0) {

@@ -52,6 +52,8 @@ struct run_options {
   std::string agent;
   uint64_t same_agent_as = 0;
   std::vector<std::string> exclude_agents;
+  /// Locks to hold while the task runs: `NAME` or `NAME:shared`.
+  std::vector<std::string> locks;
   /// `NAME=VALUE` variables for the process.
   std::vector<std::string> env;
   /// `command` (argv is the program) or a prompt-driven provider such as

@@ -2,6 +2,7 @@
 
 #include "actors/agent/circuit_breaker.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -132,6 +133,10 @@ struct scheduler_state {
   int64_t wake_armed_ms = 0;
   // Attempts stopped by their timeout: their outcome reads "timeout".
   std::set<std::pair<task_id, uint32_t>> timed_out;
+  // Tasks that declared locks (`spec.locks`): those that hold all of them,
+  // and those acquiring them one after the other.
+  std::set<task_id> locks_held;
+  std::set<task_id> locks_acquiring;
   std::mt19937_64 rng{std::random_device{}()};
   uint64_t next_waiter = 0;
   std::unordered_map<uint64_t, waiter> waiters;
@@ -577,6 +582,72 @@ void close_idle_sessions(self_ptr self, int64_t now) {
                                    + " s"});
 }
 
+void cancel_task(self_ptr self, task_id id, std::string reason);
+
+void dispatch(self_ptr self);
+
+/// Asks the lock manager for lock `index` of task `id` (in name order, so
+/// that tasks never wait for each other in a circle through their declared
+/// locks); once it has them all, the task may start.
+void acquire_locks(self_ptr self, task_id id, size_t index) {
+  auto& st = self->state;
+  auto info = st.tasks.find(id);
+  if (info == nullptr || is_terminal(info->status)) {
+    st.locks_acquiring.erase(id);
+    return;
+  }
+  std::vector<lock_need> needs;
+  for (auto& text : info->spec.locks)
+    needs.push_back(parse_lock_need(text));
+  std::sort(needs.begin(), needs.end(), [](auto& x, auto& y) {
+    return x.resource < y.resource;
+  });
+  if (index == needs.size()) {
+    st.locks_acquiring.erase(id);
+    st.locks_held.insert(id);
+    dispatch(self);
+    return;
+  }
+  lock_spec req{"task:" + std::to_string(id), needs[index].resource,
+                needs[index].exclusive, info->spec.priority, max_lock_wait_ms};
+  auto resource = req.resource;
+  self
+    ->request(st.cfg.locks, std::chrono::milliseconds{max_lock_wait_ms + 30'000},
+              lock_atom_v, std::move(req))
+    .then([self, id, index](const lock_grant&) {
+            acquire_locks(self, id, index + 1);
+          },
+          [self, id, index, resource](caf::error& err) {
+            auto& st = self->state;
+            auto info = st.tasks.find(id);
+            if (info == nullptr || is_terminal(info->status)) {
+              st.locks_acquiring.erase(id);
+              return; // withdrawn when the task ended
+            }
+            auto msg = error_message(err);
+            if (msg.rfind("timeout: ", 0) == 0) {
+              acquire_locks(self, id, index); // a task waits as long as it takes
+              return;
+            }
+            spdlog::warn("scheduler: task {} did not get lock {}: {}", id,
+                         resource, describe(err));
+            st.locks_acquiring.erase(id);
+            cancel_task(self, id, "lock " + resource + ": " + msg);
+            dispatch(self);
+          });
+}
+
+/// Returns whether task `info` holds the locks it declared; starts
+/// acquiring them when it does not.
+bool has_locks(self_ptr self, const task_info& info) {
+  auto& st = self->state;
+  if (info.spec.locks.empty() || st.locks_held.count(info.id) != 0)
+    return true;
+  if (st.locks_acquiring.insert(info.id).second)
+    acquire_locks(self, info.id, 0);
+  return false;
+}
+
 void dispatch(self_ptr self) {
   auto& st = self->state;
   auto now = now_ms(self);
@@ -624,7 +695,7 @@ void dispatch(self_ptr self) {
         if (i != st.running_per_workspace.end() && i->second >= cap)
           return false;
       }
-      if (over_budget.count(info.id) != 0)
+      if (over_budget.count(info.id) != 0 || !has_locks(self, info))
         return false;
       choice = st.place.choose(info.spec, affinity_of(self, info.spec),
                                st.tasks.queued_per_pool(), unit(st.rng));
@@ -769,6 +840,8 @@ void end_task(self_ptr self, task_event ev) {
   notify.id = id;
   when_durable(self, std::move(notify));
   // The task's locks die with it (its process is gone or going).
+  st.locks_held.erase(id);
+  st.locks_acquiring.erase(id);
   if (st.cfg.locks)
     self->request(st.cfg.locks, std::chrono::seconds(30), release_atom_v,
                   "task:" + std::to_string(id))
@@ -980,6 +1053,8 @@ caf::error admit(self_ptr self, task_spec& spec) {
   for (auto& name : spec.excluded_agents)
     if (place.find(name) == nullptr)
       return invalid("excluded_agents: unknown agent '" + name + "'");
+  if (!spec.locks.empty() && !st.cfg.locks)
+    return invalid("locks: this scheduler has no lock manager");
   if (spec.same_agent_as != 0 && st.tasks.find(spec.same_agent_as) == nullptr)
     return invalid("same_agent_as: no task with id "
                    + std::to_string(spec.same_agent_as));
@@ -1458,6 +1533,25 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
           give_up_orphan(self, id,
                          "agent " + agent
                            + " did not come back after the node restarted");
+      // Locks do not outlive the node: tasks that run on take theirs again
+      // before any queued task may ask.
+      if (st.cfg.locks)
+        for (auto& info : st.tasks.list(task_filter{false, task_status::running, 0, false}))
+          for (auto& text : info.spec.locks) {
+            auto need = parse_lock_need(text);
+            st.locks_held.insert(info.id);
+            self
+              ->request(st.cfg.locks, std::chrono::seconds(30), lock_atom_v,
+                        lock_spec{"task:" + std::to_string(info.id),
+                                  need.resource, need.exclusive,
+                                  info.spec.priority, 0})
+              .then([](const lock_grant&) {},
+                    [id = info.id, r = need.resource](caf::error& err) {
+                      spdlog::warn("scheduler: task {} could not take lock {} "
+                                   "again: {}",
+                                   id, r, describe(err));
+                    });
+          }
       dispatch(self);
     },
     [self](finished_atom, task_id id, uint32_t attempt, task_outcome outcome) {

@@ -383,7 +383,7 @@ std::vector<task_id> task_table::running() const {
 namespace {
 
 /// Format of `save`; bump when the layout changes and keep reading old ones.
-constexpr uint8_t snapshot_format = 8;
+constexpr uint8_t snapshot_format = 9;
 
 bool same(const task_info& a, const task_info& b) {
   return a.id == b.id && a.spec.provider == b.spec.provider
@@ -405,6 +405,7 @@ bool same(const task_info& a, const task_info& b) {
          && a.spec.required_agent == b.spec.required_agent
          && a.spec.same_agent_as == b.spec.same_agent_as
          && a.spec.excluded_agents == b.spec.excluded_agents
+         && a.spec.locks == b.spec.locks
          && a.spec.env == b.spec.env && a.spec.resume_key == b.spec.resume_key
          && a.spec.resume_session == b.spec.resume_session
          && a.spec.model == b.spec.model

@@ -53,6 +53,25 @@ caf::error validate(task_spec& spec, const std::string& default_workspace,
     return invalid("budget_usd: must be a number of USD from 0 (none) to "
                    + std::to_string(
                      static_cast<int64_t>(task_limits::max_budget_usd)));
+  if (spec.locks.size() > task_limits::max_locks)
+    return invalid("locks: more than " + std::to_string(task_limits::max_locks));
+  for (size_t i = 0; i < spec.locks.size(); ++i) {
+    auto need = parse_lock_need(spec.locks[i]);
+    auto field = "locks[" + std::to_string(i) + "]";
+    if (need.resource.empty())
+      return invalid(field + ": names no resource");
+    if (need.resource.size() > task_limits::max_lock_name_bytes)
+      return invalid(field + ": longer than "
+                     + std::to_string(task_limits::max_lock_name_bytes)
+                     + " bytes");
+    for (unsigned char c : need.resource)
+      if (c < 0x20 || c == 0x7f)
+        return invalid(field + ": must not contain control characters");
+    for (size_t j = 0; j < i; ++j)
+      if (parse_lock_need(spec.locks[j]).resource == need.resource)
+        return invalid(field + ": '" + need.resource.substr(0, 64)
+                       + "' is named twice");
+  }
   if (spec.capabilities.size() > task_limits::max_capabilities)
     return invalid("capabilities: more than "
                    + std::to_string(task_limits::max_capabilities));

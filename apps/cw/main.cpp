@@ -53,6 +53,11 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--exclude-agent", run.exclude_agents,
                       "never run on this agent (repeatable)")
     ->allow_extra_args(false);
+  run_cmd->add_option("--lock", run.locks,
+                      "hold lock NAME (NAME:shared for a shared one) from "
+                      "before the start to the end; the task waits queued "
+                      "until granted (repeatable)")
+    ->allow_extra_args(false);
   run_cmd->add_option("--env", run.env,
                       "NAME=VALUE for the process (repeatable)")
     ->allow_extra_args(false);

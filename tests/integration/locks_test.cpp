@@ -234,4 +234,83 @@ CAF_TEST(the locks of a task are released when the task ends) {
   CAF_CHECK_EQUAL(j["holders"][0]["owner"], "agent:x");
 }
 
+CAF_TEST(a task that declares a lock waits queued without an agent until granted) {
+  // Someone else holds db.
+  auto held = call("POST", "/v1/locks/acquire", acquire_body("agent:x", "db", 0));
+  CAF_REQUIRE_EQUAL(held.status, 200u);
+  json locked{{"argv", {"true"}},
+              {"workspace", dir.path().string()},
+              {"locks", {"db"}}};
+  auto submitted = call("POST", "/v1/tasks", locked.dump());
+  CAF_REQUIRE_EQUAL(submitted.status, 201u);
+  auto id = json::parse(submitted.body)["id"].template get<uint64_t>();
+  auto target = "/v1/tasks/" + std::to_string(id);
+  await_waiter("task:" + std::to_string(id), "db");
+  auto status = [&](const std::string& t) {
+    return json::parse(call("GET", t).body)["status"].get<std::string>();
+  };
+  CAF_CHECK_EQUAL(status(target), "queued");
+  // The node's only agent is free: a task without locks runs meanwhile.
+  json free_task{{"argv", {"true"}}, {"workspace", dir.path().string()}};
+  auto other = json::parse(call("POST", "/v1/tasks", free_task.dump()).body);
+  auto other_target = "/v1/tasks/" + std::to_string(other["id"].get<uint64_t>());
+  auto done = json::parse(
+    client->request("GET", other_target + "?wait=30", "", std::chrono::seconds(40))
+      ->body);
+  CAF_CHECK_EQUAL(done["status"], "completed");
+  CAF_CHECK_EQUAL(status(target), "queued");
+  // Released: the task takes the lock, runs, and its end frees it.
+  auto released = call("POST", "/v1/locks/release",
+                       json{{"owner", "agent:x"}, {"resource", "db"}}.dump());
+  CAF_CHECK_EQUAL(released.status, 200u);
+  auto finished = json::parse(
+    client->request("GET", target + "?wait=30", "", std::chrono::seconds(40))->body);
+  CAF_CHECK_EQUAL(finished["status"], "completed");
+  auto locks = finished["spec"]["locks"];
+  CAF_CHECK_EQUAL(locks, json::array({"db"}));
+  auto after = json::parse(call("GET", "/v1/locks").body);
+  CAF_CHECK(after["holders"].empty());
+}
+
+CAF_TEST(a task refused its declared lock in a deadlock is cancelled naming it) {
+  // The task takes a, then waits for b, which agent:x holds.
+  auto held = call("POST", "/v1/locks/acquire", acquire_body("agent:x", "b", 0));
+  CAF_REQUIRE_EQUAL(held.status, 200u);
+  json task{{"argv", {"true"}},
+            {"workspace", dir.path().string()},
+            {"priority", -5},
+            {"locks", {"b", "a:shared"}}};
+  auto submitted = call("POST", "/v1/tasks", task.dump());
+  CAF_REQUIRE_EQUAL(submitted.status, 201u);
+  auto id = json::parse(submitted.body)["id"].template get<uint64_t>();
+  auto owner = "task:" + std::to_string(id);
+  await_waiter(owner, "b");
+  // agent:x asking for a closes the circle; the task has the lower priority.
+  auto granted = acquire_async(acquire_body("agent:x", "a", 30'000)).get();
+  CAF_CHECK_EQUAL(granted.status, 200u);
+  auto t = json::parse(client
+                         ->request("GET",
+                                   "/v1/tasks/" + std::to_string(id) + "?wait=30",
+                                   "", std::chrono::seconds(40))
+                         ->body);
+  CAF_CHECK_EQUAL(t["status"], "cancelled");
+  auto reason = t["reason"].get<std::string>();
+  CAF_CHECK_EQUAL(reason.rfind("lock b: deadlock: ", 0), 0u);
+}
+
+CAF_TEST(bad declared locks are refused with the field named) {
+  auto submit = [&](json locks) {
+    json task{{"argv", {"true"}},
+              {"workspace", dir.path().string()},
+              {"locks", std::move(locks)}};
+    return call("POST", "/v1/tasks", task.dump());
+  };
+  check_refused(submit(json::array({":shared"})), 400, "locks[0]");
+  check_refused(submit(json::array({"db", "db:shared"})), 400, "locks[1]");
+  check_refused(submit(json::array({std::string(1025, 'x')})), 400, "locks[0]");
+  check_refused(submit("db"), 400, "locks");
+  auto j = json::parse(call("GET", "/v1/tasks").body);
+  CAF_CHECK(j["tasks"].empty());
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -131,6 +131,9 @@ struct task_parked {
   std::string reason;
   int64_t until_ms = 0;
   std::string session;
+  /// What the limited run reported (it may have spent money before the
+  /// limit); empty for a task parked before it started (budgets).
+  run_report report = {};
 };
 
 /// A client opened, paused, resumed or closed a session, or it was closed

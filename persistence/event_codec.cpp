@@ -184,6 +184,8 @@ struct encoder {
                    {"reason", x.reason},
                    {"until_ms", x.until_ms},
                    {"session", x.session}};
+    if (!x.report.empty())
+      to_json(payload["report"], x.report);
     return "task.parked";
   }
   std::string operator()(const workflow_submitted& x) {
@@ -891,6 +893,7 @@ caf::expected<task_event> decode(const event& x) {
       task_parked ev{id, str(obj["reason"].value()), 0, ""};
       ev.until_ms = obj["until_ms"].get_int64().value();
       ev.session = str(obj["session"].value());
+      read_report(obj, ev.report);
       return task_event{std::move(ev)};
     }
     if (x.type == "workflow.submitted") {

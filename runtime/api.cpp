@@ -153,8 +153,8 @@ void list(self_ptr self, http_exchange x, const target& t) {
       filter.any_status = false;
       if (!from_string(value, filter.status))
         return reply_invalid(self, x, "status",
-                             "must be one of blocked, queued, running, "
-                             "completed, failed, cancelled");
+                             "must be one of blocked, queued, parked, "
+                             "running, completed, failed, cancelled");
     } else if (key == "dead") {
       if (value != "true" && value != "false")
         return reply_invalid(self, x, "dead", "must be true or false");

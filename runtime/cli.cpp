@@ -143,7 +143,9 @@ void print_task(const cli_context& ctx, const task_info& x) {
         << (x.parked_until_ms > 0
               ? "until " + std::to_string(x.parked_until_ms)
                   + " ms since the epoch"
-              : std::string{"until cw retry (auto-resume is off)"})
+              : x.reason.rfind("budget:", 0) == 0
+                  ? std::string{"until cw retry (a budget is spent)"}
+                  : std::string{"until cw retry (auto-resume is off)"})
         << "\n";
   if (!x.spec.resume_key.empty())
     out << "resume key: " << x.spec.resume_key << "\n";

@@ -957,7 +957,7 @@ void park(self_ptr self, task_id id, const run_report& report) {
     reason += "; auto-resume is off: continue it with retry";
   }
   spdlog::info("scheduler: task {} parked ({})", id, reason);
-  record(self, task_parked{id, std::move(reason), until, report.session});
+  record(self, task_parked{id, std::move(reason), until, report.session, report});
 }
 
 void end_attempt(self_ptr self, task_id id, task_outcome outcome) {

@@ -154,6 +154,12 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
                  dequeue(info);
                  if (info.status == task_status::running && info.attempts > 0)
                    --info.attempts;
+                 // The run may have spent money before the limit hit.
+                 if (!x.report.empty()) {
+                   info.report = x.report;
+                   info.cost_usd += x.report.cost_usd;
+                   book(info, x.report, time_ms);
+                 }
                  info.status = task_status::parked;
                  info.reason = x.reason;
                  info.pid = 0;

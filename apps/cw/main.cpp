@@ -105,9 +105,10 @@ int main(int argc, char** argv) {
   auto tasks_cmd = app.add_subcommand("tasks", "list tasks, newest first");
   tasks_cmd
     ->add_option("--status", status_filter,
-                 "blocked, queued, running, completed, failed or cancelled")
-    ->check(CLI::IsMember({"blocked", "queued", "running", "completed",
-                           "failed", "cancelled"}));
+                 "blocked, queued, parked, running, completed, failed or "
+                 "cancelled")
+    ->check(CLI::IsMember({"blocked", "queued", "parked", "running",
+                           "completed", "failed", "cancelled"}));
   tasks_cmd->add_option("--limit", limit, "at most this many (0: all)");
   bool dead = false;
   tasks_cmd->add_flag("--dead", dead, "only the dead-letter queue");

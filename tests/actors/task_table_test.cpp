@@ -167,6 +167,28 @@ CAF_TEST(a task waits blocked until every dependency completed) {
   CAF_CHECK(t.find(5)->status == task_status::blocked);
 }
 
+CAF_TEST(what a limited run spent before its limit is booked when it parks) {
+  task_table t;
+  auto spec = spec_with_priority(0);
+  spec.provider = "claude";
+  t.apply(task_submitted{1, spec}, 10);
+  t.apply(task_assigned{1, "claude-1", 1, ""}, 11);
+  run_report rep;
+  rep.session = "sess-1";
+  rep.cost_usd = 0.25;
+  rep.output_tokens = 900;
+  rep.limit = "usage_limit";
+  t.apply(task_parked{1, "usage_limit: resets at 5000", 5000, "sess-1", rep},
+          20);
+  auto info = t.find(1);
+  CAF_REQUIRE(info != nullptr);
+  CAF_CHECK_EQUAL(info->cost_usd, 0.25);
+  CAF_CHECK_EQUAL(info->report.limit, "usage_limit");
+  auto spent = t.costs().for_task(1);
+  CAF_CHECK_EQUAL(spent.usd(), 0.25);
+  CAF_CHECK_EQUAL(spent.output_tokens, 900u);
+}
+
 CAF_TEST(a parked task keeps its attempt and holds its provider until its time) {
   task_table t;
   auto spec = spec_with_priority(0);

@@ -113,7 +113,13 @@ CAF_TEST(prompt-driven fields and parking round trip) {
   CAF_CHECK_EQUAL(parked.reason, "usage_limit: resets at 5");
   CAF_CHECK_EQUAL(parked.until_ms, 5000);
   CAF_CHECK_EQUAL(parked.session, "9f3c");
+  CAF_CHECK(parked.report.empty());
   CAF_CHECK_EQUAL(encode(task_parked{3, "", 0, ""}, 0, "n").type, "task.parked");
+  // A limited run that spent money before the limit keeps its report.
+  auto spent = std::get<task_parked>(
+    round_trip(task_parked{3, "usage_limit: resets at 5", 5000, "9f3c", rep}));
+  CAF_CHECK_EQUAL(spent.report.cost_usd, 0.0104931);
+  CAF_CHECK_EQUAL(spent.report.limit, "usage_limit");
 }
 
 CAF_TEST(types carry names and versions) {

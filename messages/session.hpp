@@ -49,13 +49,18 @@ struct session_info {
   int64_t last_active_ms = 0;
   /// The resume key bound to it, if any.
   std::string resume_key;
+  /// The directory its conversation belongs to (the CLI keeps conversations
+  /// per project directory): the workspace of its first task; empty until
+  /// then.
+  std::string workspace = {};
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, session_info& x) {
   return f(caf::meta::type_name("cw.session_info"), x.id, x.provider, x.pool,
            x.state, x.cli_session_id, x.current_task, x.tasks, x.turns,
-           x.cost_usd, x.created_ms, x.last_active_ms, x.resume_key);
+           x.cost_usd, x.created_ms, x.last_active_ms, x.resume_key,
+           x.workspace);
 }
 
 /// What a client asks of sessions: `open` (with provider, pool and an

@@ -306,7 +306,8 @@ json to_json(const session_info& x) {
               {"cost_usd", x.cost_usd},
               {"created_ms", x.created_ms},
               {"last_active_ms", x.last_active_ms},
-              {"resume_key", x.resume_key}};
+              {"resume_key", x.resume_key},
+              {"workspace", x.workspace}};
 }
 
 caf::expected<session_info> session_from_json(const json& j) {
@@ -328,6 +329,7 @@ caf::expected<session_info> session_from_json(const json& j) {
     x.created_ms = j.at("created_ms").get<int64_t>();
     x.last_active_ms = j.at("last_active_ms").get<int64_t>();
     x.resume_key = j.at("resume_key").get<std::string>();
+    x.workspace = j.value("workspace", std::string{});
     return x;
   } catch (const std::exception& ex) {
     return make_error(errc::invalid_argument,

@@ -670,6 +670,8 @@ void print_session(const cli_context& ctx, const session_info& s) {
            << (s.cli_session_id.empty() ? "-" : s.cli_session_id) << "\n"
            << "resume key: " << (s.resume_key.empty() ? "-" : s.resume_key)
            << "\n"
+           << "workspace:  " << (s.workspace.empty() ? "-" : s.workspace)
+           << "\n"
            << "tasks:      " << (tasks.empty() ? "-" : tasks) << "\n"
            << "running:    "
            << (s.current_task != 0 ? std::to_string(s.current_task) : "-")

@@ -679,7 +679,7 @@ void dispatch(self_ptr self) {
           info.spec.provider, info.spec.pool,
           info.spec.resume_key.empty() ? std::nullopt
                                        : std::optional{info.spec.resume_key},
-          now);
+          now, info.spec.workspace);
         if (seat->is_wait())
           return false;
       }

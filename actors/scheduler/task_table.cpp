@@ -81,7 +81,8 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
                    auto res = sessions_.take(x.session, info.id,
                                              info.spec.provider,
                                              info.spec.pool,
-                                             info.spec.resume_key, time_ms);
+                                             info.spec.resume_key, time_ms,
+                                             info.spec.workspace);
                    static_cast<void>(res);
                  }
                },

@@ -251,13 +251,18 @@ void session_table::unbind(session_info& s) {
 std::pair<allocation, const session_info*>
 session_table::choose(const std::string& provider, const std::string& pool,
                       const std::optional<std::string>& resume_key,
-                      int64_t now_ms) const {
+                      int64_t now_ms, const std::string& workspace) const {
   auto has_key = resume_key && !resume_key->empty();
+  auto fits = [&](const session_info& s) {
+    return s.provider == provider && s.pool == pool
+           && (s.workspace.empty() || workspace.empty()
+               || s.workspace == workspace);
+  };
   // Tier 1: the session the key is bound to.
   if (has_key) {
     if (auto id = bound(*resume_key, now_ms)) {
       auto& s = sessions_.at(*id);
-      if (s.provider == provider && s.pool == pool) {
+      if (fits(s)) {
         if (s.state == session_state::idle)
           return {allocation{allocation_tier::by_key, s.id, {}}, &s};
         if (s.state == session_state::busy)
@@ -285,8 +290,7 @@ session_table::choose(const std::string& provider, const std::string& pool,
     return s.last_active_ms > best->last_active_ms;
   };
   for (auto& [id, s] : sessions_)
-    if (s.state == session_state::idle && s.provider == provider
-        && s.pool == pool && better(s))
+    if (s.state == session_state::idle && fits(s) && better(s))
       best = &s;
   if (best != nullptr)
     return {allocation{allocation_tier::idle, best->id, {}}, best};
@@ -304,20 +308,22 @@ session_table::choose(const std::string& provider, const std::string& pool,
 allocation session_table::plan(const std::string& provider,
                                const std::string& pool,
                                const std::optional<std::string>& resume_key,
-                               int64_t now_ms) const {
-  return choose(provider, pool, resume_key, now_ms).first;
+                               int64_t now_ms,
+                               const std::string& workspace) const {
+  return choose(provider, pool, resume_key, now_ms, workspace).first;
 }
 
 allocation session_table::allocate(task_id task, const std::string& provider,
                                    const std::string& pool,
                                    const std::optional<std::string>& resume_key,
-                                   int64_t now_ms) {
-  auto result = plan(provider, pool, resume_key, now_ms);
+                                   int64_t now_ms,
+                                   const std::string& workspace) {
+  auto result = plan(provider, pool, resume_key, now_ms, workspace);
   if (result.is_wait())
     return result;
   // Cannot fail: the plan chose an idle or a new session.
   auto res = take(result.session, task, provider, pool,
-                  resume_key ? *resume_key : std::string{}, now_ms);
+                  resume_key ? *resume_key : std::string{}, now_ms, workspace);
   static_cast<void>(res);
   return result;
 }
@@ -342,10 +348,13 @@ caf::expected<void> session_table::take(session_id id, task_id task,
                                         const std::string& provider,
                                         const std::string& pool,
                                         const std::string& resume_key,
-                                        int64_t now_ms) {
+                                        int64_t now_ms,
+                                        const std::string& workspace) {
   open_as(id, provider, pool, {}, now_ms);
   if (auto res = assign(id, task, now_ms); !res)
     return res;
+  if (auto& s = sessions_[id]; s.workspace.empty())
+    s.workspace = workspace;
   if (!resume_key.empty())
     bind(resume_key, sessions_[id], now_ms);
   return caf::unit;

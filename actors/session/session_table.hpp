@@ -125,7 +125,7 @@ public:
   /// answer names the id the new session would get).
   allocation plan(const std::string& provider, const std::string& pool,
                   const std::optional<std::string>& resume_key,
-                  int64_t now_ms) const;
+                  int64_t now_ms, const std::string& workspace = {}) const;
 
   /// Finds a session for `task` and assigns it: (1) the session bound to
   /// `resume_key` if the binding is fresh and the session open and idle (the
@@ -133,11 +133,13 @@ public:
   /// key moves), else (2) the most recently active idle session of the same
   /// provider and pool, preferring ones no other fresh key holds, else (3) a
   /// new session if the pool has room, else a `wait` answer. A given
-  /// `resume_key` ends up bound to the chosen session.
+  /// `resume_key` ends up bound to the chosen session. Tiers 1 and 2 take
+  /// only sessions of `workspace` (or of none yet): a conversation resumes
+  /// in its own directory; a key whose session belongs elsewhere moves.
   allocation allocate(task_id task, const std::string& provider,
                       const std::string& pool,
                       const std::optional<std::string>& resume_key,
-                      int64_t now_ms);
+                      int64_t now_ms, const std::string& workspace = {});
 
   /// Adds what a run reported: the provider's session id (if not empty),
   /// turns and cost. Errors: `invalid_argument` for an unknown session.
@@ -152,7 +154,8 @@ public:
   /// session is not idle.
   caf::expected<void> take(session_id id, task_id task,
                            const std::string& provider, const std::string& pool,
-                           const std::string& resume_key, int64_t now_ms);
+                           const std::string& resume_key, int64_t now_ms,
+                           const std::string& workspace = {});
 
   /// Opens session `id` (a journaled fact) with an optional key binding.
   void open_as(session_id id, const std::string& provider,
@@ -205,7 +208,8 @@ private:
   /// one, or none when the answer is `wait`).
   std::pair<allocation, const session_info*>
   choose(const std::string& provider, const std::string& pool,
-         const std::optional<std::string>& resume_key, int64_t now_ms) const;
+         const std::optional<std::string>& resume_key, int64_t now_ms,
+         const std::string& workspace) const;
 
   caf::expected<session_info*> lookup(session_id id);
   caf::expected<void> apply(session_id id, session_command cmd);

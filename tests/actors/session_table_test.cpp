@@ -242,6 +242,22 @@ CAF_TEST(tier two matches provider and pool) {
   CAF_CHECK_EQUAL(t.find(b.session)->pool, "other");
 }
 
+CAF_TEST(sessions resume only in the workspace of their conversation) {
+  t.allocate(1, "claude", "default", "bug-1", 0, "/src/a");
+  CAF_REQUIRE(t.release(1, 1));
+  CAF_CHECK_EQUAL(t.find(1)->workspace, "/src/a");
+  // Another directory: neither the key's session nor the idle one; the key
+  // moves to a new session there.
+  auto b = t.allocate(2, "claude", "default", "bug-1", 2, "/src/b");
+  CAF_CHECK(b.tier == allocation_tier::fresh);
+  CAF_CHECK_EQUAL(t.find(b.session)->workspace, "/src/b");
+  CAF_REQUIRE(t.release(b.session, 3));
+  // Back in the first directory, an idle session of that directory is taken.
+  auto c = t.allocate(3, "claude", "default", std::nullopt, 4, "/src/a");
+  CAF_CHECK(c.tier == allocation_tier::idle);
+  CAF_CHECK_EQUAL(c.session, 1u);
+}
+
 CAF_TEST(tier two prefers sessions no other key holds) {
   alloc(1, "feature-x", 0);
   alloc(2, std::nullopt, 0);

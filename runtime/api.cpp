@@ -259,25 +259,35 @@ void submit_workflow(self_ptr self, http_exchange x) {
   workflow_call(self, std::move(x), 201, submit_atom_v, std::move(*spec));
 }
 
-void list_workflows(self_ptr self, http_exchange x, const target& t) {
+/// Answers `GET /v1/NAME[?limit=N]` with `{"NAME": [...]}`: what the
+/// scheduler answers to `(atom, list, limit)`, in its order.
+template <class Info, class Atom>
+void list_limited(self_ptr self, http_exchange x, const target& t, Atom atom,
+                  const char* name) {
   uint64_t limit = 0;
   for (auto& [key, value] : t.query) {
     if (key != "limit")
       return reply_invalid(self, x, key, "unknown query parameter");
     if (!parse_uint(value, limit) || limit > 1'000'000)
-      return reply_invalid(self, x, "limit", "must be an integer from 0 to 1000000");
+      return reply_invalid(self, x, "limit",
+                           "must be an integer from 0 to 1000000");
   }
   self
-    ->request(self->state.cfg.scheduler, request_timeout, workflow_atom_v,
-              list_atom_v, static_cast<uint32_t>(limit))
+    ->request(self->state.cfg.scheduler, request_timeout, atom, list_atom_v,
+              static_cast<uint32_t>(limit))
     .then(
-      [x](const std::vector<workflow_info>& all) mutable {
+      [x, name](const std::vector<Info>& all) mutable {
         auto arr = json::array();
         for (auto& info : all)
           arr.push_back(to_json(info));
-        reply_json(x, 200, json{{"workflows", std::move(arr)}});
+        reply_json(x, 200, json{{name, std::move(arr)}});
       },
       [self, x](caf::error& err) mutable { reply_error(self, x, err); });
+}
+
+void list_workflows(self_ptr self, http_exchange x, const target& t) {
+  list_limited<workflow_info>(self, std::move(x), t, workflow_atom_v,
+                              "workflows");
 }
 
 void route_workflows(self_ptr self, http_exchange& x, const target& t) {
@@ -326,24 +336,7 @@ void session_call(self_ptr self, http_exchange x, unsigned status, Ts... msg) {
 }
 
 void list_sessions(self_ptr self, http_exchange x, const target& t) {
-  uint64_t limit = 0;
-  for (auto& [key, value] : t.query) {
-    if (key != "limit")
-      return reply_invalid(self, x, key, "unknown query parameter");
-    if (!parse_uint(value, limit) || limit > 1'000'000)
-      return reply_invalid(self, x, "limit", "must be an integer from 0 to 1000000");
-  }
-  self
-    ->request(self->state.cfg.scheduler, request_timeout, session_atom_v,
-              list_atom_v, static_cast<uint32_t>(limit))
-    .then(
-      [x](const std::vector<session_info>& all) mutable {
-        auto arr = json::array();
-        for (auto& s : all)
-          arr.push_back(to_json(s));
-        reply_json(x, 200, json{{"sessions", std::move(arr)}});
-      },
-      [self, x](caf::error& err) mutable { reply_error(self, x, err); });
+  list_limited<session_info>(self, std::move(x), t, session_atom_v, "sessions");
 }
 
 /// `GET /v1/sessions`, `POST /v1/sessions` (open), `GET /v1/sessions/ID`,

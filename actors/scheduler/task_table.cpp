@@ -94,9 +94,7 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
                [&](const task_finished& x) {
                  dequeue(info);
                  unpark(info);
-                 info.report = x.outcome.report;
-                 info.cost_usd += x.outcome.report.cost_usd;
-                 book(info, x.outcome.report, time_ms);
+                 add_run(info, x.outcome.report, time_ms);
                  info.continue_session.clear();
                  info.status = x.outcome.status;
                  info.exit_code = x.outcome.exit_code;
@@ -118,11 +116,8 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
                },
                [&](const task_retry_scheduled& x) {
                  dequeue(info);
-                 if (!x.report.empty()) {
-                   info.report = x.report;
-                   info.cost_usd += x.report.cost_usd;
-                   book(info, x.report, time_ms);
-                 }
+                 if (!x.report.empty())
+                   add_run(info, x.report, time_ms);
                  info.status = task_status::queued;
                  info.reason = x.reason;
                  info.pid = 0;
@@ -156,11 +151,8 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
                  if (info.status == task_status::running && info.attempts > 0)
                    --info.attempts;
                  // The run may have spent money before the limit hit.
-                 if (!x.report.empty()) {
-                   info.report = x.report;
-                   info.cost_usd += x.report.cost_usd;
-                   book(info, x.report, time_ms);
-                 }
+                 if (!x.report.empty())
+                   add_run(info, x.report, time_ms);
                  info.status = task_status::parked;
                  info.reason = x.reason;
                  info.pid = 0;
@@ -175,6 +167,13 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
              },
              ev);
   return true;
+}
+
+void task_table::add_run(task_info& info, const run_report& r,
+                         int64_t time_ms) {
+  info.report = r;
+  info.cost_usd += r.cost_usd;
+  book(info, r, time_ms);
 }
 
 void task_table::book(const task_info& info, const run_report& r,

@@ -173,6 +173,9 @@ private:
   void forget_waits(const task_info& info);
   /// Books what an attempt of `info` cost.
   void book(const task_info& info, const run_report& r, int64_t time_ms);
+  /// Takes `r` as the report of the latest attempt of `info`: its cost adds
+  /// to the task's and is booked.
+  void add_run(task_info& info, const run_report& r, int64_t time_ms);
   /// Takes a task that leaves `parked` off the parked list.
   void unpark(task_info& info);
   /// Frees the session of a task whose attempt ended, adding what the run

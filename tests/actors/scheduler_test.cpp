@@ -1,6 +1,8 @@
 #define CAF_SUITE actors.scheduler
 #include "tests/support/scheduler_fixture.hpp"
 
+#include <algorithm>
+
 using namespace cw;
 using namespace cw::actors;
 using namespace std::chrono_literals;
@@ -804,6 +806,79 @@ CAF_TEST(a task that would start over the day budget is parked until the next ut
   drain();
   CAF_CHECK_EQUAL(runs->size(), 3u);
   CAF_CHECK(lookup(second.id).status == task_status::running);
+}
+
+/// Returns the holders of every lock, as sorted `owner resource` lines.
+std::string lock_holders(fixture& f) {
+  f.self->send(f.locks, list_atom_v);
+  f.drain();
+  auto listing = f.reply<lock_listing>();
+  std::vector<std::string> lines;
+  for (auto& h : listing.holders)
+    lines.push_back(h.owner + " " + h.resource + "\n");
+  std::sort(lines.begin(), lines.end());
+  std::string result;
+  for (auto& line : lines)
+    result += line;
+  return result;
+}
+
+CAF_TEST(a task waits for its declared lock without taking an agent) {
+  add_locks();
+  start();
+  add_agent("agent-1");
+  self->send(locks, lock_atom_v, lock_spec{"agent:x", "db", true, 0, 0});
+  drain();
+  static_cast<void>(reply<lock_grant>());
+  auto x = spec();
+  x.locks = {"db"};
+  auto locked = submit(x);
+  CAF_CHECK_EQUAL(runs->size(), 0u);
+  CAF_CHECK(lookup(locked.id).status == task_status::queued);
+  // The only agent is free for a task without locks.
+  auto plain = submit(spec());
+  CAF_REQUIRE_EQUAL(runs->size(), 1u);
+  CAF_CHECK_EQUAL(runs->at(0).id, plain.id);
+  finish(plain.id, 1, task_status::completed);
+  CAF_CHECK_EQUAL(runs->size(), 1u);
+  // Released: the task takes the lock and starts.
+  self->send(locks, release_atom_v, std::string{"agent:x"}, std::string{"db"});
+  drain();
+  CAF_REQUIRE_EQUAL(runs->size(), 2u);
+  CAF_CHECK_EQUAL(runs->at(1).id, locked.id);
+  CAF_CHECK_EQUAL(lock_holders(*this), "task:1 db\n");
+  // Its end frees the lock.
+  finish(locked.id, 1, task_status::completed);
+  CAF_CHECK_EQUAL(lock_holders(*this), "");
+}
+
+CAF_TEST(declared locks are taken in name order and shared ones together) {
+  add_locks();
+  start();
+  agent_profile profile;
+  profile.name = "agent-1";
+  profile.max_load = 4;
+  add_agent(profile);
+  auto x = spec();
+  x.locks = {"src:shared", "db"};
+  auto first = submit(x);
+  auto y = spec();
+  y.locks = {"src:shared"};
+  auto second = submit(y);
+  // Both run: shared holders of src do not exclude each other.
+  CAF_CHECK_EQUAL(runs->size(), 2u);
+  CAF_CHECK_EQUAL(lock_holders(*this),
+                  "task:1 db\ntask:1 src\ntask:2 src\n");
+  // A third that wants src exclusively waits for both.
+  auto z = spec();
+  z.locks = {"src"};
+  auto third = submit(z);
+  CAF_CHECK_EQUAL(runs->size(), 2u);
+  finish(first.id, 1, task_status::completed);
+  CAF_CHECK_EQUAL(runs->size(), 2u);
+  finish(second.id, 1, task_status::completed);
+  CAF_REQUIRE_EQUAL(runs->size(), 3u);
+  CAF_CHECK_EQUAL(runs->at(2).id, third.id);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -126,58 +126,49 @@ private:
   std::string url_;
 };
 
-/// What a finished `cw` command printed.
+/// What a finished program printed, and how it ended.
 struct cli_result {
   int exit_code = -1;
   std::string out;
   std::string err;
 };
 
-/// Runs the real `cw` binary with `args`, collecting output in `dir`.
-inline cli_result run_cw(const std::filesystem::path& dir,
-                         std::vector<std::string> args) {
-  auto out = (dir / "cw.out").string();
-  auto err = (dir / "cw.err").string();
+/// What a cw-node that ended by itself printed.
+using node_run = cli_result;
+
+/// Runs `program` with `args` until it exits (at most 60 s), collecting its
+/// output in `dir` under `name`.out and `name`.err.
+inline cli_result run_to_end(const std::string& program, const std::string& name,
+                             const std::filesystem::path& dir,
+                             std::vector<std::string> args) {
+  auto out = (dir / (name + ".out")).string();
+  auto err = (dir / (name + ".err")).string();
   // Boost.Process opens these without truncating.
   std::filesystem::remove(out);
   std::filesystem::remove(err);
-  boost::process::child c{boost::process::exe = CW_CLI_BIN,
+  boost::process::child c{boost::process::exe = program,
                           boost::process::args = args,
                           boost::process::std_out > out,
                           boost::process::std_err > err,
                           boost::process::std_in < boost::process::null,
                           dies_with_test()};
   if (!wait_exit(c, std::chrono::seconds(60))) {
-    CAF_FAIL("cw did not finish within 60 s");
+    CAF_FAIL(name << " did not exit within 60 s");
   }
   return {c.exit_code(), slurp(out), slurp(err)};
 }
 
-/// What a cw-node that ended by itself printed.
-struct node_run {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+/// Runs the real `cw` binary with `args`, collecting output in `dir`.
+inline cli_result run_cw(const std::filesystem::path& dir,
+                         std::vector<std::string> args) {
+  return run_to_end(CW_CLI_BIN, "cw", dir, std::move(args));
+}
 
 /// Runs cw-node with `args` until it exits (a refused start, `--check`),
 /// collecting output in `dir`.
 inline node_run run_node(const std::filesystem::path& dir,
                          std::vector<std::string> args) {
-  auto out = (dir / "node.out").string();
-  auto err = (dir / "node.err").string();
-  std::filesystem::remove(out);
-  std::filesystem::remove(err);
-  boost::process::child c{boost::process::exe = CW_NODE_BIN,
-                          boost::process::args = args,
-                          boost::process::std_out > out,
-                          boost::process::std_err > err,
-                          boost::process::std_in < boost::process::null,
-                          dies_with_test()};
-  if (!wait_exit(c, std::chrono::seconds(60))) {
-    CAF_FAIL("cw-node did not exit within 60 s");
-  }
-  return {c.exit_code(), slurp(out), slurp(err)};
+  return run_to_end(CW_NODE_BIN, "node", dir, std::move(args));
 }
 
 } // namespace cw::test

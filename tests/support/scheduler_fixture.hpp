@@ -9,6 +9,7 @@
 #include "caf/typed_event_based_actor.hpp"
 #include "caf/typed_response_promise.hpp"
 
+#include "actors/resources/lock_manager.hpp"
 #include "actors/scheduler/scheduler.hpp"
 #include "actors/scheduler/task_table.hpp"
 #include "messages/errc.hpp"
@@ -84,6 +85,8 @@ struct scheduler_fixture : actor_fixture {
   std::map<std::string, pool_settings> pools;
   /// The budgets of the scheduler `start` spawns.
   budgets spending;
+  /// The lock manager of the scheduler `start` spawns (see `add_locks`).
+  lock_actor locks;
   caf::actor_clock::time_point t0 = sched.clock().now();
   static constexpr int64_t epoch_ms = 1'800'000'000'000;
 
@@ -103,6 +106,10 @@ struct scheduler_fixture : actor_fixture {
     // A pending timer keeps the scheduler alive: stop it as the node does.
     if (sched_actor) {
       self->send_exit(sched_actor, caf::exit_reason::user_shutdown);
+      drain();
+    }
+    if (locks) {
+      self->send_exit(locks, caf::exit_reason::user_shutdown);
       drain();
     }
   }
@@ -132,7 +139,18 @@ struct scheduler_fixture : actor_fixture {
     cfg.pools = pools;
     cfg.pools["default"] = pool_settings{};
     cfg.spending = spending;
+    cfg.locks = locks;
     return cfg;
+  }
+
+  /// Gives the scheduler that `start` spawns a lock manager of its own.
+  void add_locks() {
+    lock_manager_config cfg;
+    cfg.node_name = "node-a";
+    cfg.journal = journal;
+    cfg.wall_clock = [this] { return wall(); };
+    locks = spawn_lock_manager(sys, std::move(cfg));
+    drain();
   }
 
   agent_actor add_agent(agent_profile profile) {

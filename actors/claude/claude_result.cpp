@@ -1,24 +1,9 @@
 #include "actors/claude/claude_result.hpp"
 
 #include "actors/claude/pricing.hpp"
+#include "messages/overload.hpp"
 
 namespace cw::actors {
-
-namespace {
-
-template <class... Fs>
-struct overload : Fs... {
-  using Fs::operator()...;
-};
-
-template <class... Fs>
-overload(Fs...) -> overload<Fs...>;
-
-/// The model name the CLI gives messages it makes up itself, such as the
-/// usage-limit notice.
-constexpr std::string_view synthetic_model = "<synthetic>";
-
-} // namespace
 
 stream_accumulator::stream_accumulator(int64_t now_ms,
                                        int32_t utc_offset_minutes)

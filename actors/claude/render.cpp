@@ -10,22 +10,11 @@
 
 #include "actors/claude/stream_json.hpp"
 #include "actors/cost/ledger.hpp"
+#include "messages/overload.hpp"
 
 namespace cw::actors {
 
 namespace {
-
-template <class... Fs>
-struct overload : Fs... {
-  using Fs::operator()...;
-};
-
-template <class... Fs>
-overload(Fs...) -> overload<Fs...>;
-
-/// The model name the CLI gives messages it makes up itself, such as the
-/// usage-limit notice.
-constexpr std::string_view synthetic_model = "<synthetic>";
 
 constexpr std::string_view rule = "── ";
 

@@ -9,6 +9,11 @@
 
 namespace cw::actors {
 
+/// The model name the CLI gives messages it makes up itself, such as the
+/// usage-limit notice.
+constexpr std::string_view synthetic_model = "<synthetic>";
+
+
 /// Token counts of one API call or of a whole run, as in the CLI's `usage`.
 struct token_usage {
   uint64_t input_tokens = 0;

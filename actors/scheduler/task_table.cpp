@@ -4,20 +4,9 @@
 #include "caf/serializer_impl.hpp"
 
 #include "messages/errc.hpp"
+#include "messages/overload.hpp"
 
 namespace cw::actors {
-
-namespace {
-
-template <class... Fs>
-struct overload : Fs... {
-  using Fs::operator()...;
-};
-
-template <class... Fs>
-overload(Fs...) -> overload<Fs...>;
-
-} // namespace
 
 bool operator==(const workflow_record& a, const workflow_record& b) {
   return a.id == b.id && a.name == b.name && a.policy == b.policy

@@ -16,6 +16,7 @@
 #include "messages/locks.hpp"
 #include "messages/task.hpp"
 #include "messages/type_ids.hpp"
+#include "messages/workspace.hpp"
 
 namespace cw {
 
@@ -162,5 +163,36 @@ using lock_actor = caf::typed_actor<
   caf::replies_to<release_atom, std::string>::with<lock_listing>,
   caf::replies_to<list_atom>::with<lock_listing>,
   caf::reacts_to<expire_atom, int64_t>>;
+
+/// What an agent needs of the workspace manager: the two steps around each
+/// process it starts.
+/// - `prepare(task, spec)`: readies the directory the task's process starts
+///   in and replies with it. For a task in a `worktree` workspace it creates
+///   the worktree on branch `cw/<task>` (journaled before the reply); in a
+///   `shared` one it opens the task's window on the workspace's watcher. A
+///   directory in no registered workspace is registered (`shared`).
+///   Errors: `invalid_argument` naming `workspace` (a path outside the
+///   workspace, a worktree that cannot be made).
+/// - `conclude(task)`: closes what `prepare` opened and replies with what
+///   the task changed. Errors: none; an unknown task gets an empty report.
+using workspace_actor = caf::typed_actor<
+  caf::replies_to<prepare_atom, task_id, task_spec>::with<workspace_lease>,
+  caf::replies_to<conclude_atom, task_id>::with<workspace_report>>;
+
+/// The workspace manager: the registry of workspaces (a fold over
+/// `workspace.*` events), their watchers and the tasks' worktrees.
+/// - `prepare`, `conclude`: see `workspace_actor`.
+/// - `workspace(info)`: registers a directory (`name`, `root`, `isolation`,
+///   `base`, `policy`, `ignore`) and replies with the entry. Registering the
+///   same root again with the same settings is no change. Errors:
+///   `invalid_argument` naming the field (`path`, `name`, `base`, …).
+/// - `workspace()`: replies with every workspace, by name.
+/// - `prune(spec)`: removes the worktrees of tasks not running (and their
+///   branches when asked) and replies with them. Errors: `invalid_argument`
+///   naming `workspace` when it names none.
+using workspace_manager_actor = workspace_actor::extend<
+  caf::replies_to<workspace_atom, workspace_info>::with<workspace_info>,
+  caf::replies_to<workspace_atom>::with<std::vector<workspace_info>>,
+  caf::replies_to<prune_atom, prune_spec>::with<std::vector<worktree_entry>>>;
 
 } // namespace cw

@@ -1,6 +1,7 @@
 #include "messages/task.hpp"
 #include "messages/agent.hpp"
 #include "messages/workflow.hpp"
+#include "messages/workspace.hpp"
 
 #include <array>
 #include <string_view>
@@ -43,7 +44,35 @@ bool value_of(const std::array<std::pair<Enum, const char*>, N>& names,
   return false;
 }
 
+constexpr std::array<std::pair<workspace_isolation, const char*>, 2>
+  isolation_names{{
+    {workspace_isolation::shared, "shared"},
+    {workspace_isolation::worktree, "worktree"},
+  }};
+
+constexpr std::array<std::pair<conflict_policy, const char*>, 2>
+  conflict_policy_names{{
+  {conflict_policy::warn, "warn"},
+  {conflict_policy::lock, "lock"},
+}};
+
 } // namespace
+
+std::string to_string(workspace_isolation x) {
+  return name_of(isolation_names, x);
+}
+
+bool from_string(const std::string& str, workspace_isolation& x) {
+  return value_of(isolation_names, str, x);
+}
+
+std::string to_string(conflict_policy x) {
+  return name_of(conflict_policy_names, x);
+}
+
+bool from_string(const std::string& str, conflict_policy& x) {
+  return value_of(conflict_policy_names, str, x);
+}
 
 lock_need parse_lock_need(const std::string& text) {
   for (auto [suffix, exclusive] : {std::pair{std::string_view{":shared"}, false},

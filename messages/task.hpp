@@ -238,6 +238,42 @@ typename Inspector::result_type inspect(Inspector& f, run_report& x) {
            x.limit_reset_ms);
 }
 
+/// What a task did to its workspace: where it ran and which files it
+/// changed. Empty when the task ran outside any workspace handling (in-process
+/// agents, plugins that start no processes).
+struct workspace_report {
+  /// The workspace's name.
+  std::string workspace;
+  /// `worktree` isolation: the branch (`cw/<id>`) and the worktree's
+  /// directory; empty for `shared`.
+  std::string branch;
+  std::string worktree;
+  /// The files changed, relative to the workspace (or worktree) root,
+  /// sorted: for a worktree as git sees them against the base commit; in a
+  /// shared workspace as the watcher saw them while the task ran.
+  std::vector<std::string> changed_files;
+  /// Files another task running in the same shared workspace changed too:
+  /// `PATH (task N)`.
+  std::vector<std::string> conflicts;
+  /// Why the changes are not known (e.g. the watcher could not start);
+  /// empty when they are.
+  std::string note;
+  /// Under the `lock` conflict policy: the conflict the task had on a file
+  /// it held no lock on; the attempt fails with it. Empty otherwise.
+  std::string violation = {};
+
+  /// Returns whether nothing was recorded.
+  bool empty() const noexcept {
+    return workspace.empty();
+  }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, workspace_report& x) {
+  return f(caf::meta::type_name("cw.workspace_report"), x.workspace, x.branch,
+           x.worktree, x.changed_files, x.conflicts, x.note, x.violation);
+}
+
 /// How an agent process ended.
 struct task_outcome {
   task_outcome() = default;
@@ -262,12 +298,14 @@ struct task_outcome {
   std::string reason;
   /// What a prompt-driven run reported; empty otherwise.
   run_report report;
+  /// What the task did to its workspace; empty without workspace handling.
+  workspace_report changes = {};
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, task_outcome& x) {
   return f(caf::meta::type_name("cw.task_outcome"), x.status, x.exit_code,
-           x.signal, x.reason, x.report);
+           x.signal, x.reason, x.report, x.changes);
 }
 
 /// Identifies a running agent process so that a node started after a crash
@@ -329,6 +367,8 @@ struct task_info {
   /// The session of the latest attempt (0: none) and its agent's pool.
   uint64_t session = 0;
   std::string pool;
+  /// What the latest attempt did to its workspace (branch, changed files).
+  workspace_report changes = {};
 };
 
 template <class Inspector>
@@ -337,7 +377,7 @@ typename Inspector::result_type inspect(Inspector& f, task_info& x) {
            x.attempts, x.agent, x.pid, x.process, x.exit_code, x.signal, x.reason,
            x.submitted_ms, x.started_ms, x.finished_ms, x.not_before_ms,
            x.dead, x.report, x.cost_usd, x.parked_until_ms, x.continue_session,
-           x.session, x.pool);
+           x.session, x.pool, x.changes);
 }
 
 /// Selects tasks in a listing; `any_status` lists all.

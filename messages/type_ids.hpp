@@ -14,6 +14,7 @@
 #include "messages/session.hpp"
 #include "messages/task.hpp"
 #include "messages/workflow.hpp"
+#include "messages/workspace.hpp"
 
 CAF_BEGIN_TYPE_ID_BLOCK(cw, caf::first_custom_type_id)
 
@@ -108,5 +109,19 @@ CAF_BEGIN_TYPE_ID_BLOCK(cw, caf::first_custom_type_id)
   CAF_ADD_ATOM(cw, cw, session_atom, "session")
   /// Internal: read a running attempt's new output (agent).
   CAF_ADD_ATOM(cw, cw, watch_atom, "watch")
+  /// Workspace manager: register and list (`workspace`), remove ended
+  /// tasks' worktrees (`prune`), ready a task's directory before its process
+  /// starts (`prepare`) and summarise its changes after (`conclude`).
+  CAF_ADD_TYPE_ID(cw, (cw::workspace_info))
+  CAF_ADD_TYPE_ID(cw, (std::vector<cw::workspace_info>))
+  CAF_ADD_TYPE_ID(cw, (cw::worktree_entry))
+  CAF_ADD_TYPE_ID(cw, (std::vector<cw::worktree_entry>))
+  CAF_ADD_TYPE_ID(cw, (cw::prune_spec))
+  CAF_ADD_TYPE_ID(cw, (cw::workspace_lease))
+  CAF_ADD_TYPE_ID(cw, (cw::workspace_report))
+  CAF_ADD_ATOM(cw, cw, workspace_atom, "workspace")
+  CAF_ADD_ATOM(cw, cw, prune_atom, "prune")
+  CAF_ADD_ATOM(cw, cw, prepare_atom, "prepare")
+  CAF_ADD_ATOM(cw, cw, conclude_atom, "conclude")
 
 CAF_END_TYPE_ID_BLOCK(cw)

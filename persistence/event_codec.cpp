@@ -8,6 +8,7 @@
 #include <simdjson.h>
 
 #include "messages/errc.hpp"
+#include "messages/overload.hpp"
 
 namespace cw::persistence {
 
@@ -108,6 +109,32 @@ void to_json(json& j, const task_outcome& x) {
   // Only prompt-driven runs report; command tasks keep the short payload.
   if (!x.report.empty())
     to_json(j["report"], x.report);
+  if (!x.changes.empty())
+    to_json(j["changes"], x.changes);
+}
+
+void to_json(json& j, const workspace_report& x) {
+  j = json{{"workspace", x.workspace}, {"changed_files", x.changed_files}};
+  if (!x.branch.empty()) {
+    j["branch"] = x.branch;
+    j["worktree"] = x.worktree;
+  }
+  if (!x.conflicts.empty())
+    j["conflicts"] = x.conflicts;
+  if (!x.note.empty())
+    j["note"] = x.note;
+  if (!x.violation.empty())
+    j["violation"] = x.violation;
+}
+
+void from_json(const json& j, workspace_report& x) {
+  x.workspace = j.value("workspace", std::string{});
+  x.branch = j.value("branch", std::string{});
+  x.worktree = j.value("worktree", std::string{});
+  x.changed_files = j.value("changed_files", std::vector<std::string>{});
+  x.conflicts = j.value("conflicts", std::vector<std::string>{});
+  x.note = j.value("note", std::string{});
+  x.violation = j.value("violation", std::string{});
 }
 
 namespace {
@@ -455,7 +482,7 @@ struct fast_encoder {
   }
 
   bool operator()(const task_finished& x) {
-    if (!x.outcome.report.empty())
+    if (!x.outcome.report.empty() || !x.outcome.changes.empty())
       return false; // rare and long: the nlohmann path
     payload_writer w{out};
     w.begin_object();
@@ -635,6 +662,143 @@ event encode(const breaker_changed& x, int64_t time_ms,
   return result;
 }
 
+void to_json(json& j, const worktree_entry& x) {
+  j = json{{"task", x.task},
+           {"branch", x.branch},
+           {"path", x.path},
+           {"base_commit", x.base_commit},
+           {"created_ms", x.created_ms}};
+}
+
+void to_json(json& j, const workspace_info& x) {
+  j = json{{"name", x.name},
+           {"root", x.root},
+           {"isolation", to_string(x.isolation)},
+           {"base", x.base},
+           {"conflict_policy", to_string(x.policy)},
+           {"ignore", x.ignore},
+           {"implicit", x.implicit},
+           {"added_ms", x.added_ms}};
+}
+
+namespace {
+
+event workspace_envelope(const std::string& what, const std::string& name,
+                         json payload, int64_t time_ms,
+                         const std::string& node) {
+  event result;
+  result.type = "workspace." + what;
+  result.version = 1;
+  result.time_ms = time_ms;
+  result.node = node;
+  result.entity = "workspace/" + name;
+  result.payload = payload.dump();
+  return result;
+}
+
+} // namespace
+
+event encode(const workspace_event& x, int64_t time_ms,
+             const std::string& node) {
+  auto f = overload{
+    [&](const workspace_added& ev) {
+      json payload;
+      to_json(payload, ev.info);
+      return workspace_envelope("added", ev.info.name, std::move(payload),
+                                time_ms, node);
+    },
+    [&](const worktree_created& ev) {
+      json payload;
+      to_json(payload, ev.worktree);
+      payload["workspace"] = ev.workspace;
+      return workspace_envelope("worktree_created", ev.workspace,
+                                std::move(payload), time_ms, node);
+    },
+    [&](const worktree_removed& ev) {
+      return workspace_envelope("worktree_removed", ev.workspace,
+                                json{{"workspace", ev.workspace},
+                                     {"task", ev.task},
+                                     {"path", ev.path},
+                                     {"branch_deleted", ev.branch_deleted}},
+                                time_ms, node);
+    },
+    [&](const workspace_conflicted& ev) {
+      return workspace_envelope("conflict", ev.workspace,
+                                json{{"workspace", ev.workspace},
+                                     {"path", ev.path},
+                                     {"first", ev.first},
+                                     {"second", ev.second},
+                                     {"policy", to_string(ev.policy)}},
+                                time_ms, node);
+    },
+  };
+  return std::visit(f, x);
+}
+
+bool is_workspace_type(const std::string& type) {
+  return type.rfind("workspace.", 0) == 0;
+}
+
+caf::expected<workspace_event> decode_workspace_event(const event& x) {
+  auto fail = [&](const std::string& why) { return undecodable(x, why); };
+  if (!is_workspace_type(x.type) || x.version != 1)
+    return fail("unknown type or version");
+  auto j = json::parse(x.payload, nullptr, false);
+  if (!j.is_object())
+    return fail("malformed payload");
+  try {
+    auto what = x.type.substr(10);
+    if (what == "added") {
+      workspace_added ev;
+      auto& i = ev.info;
+      i.name = j.at("name").get<std::string>();
+      i.root = j.at("root").get<std::string>();
+      if (!from_string(j.at("isolation").get<std::string>(), i.isolation))
+        return fail("unknown isolation");
+      i.base = j.value("base", std::string{});
+      if (!from_string(j.value("conflict_policy", std::string{"warn"}),
+                       i.policy))
+        return fail("unknown conflict policy");
+      i.ignore = j.value("ignore", std::vector<std::string>{});
+      i.implicit = j.value("implicit", false);
+      i.added_ms = j.value("added_ms", int64_t{0});
+      return workspace_event{std::move(ev)};
+    }
+    if (what == "worktree_created") {
+      worktree_created ev;
+      ev.workspace = j.at("workspace").get<std::string>();
+      auto& w = ev.worktree;
+      w.task = j.at("task").get<task_id>();
+      w.branch = j.at("branch").get<std::string>();
+      w.path = j.at("path").get<std::string>();
+      w.base_commit = j.at("base_commit").get<std::string>();
+      w.created_ms = j.value("created_ms", int64_t{0});
+      return workspace_event{std::move(ev)};
+    }
+    if (what == "worktree_removed") {
+      worktree_removed ev;
+      ev.workspace = j.at("workspace").get<std::string>();
+      ev.task = j.at("task").get<task_id>();
+      ev.path = j.at("path").get<std::string>();
+      ev.branch_deleted = j.value("branch_deleted", false);
+      return workspace_event{std::move(ev)};
+    }
+    if (what == "conflict") {
+      workspace_conflicted ev;
+      ev.workspace = j.at("workspace").get<std::string>();
+      ev.path = j.at("path").get<std::string>();
+      ev.first = j.at("first").get<task_id>();
+      ev.second = j.at("second").get<task_id>();
+      if (!from_string(j.value("policy", std::string{"warn"}), ev.policy))
+        return fail("unknown conflict policy");
+      return workspace_event{std::move(ev)};
+    }
+  } catch (const json::exception& ex) {
+    return fail(std::string{"malformed payload: "} + ex.what());
+  }
+  return fail("unknown workspace event");
+}
+
 caf::expected<scheduler_phase_changed> decode_phase_changed(const event& x) {
   auto fail = [&](const std::string& why) { return undecodable(x, why); };
   if (x.type != "scheduler.phase_changed" || x.version != 1)
@@ -652,6 +816,43 @@ caf::expected<scheduler_phase_changed> decode_phase_changed(const event& x) {
 bool is_task_fold_type(const std::string& type) {
   return type.rfind("task.", 0) == 0 || type.rfind("workflow.", 0) == 0
          || type.rfind("session.", 0) == 0;
+}
+
+/// Reads the optional `changes` of an outcome.
+template <class Object>
+void read_changes(Object& obj, workspace_report& r) {
+  auto changes = obj["changes"].get_object();
+  if (changes.error())
+    return;
+  auto strings = [](simdjson::ondemand::value& v) {
+    std::vector<std::string> result;
+    simdjson::ondemand::array items = v.get_array().value();
+    for (auto item : items) {
+      std::string_view sv = item.get_string().value();
+      result.emplace_back(sv);
+    }
+    return result;
+  };
+  for (auto item : changes.value()) {
+    simdjson::ondemand::field f;
+    if (auto err = std::move(item).get(f))
+      throw simdjson::simdjson_error(err);
+    std::string_view k = f.unescaped_key().value();
+    simdjson::ondemand::value& v = f.value();
+    if (k == "changed_files")
+      r.changed_files = strings(v);
+    else if (k == "conflicts")
+      r.conflicts = strings(v);
+    else if (k == "workspace" || k == "branch" || k == "worktree"
+             || k == "note" || k == "violation") {
+      std::string_view sv = v.get_string().value();
+      (k == "workspace"  ? r.workspace
+       : k == "branch"   ? r.branch
+       : k == "worktree" ? r.worktree
+       : k == "note"     ? r.note
+                         : r.violation) = std::string{sv};
+    }
+  }
 }
 
 /// Reads the optional `report` of an outcome or a retry.
@@ -860,6 +1061,7 @@ caf::expected<task_event> decode(const event& x) {
       ev.outcome.signal = static_cast<int32_t>(out["signal"].get_int64().value());
       ev.outcome.reason = str(out["reason"].value());
       read_report(out, ev.outcome.report);
+      read_changes(out, ev.outcome.changes);
       return task_event{std::move(ev)};
     }
     if (x.type == "task.requeued")

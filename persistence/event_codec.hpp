@@ -10,6 +10,7 @@
 #include "messages/events.hpp"
 #include "messages/locks.hpp"
 #include "messages/task.hpp"
+#include "messages/workspace.hpp"
 
 namespace cw::persistence {
 
@@ -42,6 +43,16 @@ event encode(const supervisor_event& x, int64_t time_ms,
 /// Returns the envelope of a breaker's change (`provider.breaker@1`).
 event encode(const breaker_changed& x, int64_t time_ms, const std::string& node);
 
+/// Returns the envelope of a workspace event (`workspace.<what>@1`, entity
+/// `workspace/<name>`).
+event encode(const workspace_event& x, int64_t time_ms, const std::string& node);
+
+/// Returns whether events of type `type` are workspace events.
+bool is_workspace_type(const std::string& type);
+
+/// Returns the workspace event stored in `x`. Errors: `journal_corrupt`.
+caf::expected<workspace_event> decode_workspace_event(const event& x);
+
 /// Returns the life-cycle change stored in `x` (`scheduler.phase_changed`).
 /// Errors: `journal_corrupt`.
 caf::expected<scheduler_phase_changed> decode_phase_changed(const event& x);
@@ -62,6 +73,18 @@ void to_json(nlohmann::json& j, const task_spec& x);
 
 /// JSON form of a process outcome.
 void to_json(nlohmann::json& j, const task_outcome& x);
+
+/// Writes what a task did to its workspace.
+void to_json(nlohmann::json& j, const workspace_report& x);
+
+/// Reads what `to_json` wrote; absent fields keep their defaults.
+void from_json(const nlohmann::json& j, workspace_report& x);
+
+/// JSON form of a workspace (registry fields and views).
+void to_json(nlohmann::json& j, const workspace_info& x);
+
+/// JSON form of a task's worktree.
+void to_json(nlohmann::json& j, const worktree_entry& x);
 
 /// Writes the report of a prompt-driven run (`limit` only when hit).
 void to_json(nlohmann::json& j, const run_report& x);

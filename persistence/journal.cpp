@@ -190,8 +190,20 @@ caf::expected<uint64_t> journal::append(std::vector<event>& events) {
 caf::expected<uint64_t>
 journal::read(uint64_t from, const std::function<void(event&)>& f,
               uint64_t to) const {
+  return read_checked(from, to, "", f);
+}
+
+caf::expected<uint64_t>
+journal::read_prefix(const std::string& prefix, uint64_t from,
+                     const std::function<void(event&)>& f) const {
+  return read_checked(from, UINT64_MAX, prefix, f);
+}
+
+caf::expected<uint64_t>
+journal::read_checked(uint64_t from, uint64_t to, const std::string& prefix,
+                      const std::function<void(event&)>& f) const {
   caf::error corrupt;
-  auto n = each_row(from, to, [&](event& ev) {
+  auto n = each_row(from, to, prefix, [&](event& ev) {
     if (checksum(ev) != ev.checksum) {
       corrupt = make_error(errc::journal_corrupt,
                            impl_->path + ": checksum mismatch at seq "
@@ -208,19 +220,31 @@ journal::read(uint64_t from, const std::function<void(event&)>& f,
 
 caf::expected<uint64_t>
 journal::scan(uint64_t from, const std::function<bool(event&)>& f) const {
-  return each_row(from, UINT64_MAX, f);
+  return each_row(from, UINT64_MAX, "", f);
 }
 
 caf::expected<uint64_t>
-journal::each_row(uint64_t from, uint64_t to,
+journal::each_row(uint64_t from, uint64_t to, const std::string& prefix,
                   const std::function<bool(event&)>& f) const {
   uint64_t count = 0;
   try {
+    // A prefix filters inside SQLite: `type >= prefix AND type < prefix'`,
+    // where prefix' is the prefix with its last byte raised by one.
     SQLite::Statement stmt{impl_->db,
-                           "SELECT " CW_EVENT_COLUMNS " FROM events WHERE seq >= ? "
-                           "AND seq <= ? ORDER BY seq"};
+                           prefix.empty()
+                             ? "SELECT " CW_EVENT_COLUMNS " FROM events WHERE "
+                               "seq >= ? AND seq <= ? ORDER BY seq"
+                             : "SELECT " CW_EVENT_COLUMNS " FROM events WHERE "
+                               "seq >= ? AND seq <= ? AND type >= ? AND "
+                               "type < ? ORDER BY seq"};
     stmt.bind(1, static_cast<int64_t>(from));
     stmt.bind(2, static_cast<int64_t>(std::min<uint64_t>(to, INT64_MAX)));
+    if (!prefix.empty()) {
+      auto upper = prefix;
+      upper.back() = static_cast<char>(upper.back() + 1);
+      stmt.bind(3, prefix);
+      stmt.bind(4, upper);
+    }
     event ev;
     while (stmt.executeStep()) {
       read_row(stmt, ev);

@@ -61,6 +61,13 @@ public:
                                const std::function<void(event&)>& f,
                                uint64_t to = UINT64_MAX) const;
 
+  /// As `read` from `from` on, but only events whose type starts with
+  /// `prefix` (e.g. `"workspace."`); SQLite skips the others, so a fold that
+  /// owns a few rare types replays them without decoding every row.
+  caf::expected<uint64_t> read_prefix(const std::string& prefix, uint64_t from,
+                                      const std::function<void(event&)>& f)
+    const;
+
   /// Calls `f` for every row with seq >= `from`, in order, without checking
   /// anything; `f` returns false to stop. For verification tools.
   caf::expected<uint64_t>
@@ -93,8 +100,13 @@ private:
   /// Visits rows `from`..`to` in order until `f` returns false; returns the
   /// number of rows `f` accepted.
   caf::expected<uint64_t>
-  each_row(uint64_t from, uint64_t to,
+  each_row(uint64_t from, uint64_t to, const std::string& prefix,
            const std::function<bool(event&)>& f) const;
+
+  /// `read` restricted to types starting with `prefix` (empty: all).
+  caf::expected<uint64_t>
+  read_checked(uint64_t from, uint64_t to, const std::string& prefix,
+               const std::function<void(event&)>& f) const;
 
   struct impl;
   explicit journal(std::unique_ptr<impl> ptr);

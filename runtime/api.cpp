@@ -16,6 +16,7 @@
 
 #include "actors/agent/agent.hpp"
 #include "messages/errc.hpp"
+#include "persistence/event_codec.hpp"
 #include "runtime/api_codec.hpp"
 
 namespace cw::runtime {
@@ -455,6 +456,76 @@ void route_locks(self_ptr self, http_exchange& x, const target& t) {
                   {"message", "no route for " + method + " " + x.req.target}});
 }
 
+// -- workspaces ---------------------------------------------------------------
+
+/// `GET /v1/workspaces`, `POST /v1/workspaces` (register),
+/// `POST /v1/workspaces/prune`.
+void route_workspaces(self_ptr self, http_exchange& x, const target& t) {
+  auto& seg = t.segments;
+  auto& method = x.req.method;
+  auto not_allowed = [&] {
+    reply_json(x, 405,
+               json{{"error", "method_not_allowed"},
+                    {"message", method + " is not allowed on " + x.req.target}});
+  };
+  auto& ws = self->state.cfg.workspaces;
+  if (!ws)
+    return reply_error(self, x,
+                       make_error(errc::shutting_down,
+                                  "this node runs no workspace manager"));
+  auto fail = [self](http_exchange& x) {
+    return [self, x](caf::error& err) mutable { reply_error(self, x, err); };
+  };
+  if (seg.size() == 2 && method == "GET") {
+    self->request(ws, request_timeout, workspace_atom_v)
+      .then(
+        [x](const std::vector<workspace_info>& list) mutable {
+          auto arr = json::array();
+          for (auto& w : list)
+            arr.push_back(to_json(w));
+          reply_json(x, 200, json{{"workspaces", std::move(arr)}});
+        },
+        fail(x));
+    return;
+  }
+  if (seg.size() == 2 && method == "POST") {
+    auto info = parse_workspace_add(x.req.body);
+    if (!info)
+      return reply_error(self, x, info.error());
+    self->request(ws, request_timeout, workspace_atom_v, std::move(*info))
+      .then([x](const workspace_info& w) mutable {
+              reply_json(x, 201, to_json(w));
+            },
+            fail(x));
+    return;
+  }
+  if (seg.size() == 3 && seg[2] == "prune") {
+    if (method != "POST")
+      return not_allowed();
+    auto spec = parse_prune_spec(x.req.body);
+    if (!spec)
+      return reply_error(self, x, spec.error());
+    self->request(ws, request_timeout, prune_atom_v, std::move(*spec))
+      .then(
+        [x](const std::vector<worktree_entry>& removed) mutable {
+          auto arr = json::array();
+          for (auto& w : removed) {
+            json wj;
+            persistence::to_json(wj, w);
+            arr.push_back(std::move(wj));
+          }
+          reply_json(x, 200, json{{"removed", std::move(arr)}});
+        },
+        fail(x));
+    return;
+  }
+  if (seg.size() == 2)
+    return not_allowed();
+  reply_json(x, 404,
+             json{{"error", "not_found"},
+                  {"message", "no route for " + method + " " + x.req.target}});
+}
+
 void route(self_ptr self, http_exchange& x) {
   auto t = split_target(x.req.target);
   auto& seg = t.segments;
@@ -483,6 +554,8 @@ void route(self_ptr self, http_exchange& x) {
     return route_workflows(self, x, t);
   if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "locks")
     return route_locks(self, x, t);
+  if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "workspaces")
+    return route_workspaces(self, x, t);
   if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "sessions")
     return route_sessions(self, x, t);
   if (seg.size() == 2 && seg[0] == "v1" && seg[1] == "agents")

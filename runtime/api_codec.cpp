@@ -291,6 +291,8 @@ json to_json(const task_info& x) {
     result["continue_session"] = x.continue_session;
   if (x.session != 0)
     result["session"] = x.session;
+  if (!x.changes.empty())
+    persistence::to_json(result["changes"], x.changes);
   return result;
 }
 
@@ -475,6 +477,8 @@ caf::expected<task_info> task_from_json(const json& j) {
     x.parked_until_ms = j.value("parked_until_ms", int64_t{0});
     x.continue_session = j.value("continue_session", std::string{});
     x.session = j.value("session", uint64_t{0});
+    if (auto r = j.find("changes"); r != j.end() && r->is_object())
+      persistence::from_json(*r, x.changes);
     if (auto r = spec.find("retry"); r != spec.end() && r->is_object()) {
       x.spec.retry.max_attempts = r->value("max_attempts", 1u);
       x.spec.retry.base_delay_ms = r->value("base_delay_ms", int64_t{1000});
@@ -610,6 +614,82 @@ caf::expected<lock_release_spec> parse_lock_release(const std::string& body) {
   if (spec.resource.empty())
     return invalid("resource", "required: a non-empty string");
   return spec;
+}
+
+caf::expected<workspace_info> parse_workspace_add(const std::string& body) {
+  auto parsed = parse_object(body);
+  if (!parsed)
+    return parsed.error();
+  workspace_info info;
+  for (auto& [key, value] : parsed->items()) {
+    if (key == "path" || key == "name" || key == "base") {
+      std::string str;
+      if (auto err = parse_name(value, key, str))
+        return err;
+      (key == "path" ? info.root : key == "name" ? info.name : info.base)
+        = std::move(str);
+    } else if (key == "isolation") {
+      if (!value.is_string()
+          || !from_string(value.get<std::string>(), info.isolation))
+        return invalid(key, "must be \"shared\" or \"worktree\"");
+    } else if (key == "conflict_policy") {
+      if (!value.is_string()
+          || !from_string(value.get<std::string>(), info.policy))
+        return invalid(key, "must be \"warn\" or \"lock\"");
+    } else if (key == "ignore") {
+      if (!value.is_array())
+        return invalid(key, "must be an array of patterns");
+      for (auto& item : value) {
+        std::string str;
+        if (auto err = parse_name(item, key, str))
+          return err;
+        info.ignore.push_back(std::move(str));
+      }
+    } else {
+      return invalid(key, "unknown field");
+    }
+  }
+  if (info.root.empty())
+    return invalid("path", "required: the workspace's absolute directory");
+  return info;
+}
+
+caf::expected<prune_spec> parse_prune_spec(const std::string& body) {
+  prune_spec spec;
+  if (body.empty())
+    return spec;
+  auto parsed = parse_object(body);
+  if (!parsed)
+    return parsed.error();
+  for (auto& [key, value] : parsed->items()) {
+    if (key == "workspace") {
+      if (auto err = parse_name(value, key, spec.workspace))
+        return err;
+    } else if (key == "delete_branches") {
+      if (!value.is_boolean())
+        return invalid(key, "must be true or false");
+      spec.delete_branches = value.get<bool>();
+    } else {
+      return invalid(key, "unknown field");
+    }
+  }
+  return spec;
+}
+
+json to_json(const workspace_info& x) {
+  json result;
+  persistence::to_json(result, x);
+  auto worktrees = json::array();
+  for (auto& w : x.worktrees) {
+    json wj;
+    persistence::to_json(wj, w);
+    worktrees.push_back(std::move(wj));
+  }
+  result["worktrees"] = std::move(worktrees);
+  result["running"] = x.running;
+  result["watched"] = x.watched;
+  result["conflicts"] = x.conflicts;
+  return result;
 }
 
 json to_json(const lock_grant& x) {

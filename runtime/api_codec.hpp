@@ -12,6 +12,7 @@
 #include "messages/session.hpp"
 #include "messages/task.hpp"
 #include "messages/workflow.hpp"
+#include "messages/workspace.hpp"
 
 namespace cw::runtime {
 
@@ -97,6 +98,19 @@ nlohmann::json to_json(const lock_listing& x);
 /// "max_load", "weight", "tasks"}], "breakers": [{"provider", "state",
 /// "failures", "retry_at_ms"}]}`.
 nlohmann::json to_json(const agent_listing& x);
+
+/// Parses `POST /v1/workspaces`: `path` (required, absolute), `name`,
+/// `isolation` (`shared`, `worktree`), `base`, `conflict_policy` (`warn`,
+/// `lock`), `ignore` (patterns). Errors: `invalid_argument` naming the field.
+caf::expected<workspace_info> parse_workspace_add(const std::string& body);
+
+/// Parses `POST /v1/workspaces/prune` (an empty body prunes everything):
+/// `workspace`, `delete_branches`. Errors: `invalid_argument` naming the
+/// field.
+caf::expected<prune_spec> parse_prune_spec(const std::string& body);
+
+/// JSON form of a workspace, its worktrees and the tasks running in it.
+nlohmann::json to_json(const workspace_info& x);
 
 /// Returns why a lock request was refused, from its error: `"deadlock"`,
 /// `"timeout"`, `"cancelled"`, or an empty string for other errors.

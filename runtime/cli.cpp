@@ -138,6 +138,21 @@ void print_task(const cli_context& ctx, const task_info& x) {
   }
   if (x.status == task_status::queued && x.not_before_ms > 0)
     out << "not before: " << x.not_before_ms << " ms since the epoch\n";
+  if (auto& c = x.changes; !c.empty()) {
+    if (!c.branch.empty())
+      out << "branch:     " << c.branch << " (worktree " << c.worktree
+          << ")\n";
+    out << "changed:    " << c.changed_files.size() << " files in workspace "
+        << c.workspace << "\n";
+    for (auto& f : c.changed_files)
+      out << "  " << f << "\n";
+    for (auto& f : c.conflicts)
+      out << "conflict:   " << f << "\n";
+    if (!c.violation.empty())
+      out << "violation:  " << c.violation << "\n";
+    if (!c.note.empty())
+      out << "note:       " << c.note << "\n";
+  }
   if (x.status == task_status::parked)
     out << "parked:     "
         << (x.parked_until_ms > 0
@@ -808,6 +823,100 @@ cli_status cli_lock_release(const cli_context& ctx, const std::string& resource,
       return cli_status::success;
     }
     *ctx.out << "released " << name << " held by " << owner << "\n";
+    return cli_status::success;
+  });
+}
+
+cli_status cli_workspace_add(const cli_context& ctx,
+                             const workspace_options& opts) {
+  return guarded([&] {
+    std::error_code ec;
+    auto path = std::filesystem::absolute(opts.path, ec).lexically_normal();
+    json body{{"path", path.string()}};
+    if (!opts.name.empty())
+      body["name"] = opts.name;
+    if (!opts.isolation.empty())
+      body["isolation"] = opts.isolation;
+    if (!opts.base.empty())
+      body["base"] = opts.base;
+    if (!opts.conflict_policy.empty())
+      body["conflict_policy"] = opts.conflict_policy;
+    if (!opts.ignore.empty())
+      body["ignore"] = opts.ignore;
+    auto client = connect(ctx);
+    auto res = call(ctx, *client, "POST", "/v1/workspaces", body.dump());
+    if (ctx.json) {
+      *ctx.out << res.body << "\n";
+      return cli_status::success;
+    }
+    auto j = json::parse(res.body, nullptr, false);
+    if (!j.is_object())
+      return cli_status::failure;
+    *ctx.out << "workspace " << j.value("name", "") << ": "
+             << j.value("root", "") << " (" << j.value("isolation", "")
+             << ", conflicts: " << j.value("conflict_policy", "") << ")\n";
+    return cli_status::success;
+  });
+}
+
+cli_status cli_workspace_list(const cli_context& ctx) {
+  return guarded([&] {
+    auto client = connect(ctx);
+    auto res = call(ctx, *client, "GET", "/v1/workspaces");
+    if (ctx.json) {
+      *ctx.out << res.body << "\n";
+      return cli_status::success;
+    }
+    auto j = json::parse(res.body, nullptr, false);
+    if (!j.is_object() || !j.contains("workspaces"))
+      return cli_status::failure;
+    auto& out = *ctx.out;
+    out << std::left << std::setw(20) << "NAME" << std::setw(10) << "ISOLATION"
+        << std::setw(8) << "POLICY" << std::setw(9) << "RUNNING"
+        << std::setw(10) << "WORKTREES" << std::setw(10) << "CONFLICTS"
+        << "ROOT\n";
+    for (auto& w : j["workspaces"])
+      out << std::left << std::setw(20) << w.value("name", "")
+          << std::setw(10) << w.value("isolation", "") << std::setw(8)
+          << w.value("conflict_policy", "") << std::setw(9)
+          << w["running"].size() << std::setw(10) << w["worktrees"].size()
+          << std::setw(10) << w.value("conflicts", uint64_t{0})
+          << w.value("root", "") << (w.value("implicit", false) ? " (implicit)"
+                                                               : "")
+          << "\n";
+    for (auto& w : j["workspaces"])
+      for (auto& t : w["worktrees"])
+        out << "  " << w.value("name", "") << ": task "
+            << t.value("task", uint64_t{0}) << " on "
+            << t.value("branch", "") << " at " << t.value("path", "") << "\n";
+    return cli_status::success;
+  });
+}
+
+cli_status cli_workspace_prune(const cli_context& ctx, const std::string& name,
+                               bool delete_branches) {
+  return guarded([&] {
+    json body{{"delete_branches", delete_branches}};
+    if (!name.empty())
+      body["workspace"] = name;
+    auto client = connect(ctx);
+    auto res = call(ctx, *client, "POST", "/v1/workspaces/prune", body.dump(),
+                    std::chrono::seconds(120));
+    if (ctx.json) {
+      *ctx.out << res.body << "\n";
+      return cli_status::success;
+    }
+    auto j = json::parse(res.body, nullptr, false);
+    if (!j.is_object() || !j.contains("removed"))
+      return cli_status::failure;
+    for (auto& w : j["removed"])
+      *ctx.out << "removed worktree of task " << w.value("task", uint64_t{0})
+               << " at " << w.value("path", "")
+               << (delete_branches ? " and branch " : " (branch kept: ")
+               << w.value("branch", "") << (delete_branches ? "" : ")")
+               << "\n";
+    if (j["removed"].empty())
+      *ctx.out << "nothing to prune\n";
     return cli_status::success;
   });
 }

@@ -147,6 +147,30 @@ cli_status cli_lock_acquire(const cli_context& ctx, const lock_options& opts);
 cli_status cli_lock_release(const cli_context& ctx, const std::string& resource,
                             const std::string& owner);
 
+/// `cw workspace add PATH [--name N] [--isolation shared|worktree]
+/// [--base REF] [--conflict-policy warn|lock] [--ignore PATTERN]...`.
+struct workspace_options {
+  std::string path;
+  std::string name;
+  std::string isolation;
+  std::string base;
+  std::string conflict_policy;
+  std::vector<std::string> ignore;
+};
+
+/// `cw workspace add`: registers a directory and prints it.
+cli_status cli_workspace_add(const cli_context& ctx,
+                             const workspace_options& opts);
+
+/// `cw workspace list`: prints every workspace with its isolation, running
+/// tasks and worktrees.
+cli_status cli_workspace_list(const cli_context& ctx);
+
+/// `cw workspace prune [NAME] [--delete-branches]`: removes the worktrees of
+/// tasks that no longer run and prints them.
+cli_status cli_workspace_prune(const cli_context& ctx, const std::string& name,
+                               bool delete_branches);
+
 /// Reads a workflow file into the JSON body of `POST /v1/workflows`.
 /// Errors: `invalid_argument` naming the file (and line, for TOML).
 caf::expected<std::string> read_workflow_file(const std::string& file);

@@ -345,6 +345,53 @@ caf::expected<node_config> load_config_file(const std::string& path,
                                    "binding_timeout_s, max_per_pool)");
         }
       }
+    } else if (k == "workspaces") {
+      auto table = value.as_table();
+      if (table == nullptr)
+        return invalid(where(k.c_str()) + " must be a table");
+      for (auto& [sub_key, sub_value] : *table) {
+        auto name = std::string{sub_key.str()};
+        auto field = where(k.c_str()) + "." + name;
+        if (name == "conflict_policy") {
+          auto str = sub_value.value<std::string>();
+          if (!sub_value.is_string() || (*str != "warn" && *str != "lock"))
+            return invalid(field + " must be \"warn\" or \"lock\"");
+          cfg.workspace_conflict_policy = *str;
+        } else if (name == "worktree_dir") {
+          auto str = sub_value.value<std::string>();
+          if (!sub_value.is_string() || str->empty() || str->front() != '/')
+            return invalid(field + " must be an absolute directory");
+          cfg.worktree_dir = *str;
+        } else if (name == "ignore") {
+          auto arr = sub_value.as_array();
+          if (arr == nullptr)
+            return invalid(field + " must be an array of patterns");
+          for (auto& item : *arr) {
+            auto str = item.value<std::string>();
+            if (!item.is_string() || str->empty() || str->size() > 1024)
+              return invalid(field + " must hold patterns of 1 to 1024 "
+                                     "bytes");
+            cfg.workspace_ignore.push_back(*str);
+          }
+        } else if (name == "max_watched_dirs" || name == "watcher_idle_s"
+                   || name == "settle_ms") {
+          auto n = sub_value.value<int64_t>();
+          int64_t hi = name == "max_watched_dirs" ? 1'000'000
+                       : name == "watcher_idle_s" ? 86'400
+                                                  : 60'000;
+          if (!n || *n < 1 || *n > hi)
+            return invalid(field + " must be an integer from 1 to "
+                           + std::to_string(hi));
+          (name == "max_watched_dirs" ? cfg.max_watched_dirs
+           : name == "watcher_idle_s" ? cfg.watcher_idle_s
+                                      : cfg.watch_settle_ms)
+            = static_cast<uint32_t>(*n);
+        } else {
+          return invalid(field + " is not a known setting (conflict_policy, "
+                                 "ignore, max_watched_dirs, watcher_idle_s, "
+                                 "settle_ms, worktree_dir)");
+        }
+      }
     } else if (k == "claude_binary") {
       auto str = value.value<std::string>();
       if (!str || !value.is_string() || str->empty())

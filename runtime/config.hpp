@@ -104,6 +104,17 @@ struct node_config {
   uint32_t session_idle_timeout_s = 1800;
   uint32_t session_binding_timeout_s = 3600;
   uint32_t max_sessions_per_pool = 8;
+  /// Workspaces (`[workspaces]`): the conflict policy of implicitly
+  /// registered ones (`warn` or `lock`), ignore patterns every watcher adds,
+  /// the largest tree a watcher follows, how long an idle watcher lives,
+  /// how long a file must be quiet to be reported, and where task worktrees
+  /// go (default `<data_dir>/worktrees`).
+  std::string workspace_conflict_policy = "warn";
+  std::vector<std::string> workspace_ignore;
+  uint32_t max_watched_dirs = 20'000;
+  uint32_t watcher_idle_s = 60;
+  uint32_t watch_settle_ms = 50;
+  std::string worktree_dir;
 };
 
 /// Returns the pools a node with `cfg` runs: the configured ones, else the

@@ -22,7 +22,7 @@ caf::error add_builtins(plugin::registry& reg) {
                                      + ctx.profile.pool + ")");
           return actors::spawn_agent(
             sys, {ctx.profile, ctx.scheduler, ctx.launcher, ctx.grace,
-                  ctx.hung_after, nullptr});
+                  ctx.hung_after, nullptr, ctx.workspaces});
         }))
     return err;
   if (auto err = reg.add_self_registering_provider(
@@ -36,7 +36,8 @@ caf::error add_builtins(plugin::registry& reg) {
           return actors::spawn_agent(
             sys, {ctx.profile, ctx.scheduler, ctx.launcher, ctx.grace,
                   ctx.hung_after,
-                  std::make_shared<actors::claude_provider>(std::move(*opts))});
+                  std::make_shared<actors::claude_provider>(std::move(*opts)),
+                  ctx.workspaces});
         }))
     return err;
   return reg.add_self_registering_provider(

@@ -26,6 +26,7 @@
 #include "actors/scheduler/scheduler.hpp"
 #include "actors/scheduler/task_table.hpp"
 #include "actors/supervisor/supervisor.hpp"
+#include "actors/workspace/manager.hpp"
 #include "messages/errc.hpp"
 #include "messages/register_types.hpp"
 #include "persistence/event_codec.hpp"
@@ -147,6 +148,7 @@ struct node::impl {
   journal_actor journal;
   scheduler_actor scheduler;
   lock_actor locks;
+  workspace_manager_actor workspaces;
   /// Provider and observer factories: built-in and from plugins.
   std::unique_ptr<plugin::registry> registry;
   std::vector<observer_actor> observers;
@@ -204,6 +206,13 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   else
     spdlog::info("journal {}: replayed {} events, {} tasks", (*journal)->path(),
                  recovered->replayed, recovered->tasks->size());
+  auto workspaces = actors::recover_workspaces(**journal);
+  if (!workspaces)
+    return workspaces.error();
+  if (!workspaces->registry.all().empty())
+    spdlog::info("journal {}: {} workspaces ({} events after the snapshot)",
+                 (*journal)->path(), workspaces->registry.all().size(),
+                 workspaces->replayed);
   register_types(d->sys_cfg);
   tune_scheduler(d->sys_cfg);
   d->sys = std::make_unique<caf::actor_system>(d->sys_cfg);
@@ -233,6 +242,19 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   lock_cfg.node_name = c.node_name;
   lock_cfg.journal = d->journal;
   d->locks = actors::spawn_lock_manager(sys, std::move(lock_cfg));
+  actors::workspace_manager_config ws_cfg;
+  ws_cfg.node_name = c.node_name;
+  ws_cfg.journal = d->journal;
+  ws_cfg.locks = d->locks;
+  ws_cfg.registry = std::move(workspaces->registry);
+  ws_cfg.worktree_dir = c.worktree_dir.empty() ? c.data_dir + "/worktrees"
+                                               : c.worktree_dir;
+  from_string(c.workspace_conflict_policy, ws_cfg.default_policy);
+  ws_cfg.ignore = c.workspace_ignore;
+  ws_cfg.max_watched_dirs = c.max_watched_dirs;
+  ws_cfg.watcher_idle = std::chrono::seconds(c.watcher_idle_s);
+  ws_cfg.settle_ms = c.watch_settle_ms;
+  d->workspaces = actors::spawn_workspace_manager(sys, std::move(ws_cfg));
   auto log_dir = c.data_dir + "/logs";
   actors::scheduler_config sched_cfg;
   sched_cfg.locks = d->locks;
@@ -309,7 +331,8 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
     auto ctx_for = [base_ctx = plugin::provider_context{
                       std::move(base), d->scheduler, d->launcher, log_dir,
                       c.data_dir, c.node_name, shutdown_grace,
-                      std::chrono::seconds(pool.hung_after_s), pool.options},
+                      std::chrono::seconds(pool.hung_after_s), pool.options,
+                      d->workspaces},
                     prefix = (pool.name == "default" ? std::string{"agent"}
                                                      : pool.name)
                              + "-"](uint32_t i) {
@@ -401,6 +424,7 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   api_cfg.log_dir = log_dir;
   api_cfg.scheduler = d->scheduler;
   api_cfg.locks = d->locks;
+  api_cfg.workspaces = d->workspaces;
   d->api = spawn_api(sys, std::move(api_cfg));
   auto http = http_server::start(c.api_host, c.api_port, api_handler(d->api));
   std::unique_ptr<node> result{new node(std::move(d))};
@@ -457,6 +481,7 @@ void node::stop() {
     stop_actor(caf::actor_cast<caf::actor>(d.scheduler), "scheduler");
     stop_actor(caf::actor_cast<caf::actor>(d.locks), "lock manager");
     stop_actor(d.agents, "agents");
+    stop_actor(caf::actor_cast<caf::actor>(d.workspaces), "workspace manager");
     // Agents are gone; now their processes, then the journal after its last
     // commit.
     d.launcher->shutdown(shutdown_grace, d.cfg.keep_agents);
@@ -471,6 +496,7 @@ void node::stop() {
   d.api = nullptr;
   d.scheduler = nullptr;
   d.locks = nullptr;
+  d.workspaces = nullptr;
   spdlog::debug("waiting for {} actors", d.sys->registry().running());
   d.journal = nullptr;
   d.sys.reset();

@@ -101,7 +101,13 @@ struct running_task {
   uint64_t watched = 0;
   /// Why the watcher stopped the process; the attempt fails with it.
   std::string stop_reason = {};
+  /// The workspace manager prepared its directory: `conclude` follows.
+  bool prepared = false;
 };
+
+/// Longest the workspace manager may take to prepare or conclude a task
+/// (it may create a git worktree or list a large one's changes).
+constexpr auto workspace_timeout = std::chrono::seconds(60);
 
 /// How often a watched run's log is read.
 constexpr auto watch_interval = std::chrono::milliseconds{200};
@@ -143,6 +149,56 @@ process_launcher::exit_callback exit_reporter(self_ptr self, task_id id,
   };
 }
 
+/// Starts the process of an attempt.
+void launch(self_ptr self, task_id id, uint32_t attempt, launch_request req) {
+  auto& st = self->state;
+  if (st.running.at(id).watcher)
+    self->delayed_send(self, watch_interval, watch_atom_v, id, attempt);
+  st.cfg.launcher->launch(
+    std::move(req),
+    [me = report_to(self), id, attempt](process_ref process) {
+      caf::anon_send(me, started_atom_v, id, attempt, process);
+    },
+    exit_reporter(self, id, attempt));
+}
+
+/// Ends an attempt: frees its slot and reports `outcome` to the scheduler,
+/// after asking the workspace what the task changed when it was prepared.
+/// Under the workspace's `lock` conflict policy a violation fails it.
+void end_attempt(self_ptr self, task_id id, uint32_t attempt,
+                 task_outcome outcome) {
+  auto& st = self->state;
+  auto i = st.running.find(id);
+  auto prepared = i != st.running.end() && i->second.prepared;
+  if (i != st.running.end())
+    st.running.erase(i);
+  if (!prepared) {
+    self->send(st.cfg.scheduler, finished_atom_v, id, attempt,
+               std::move(outcome));
+    return;
+  }
+  auto report = [self, id, attempt](task_outcome& outcome) {
+    self->send(self->state.cfg.scheduler, finished_atom_v, id, attempt,
+               std::move(outcome));
+  };
+  self->request(st.cfg.workspaces, workspace_timeout, conclude_atom_v, id)
+    .then(
+      [report, outcome](workspace_report& changes) mutable {
+        if (!changes.violation.empty()
+            && outcome.status == task_status::completed) {
+          outcome.status = task_status::failed;
+          outcome.reason = "workspace conflict: " + changes.violation;
+        }
+        outcome.changes = std::move(changes);
+        report(outcome);
+      },
+      [self, id, report, outcome](caf::error& err) mutable {
+        spdlog::warn("agent {}: changes of task {} unknown: {}",
+                     self->state.cfg.profile.name, id, describe(err));
+        report(outcome);
+      });
+}
+
 agent_actor::behavior_type agent_impl(self_ptr self, agent_config cfg) {
   self->state.cfg = std::move(cfg);
   if (!self->state.cfg.provider)
@@ -181,20 +237,46 @@ agent_actor::behavior_type agent_impl(self_ptr self, agent_config cfg) {
       task.attempt = attempt;
       task.log_path = log_path;
       task.watcher = st.cfg.provider->watch(spec);
-      if (task.watcher)
-        self->delayed_send(self, watch_interval, watch_atom_v, id, attempt);
       auto env = agent_environment();
       for (auto& [name, value] : spec.env)
         env[name] = value;
       launch_request req{std::move(*argv), spec.workspace, log_path,
                          task_status_path(log_path, attempt), std::move(env),
                          st.cfg.hung_after};
-      st.cfg.launcher->launch(
-        std::move(req),
-        [me = report_to(self), id, attempt](process_ref process) {
-          caf::anon_send(me, started_atom_v, id, attempt, process);
-        },
-        exit_reporter(self, id, attempt));
+      if (!st.cfg.workspaces) {
+        launch(self, id, attempt, std::move(req));
+        return;
+      }
+      // The workspace first: the process starts where it says (a worktree).
+      task.prepared = true;
+      self
+        ->request(st.cfg.workspaces, workspace_timeout, prepare_atom_v, id,
+                  spec)
+        .then(
+          [self, id, attempt, req](workspace_lease& lease) mutable {
+            auto i = self->state.running.find(id);
+            if (i == self->state.running.end()
+                || i->second.attempt != attempt)
+              return;
+            if (i->second.cancelled) {
+              end_attempt(self, id, attempt,
+                          task_outcome{task_status::failed, -1, 0,
+                                       "cancelled before it started"});
+              return;
+            }
+            req.workspace = std::move(lease.cwd);
+            launch(self, id, attempt, std::move(req));
+          },
+          [self, id, attempt](caf::error& err) {
+            auto i = self->state.running.find(id);
+            if (i == self->state.running.end()
+                || i->second.attempt != attempt)
+              return;
+            i->second.prepared = false;
+            end_attempt(self, id, attempt,
+                        task_outcome{task_status::failed, -1, 0,
+                                     describe(err)});
+          });
     },
     [self](adopt_atom, task_id id, uint32_t attempt, process_ref process,
            const std::string& log_path) -> bool {
@@ -207,8 +289,14 @@ agent_actor::behavior_type agent_impl(self_ptr self, agent_config cfg) {
       req.hung_after = st.cfg.hung_after;
       auto found = st.cfg.launcher->adopt(process, req,
                                           exit_reporter(self, id, attempt));
-      if (found)
-        st.running.emplace(id, running_task{attempt, log_path, process});
+      if (found) {
+        auto& task = st.running[id];
+        task.attempt = attempt;
+        task.log_path = log_path;
+        task.process = process;
+        // Its worktree (if any) outlived the node too: `conclude` finds it.
+        task.prepared = static_cast<bool>(st.cfg.workspaces);
+      }
       return found;
     },
     [self](watch_atom, task_id id, uint32_t attempt) {
@@ -266,9 +354,7 @@ agent_actor::behavior_type agent_impl(self_ptr self, agent_config cfg) {
         outcome.status = task_status::failed;
         outcome.reason = std::move(i->second.stop_reason);
       }
-      st.running.erase(i);
-      self->send(st.cfg.scheduler, finished_atom_v, id, attempt,
-                 std::move(outcome));
+      end_attempt(self, id, attempt, std::move(outcome));
     },
   };
 }

@@ -30,6 +30,10 @@ struct agent_config {
   /// What the processes are and what their output means; null: the
   /// `command` provider.
   std::shared_ptr<const process_provider> provider = nullptr;
+  /// Readies each task's directory before its process starts (a worktree,
+  /// a watcher window) and reports the files it changed after; null: the
+  /// process starts in the task's directory and nothing is tracked.
+  workspace_actor workspaces = {};
 };
 
 /// Spawns an agent running processes of `cfg.provider` (default: the task's

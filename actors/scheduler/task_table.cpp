@@ -89,6 +89,7 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
                  info.exit_code = x.outcome.exit_code;
                  info.signal = x.outcome.signal;
                  info.reason = x.outcome.reason;
+                 info.changes = x.outcome.changes;
                  info.finished_ms = time_ms;
                  info.dead = info.status == task_status::failed;
                  if (info.status == task_status::completed)
@@ -378,7 +379,7 @@ std::vector<task_id> task_table::running() const {
 namespace {
 
 /// Format of `save`; bump when the layout changes and keep reading old ones.
-constexpr uint8_t snapshot_format = 9;
+constexpr uint8_t snapshot_format = 10;
 
 bool same(const task_info& a, const task_info& b) {
   return a.id == b.id && a.spec.provider == b.spec.provider

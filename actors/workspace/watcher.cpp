@@ -58,6 +58,14 @@ caf::expected<std::unique_ptr<watcher>> watcher::open(watcher_config cfg) {
                         + "': inotify_init1: " + strerror(errno));
   std::unique_ptr<watcher> result{new watcher(std::move(cfg), fd, *root)};
   result->watch_tree("", 0, false, 0);
+  if (result->cfg_.max_dirs != 0
+      && result->dirs_.size() >= result->cfg_.max_dirs
+      && result->watch_failures_ > 0)
+    return make_error(errc::invalid_argument,
+                      "cannot watch workspace '" + root->string()
+                        + "': more than "
+                        + std::to_string(result->cfg_.max_dirs)
+                        + " directories (max_watched_dirs)");
   if (result->wds_.count("") == 0)
     return make_error(errc::invalid_argument,
                       "cannot watch workspace '" + root->string()
@@ -174,6 +182,13 @@ std::optional<int64_t> watcher::next_settle() {
 
 bool watcher::add_watch(const std::string& rel) {
   auto abs = rel.empty() ? root_ : root_ / rel;
+  if (cfg_.max_dirs != 0 && dirs_.size() >= cfg_.max_dirs
+      && wds_.count(rel) == 0) {
+    ++watch_failures_;
+    last_failure_ = "more than " + std::to_string(cfg_.max_dirs)
+                    + " directories: '" + abs.string() + "' not watched";
+    return false;
+  }
   int wd = ::inotify_add_watch(fd_, abs.c_str(), watch_mask);
   if (wd < 0) {
     // A directory gone again before its watch is no failure.

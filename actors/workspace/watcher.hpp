@@ -54,6 +54,10 @@ struct watcher_config {
   ignore_rules ignore;
   /// A file is reported once no event touched it for this long.
   int64_t settle_ms = 50;
+  /// Most directories watched (0: no limit): `open` fails on a larger tree,
+  /// and directories made later beyond it count as watch failures. Guards
+  /// against watching a home directory by accident.
+  size_t max_dirs = 0;
 };
 
 // -- watcher ------------------------------------------------------------------

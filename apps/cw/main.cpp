@@ -173,6 +173,37 @@ int main(int argc, char** argv) {
   lock_release->add_option("name", lock.resource, "resource name")->required();
   lock_release->add_option("--owner", lock.owner, "who holds it")->required();
 
+  auto ws_cmd = app.add_subcommand("workspace", "register, list and prune "
+                                                "workspaces");
+  ws_cmd->require_subcommand(1);
+  workspace_options ws;
+  auto ws_add = ws_cmd->add_subcommand("add", "register a directory");
+  ws_add->add_option("path", ws.path, "the directory")->required();
+  ws_add->add_option("--name", ws.name,
+                     "its name (default: the directory's name)");
+  ws_add->add_option("--isolation", ws.isolation,
+                     "shared (default: tasks work in the directory) or "
+                     "worktree (a git worktree per task)")
+    ->check(CLI::IsMember({"shared", "worktree"}));
+  ws_add->add_option("--base", ws.base,
+                     "worktree isolation: the branch, tag or commit task "
+                     "branches start from (default: HEAD)");
+  ws_add->add_option("--conflict-policy", ws.conflict_policy,
+                     "when two running tasks change one file: warn "
+                     "(default) or lock (a task without a lock on it fails)")
+    ->check(CLI::IsMember({"warn", "lock"}));
+  ws_add->add_option("--ignore", ws.ignore,
+                     "a pattern (gitignore syntax) the watcher ignores; "
+                     "repeatable");
+  auto ws_list = ws_cmd->add_subcommand("list", "list workspaces and worktrees");
+  std::string prune_name;
+  bool delete_branches = false;
+  auto ws_prune = ws_cmd->add_subcommand(
+    "prune", "remove the worktrees of tasks that no longer run");
+  ws_prune->add_option("name", prune_name, "only this workspace");
+  ws_prune->add_flag("--delete-branches", delete_branches,
+                     "delete their cw/<id> branches too");
+
   replay_options replay;
   auto replay_cmd = app.add_subcommand(
     "replay", "print the events of a journal file (read-only, offline)");
@@ -245,6 +276,12 @@ int main(int argc, char** argv) {
     rc = cli_lock_acquire(ctx, lock);
   else if (*lock_release)
     rc = cli_lock_release(ctx, lock.resource, lock.owner);
+  else if (*ws_add)
+    rc = cli_workspace_add(ctx, ws);
+  else if (*ws_list)
+    rc = cli_workspace_list(ctx);
+  else if (*ws_prune)
+    rc = cli_workspace_prune(ctx, prune_name, delete_branches);
   else if (*replay_cmd)
     rc = cli_replay(ctx, replay);
   else if (*wf_submit)

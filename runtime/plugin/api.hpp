@@ -22,7 +22,7 @@
 /// The version of this API. A node loads only plugins built against the same
 /// version; it changes whenever anything a plugin sees here, or in the
 /// `messages/` headers, changes in a way that breaks a built plugin.
-#define CW_PLUGIN_API_VERSION 2
+#define CW_PLUGIN_API_VERSION 3
 
 namespace cw::plugin {
 
@@ -51,6 +51,10 @@ struct provider_context {
   /// The pool's provider settings (`[pools.NAME.options]`), for the
   /// provider to read and check (API version 2).
   std::map<std::string, std::string> options;
+  /// The node's workspace manager, for agents that start processes: hand it
+  /// to `actors::agent_config::workspaces` so that tasks get their worktrees
+  /// and report the files they changed (API version 3).
+  workspace_actor workspaces = {};
 };
 
 /// Everything an observer starts with.

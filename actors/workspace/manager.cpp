@@ -69,6 +69,11 @@ struct open_task {
 struct workspace_manager_state {
   workspace_manager_config cfg;
   std::map<std::string, watch> watchers;
+  /// Workspaces whose watcher could not start (too large a tree, no inotify
+  /// watches left), with the error and when to try again: a failing scan is
+  /// not repeated for every task.
+  std::map<std::string, std::pair<caf::error, caf::actor_clock::time_point>>
+    unwatchable;
   std::map<task_id, open_task> open;
 
   static inline const char* name = "cw.workspace_manager";
@@ -131,6 +136,12 @@ caf::expected<watch*> watcher_for(self_ptr self, const workspace_info& ws) {
   auto& st = self->state;
   if (auto i = st.watchers.find(ws.name); i != st.watchers.end())
     return &i->second;
+  auto now = self->clock().now();
+  if (auto i = st.unwatchable.find(ws.name); i != st.unwatchable.end()) {
+    if (now < i->second.second)
+      return i->second.first;
+    st.unwatchable.erase(i);
+  }
   watcher_config wcfg;
   wcfg.root = ws.root;
   wcfg.settle_ms = st.cfg.settle_ms;
@@ -141,8 +152,10 @@ caf::expected<watch*> watcher_for(self_ptr self, const workspace_info& ws) {
   for (auto& x : ws.ignore)
     wcfg.ignore.add(x);
   auto handle = spawn_watcher(self->system(), ws.name, std::move(wcfg));
-  if (!handle)
+  if (!handle) {
+    st.unwatchable[ws.name] = {handle.error(), now + st.cfg.watcher_idle};
     return handle.error();
+  }
   self->send(*handle, ws_subscribe_atom::value,
              caf::actor_cast<watch_subscriber_actor>(self));
   // The watcher (and its inotify thread) ends with the manager.

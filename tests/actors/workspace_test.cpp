@@ -695,3 +695,345 @@ CAF_TEST(bad requests get errors) {
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
+
+// -- registry -----------------------------------------------------------------
+
+#undef CAF_SUITE
+#define CAF_SUITE actors.workspace_registry
+
+#include "actors/resources/lock_manager.hpp"
+#include "actors/workspace/manager.hpp"
+#include "actors/workspace/registry.hpp"
+#include "persistence/event_codec.hpp"
+#include "persistence/journal.hpp"
+#include "tests/support/fake_journal.hpp"
+
+namespace {
+
+workspace_info registered(std::string name, std::string root,
+                          workspace_isolation iso
+                          = workspace_isolation::shared) {
+  workspace_info info;
+  info.name = std::move(name);
+  info.root = std::move(root);
+  info.isolation = iso;
+  info.added_ms = 1;
+  return info;
+}
+
+worktree_entry tree(task_id task, std::string path) {
+  return {task, "cw/" + std::to_string(task), std::move(path), "abc", 2};
+}
+
+} // namespace
+
+CAF_TEST(the registry folds additions worktrees removals and conflicts) {
+  workspace_registry reg;
+  reg.apply(workspace_added{registered("app", "/src/app",
+                                       workspace_isolation::worktree)});
+  reg.apply(workspace_added{registered("src", "/src")});
+  reg.apply(worktree_created{"app", tree(4, "/data/worktrees/app/4")});
+  reg.apply(worktree_created{"app", tree(5, "/data/worktrees/app/5")});
+  reg.apply(workspace_conflicted{"src", "a.txt", 1, 2, conflict_policy::warn});
+  reg.apply(worktree_removed{"app", 4, "/data/worktrees/app/4", false});
+  CAF_REQUIRE(reg.find("app") != nullptr);
+  CAF_CHECK_EQUAL(reg.find("app")->worktrees.size(), 1u);
+  CAF_CHECK_EQUAL(reg.find("app")->worktrees[0].task, 5u);
+  CAF_CHECK_EQUAL(reg.find("src")->conflicts, 1u);
+  CAF_CHECK_EQUAL(reg.worktree_of(5).second->path, "/data/worktrees/app/5");
+  CAF_CHECK(reg.worktree_of(4).second == nullptr);
+  // The deepest root wins; whole components only.
+  CAF_CHECK_EQUAL(reg.containing("/src/app/lib")->name, "app");
+  CAF_CHECK_EQUAL(reg.containing("/src/apple")->name, "src");
+  CAF_CHECK_EQUAL(reg.containing("/src")->name, "src");
+  CAF_CHECK(reg.containing("/other") == nullptr);
+  CAF_CHECK_EQUAL(reg.free_name("app"), "app-2");
+  CAF_CHECK_EQUAL(reg.free_name("new"), "new");
+  // Registering a name again changes its settings, keeps its worktrees.
+  auto again = registered("app", "/src/app", workspace_isolation::worktree);
+  again.policy = conflict_policy::lock;
+  reg.apply(workspace_added{again});
+  CAF_CHECK_EQUAL(reg.find("app")->policy, conflict_policy::lock);
+  CAF_CHECK_EQUAL(reg.find("app")->worktrees.size(), 1u);
+}
+
+CAF_TEST(a registry snapshot loads back equal) {
+  workspace_registry reg;
+  auto app = registered("app", "/src/app", workspace_isolation::worktree);
+  app.base = "main";
+  app.ignore = {"*.tmp", "out/"};
+  app.policy = conflict_policy::lock;
+  reg.apply(workspace_added{app});
+  reg.apply(worktree_created{"app", tree(9, "/w/app/9")});
+  reg.apply(workspace_conflicted{"app", "x", 1, 2, conflict_policy::lock});
+  auto loaded = value(workspace_registry::load(reg.save()));
+  CAF_CHECK_EQUAL(loaded.save(), reg.save());
+  auto* ws = loaded.find("app");
+  CAF_REQUIRE(ws != nullptr);
+  CAF_CHECK_EQUAL(ws->base, "main");
+  CAF_CHECK_EQUAL(ws->ignore, (strings{"*.tmp", "out/"}));
+  CAF_CHECK_EQUAL(ws->conflicts, 1u);
+  CAF_CHECK_EQUAL(ws->worktrees.at(0).path, "/w/app/9");
+  CAF_CHECK(!workspace_registry::load("{\"format\":2}"));
+  CAF_CHECK(!workspace_registry::load("not json"));
+}
+
+CAF_TEST(workspace events round trip through the codec) {
+  std::vector<workspace_event> evs{
+    workspace_added{registered("app", "/src/app")},
+    worktree_created{"app", tree(3, "/w/app/3")},
+    worktree_removed{"app", 3, "/w/app/3", true},
+    workspace_conflicted{"app", "f.txt", 3, 4, conflict_policy::lock}};
+  for (auto& ev : evs) {
+    auto row = persistence::encode(ev, 5, "node-a");
+    CAF_CHECK(persistence::is_workspace_type(row.type));
+    CAF_CHECK(!persistence::is_task_fold_type(row.type));
+    CAF_CHECK_EQUAL(row.entity, "workspace/app");
+    auto back = value(persistence::decode_workspace_event(row));
+    CAF_CHECK_EQUAL(persistence::encode(back, 5, "node-a").payload,
+                    row.payload);
+  }
+  event bad;
+  bad.type = "workspace.added";
+  bad.payload = "{\"name\":1}";
+  CAF_CHECK(!persistence::decode_workspace_event(bad));
+}
+
+CAF_TEST(recovery starts from the snapshot and reads only workspace events) {
+  test::temp_dir dir;
+  auto j = value(persistence::journal::open((dir.path() / "j.db").string()));
+  auto append = [&](const workspace_event& ev) {
+    std::vector<event> rows{persistence::encode(ev, 1, "n")};
+    return value(j->append(rows));
+  };
+  auto noise = [&] {
+    std::vector<event> rows{persistence::encode(
+      task_event{task_requeued{1, "noise"}}, 1, "n")};
+    value(j->append(rows));
+  };
+  workspace_registry reg;
+  workspace_event added = workspace_added{registered("a", "/a")};
+  reg.apply(added);
+  auto seq = append(added);
+  noise();
+  snapshot snap{seq, 1, workspace_snapshot_kind, reg.save(), 0};
+  CAF_REQUIRE(!j->save_snapshot(snap));
+  noise();
+  append(workspace_added{registered("b", "/b")});
+  noise();
+  append(workspace_conflicted{"a", "x", 1, 2, conflict_policy::warn});
+  auto rec = value(recover_workspaces(*j));
+  CAF_CHECK_EQUAL(rec.snapshot_seq, seq);
+  CAF_CHECK_EQUAL(rec.replayed, 2u);
+  CAF_CHECK(rec.registry.find("a") != nullptr);
+  CAF_CHECK(rec.registry.find("b") != nullptr);
+  CAF_CHECK_EQUAL(rec.registry.find("a")->conflicts, 1u);
+}
+
+// -- manager ------------------------------------------------------------------
+
+#undef CAF_SUITE
+#define CAF_SUITE actors.workspace_manager
+
+namespace {
+
+/// A real workspace manager over a fake journal and a real lock manager,
+/// with a git repository (`repo`) and a plain directory (`plain`).
+struct manager_fixture : repo_fixture {
+  fs::path plain = fs::canonical(dir.path()) / "plain";
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  std::shared_ptr<test::journal_data> jd
+    = std::make_shared<test::journal_data>();
+  journal_actor journal = sys.spawn(test::fake_journal, jd);
+  lock_actor locks;
+  workspace_manager_actor m;
+
+  manager_fixture() {
+    fs::create_directories(plain);
+    lock_manager_config lcfg;
+    lcfg.node_name = "n";
+    lcfg.journal = journal;
+    locks = spawn_lock_manager(sys, std::move(lcfg));
+    workspace_manager_config mcfg;
+    mcfg.node_name = "n";
+    mcfg.journal = journal;
+    mcfg.locks = locks;
+    mcfg.worktree_dir = trees.string();
+    // Long enough that nothing settles by itself: conclude must flush.
+    mcfg.settle_ms = 60'000;
+    m = spawn_workspace_manager(sys, std::move(mcfg));
+  }
+
+  ~manager_fixture() {
+    self->send_exit(m, caf::exit_reason::user_shutdown);
+    self->send_exit(locks, caf::exit_reason::user_shutdown);
+  }
+
+  template <class T, class... Ts>
+  caf::expected<T> ask(Ts&&... xs) {
+    caf::expected<T> result{T{}};
+    self->request(m, 30s, std::forward<Ts>(xs)...)
+      .receive([&](T& x) { result = std::move(x); },
+               [&](caf::error& err) { result = std::move(err); });
+    return result;
+  }
+
+  caf::expected<workspace_info> add(workspace_info info) {
+    return ask<workspace_info>(workspace_atom_v, std::move(info));
+  }
+
+  workspace_lease prepare(task_id task, const fs::path& dir) {
+    task_spec spec;
+    spec.workspace = dir.string();
+    return value(ask<workspace_lease>(prepare_atom_v, task, spec));
+  }
+
+  workspace_report conclude(task_id task) {
+    return value(ask<workspace_report>(conclude_atom_v, task));
+  }
+
+  std::vector<std::string> event_types() {
+    // A request to the journal after the manager's: its appends are in.
+    self->request(journal, 10s, flush_atom_v).receive([] {}, [](caf::error&) {});
+    std::vector<std::string> result;
+    for (auto& ev : jd->events)
+      if (persistence::is_workspace_type(ev.type))
+        result.push_back(ev.type);
+    return result;
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(manager_tests, manager_fixture)
+
+CAF_TEST(a worktree task runs on its own branch and reports its changes) {
+  auto info = registered("", repo.string(), workspace_isolation::worktree);
+  auto ws = value(add(info));
+  CAF_CHECK_EQUAL(ws.name, "repo");
+  auto lease = prepare(7, repo / "src");
+  CAF_CHECK_EQUAL(lease.workspace, "repo");
+  CAF_CHECK_EQUAL(lease.branch, "cw/7");
+  CAF_CHECK_EQUAL(lease.cwd, (trees / "repo/7/src").string());
+  write_file(lease.cwd + "/new.cpp");
+  write_file(lease.cwd + "/main.cpp", "changed\n");
+  auto report = conclude(7);
+  CAF_CHECK_EQUAL(report.branch, "cw/7");
+  CAF_CHECK_EQUAL(report.worktree, (trees / "repo/7").string());
+  CAF_CHECK_EQUAL(report.changed_files, (strings{"src/main.cpp", "src/new.cpp"}));
+  // The repository itself is untouched.
+  CAF_CHECK(!fs::exists(repo / "src/new.cpp"));
+  CAF_CHECK_EQUAL(git(repo, {"status", "--porcelain"}), "");
+  // A retry continues in the same worktree.
+  auto again = prepare(7, repo / "src");
+  CAF_CHECK_EQUAL(again.cwd, lease.cwd);
+  conclude(7);
+  auto list = value(ask<std::vector<workspace_info>>(workspace_atom_v));
+  CAF_REQUIRE_EQUAL(list.size(), 1u);
+  CAF_CHECK_EQUAL(list[0].worktrees.size(), 1u);
+  CAF_CHECK_EQUAL(event_types(),
+                  (strings{"workspace.added", "workspace.worktree_created"}));
+  CAF_CHECK(!jd->snapshots.empty());
+}
+
+CAF_TEST(prune removes worktrees of ended tasks only) {
+  value(add(registered("app", repo.string(), workspace_isolation::worktree)));
+  auto done = prepare(1, repo);
+  conclude(1);
+  auto running = prepare(2, repo);
+  auto removed = value(ask<std::vector<worktree_entry>>(prune_atom_v,
+                                                        prune_spec{}));
+  CAF_REQUIRE_EQUAL(removed.size(), 1u);
+  CAF_CHECK_EQUAL(removed[0].task, 1u);
+  CAF_CHECK(!fs::exists(done.cwd));
+  CAF_CHECK(fs::exists(running.cwd));
+  // The branch stays unless asked.
+  CAF_CHECK(git(repo, {"branch", "--list", "cw/1"}).find("cw/1")
+            != std::string::npos);
+  conclude(2);
+  prune_spec all{"app", true};
+  removed = value(ask<std::vector<worktree_entry>>(prune_atom_v, all));
+  CAF_CHECK_EQUAL(removed.size(), 1u);
+  CAF_CHECK_EQUAL(git(repo, {"branch", "--list", "cw/2"}), "");
+  auto bad = ask<std::vector<worktree_entry>>(prune_atom_v,
+                                              prune_spec{"nope", false});
+  CAF_REQUIRE(!bad);
+  CAF_CHECK(names(bad.error(), "workspace"));
+}
+
+CAF_TEST(a shared workspace reports the files of each task and their conflicts) {
+  // No registration: the first task registers the directory implicitly.
+  auto a = prepare(1, plain);
+  CAF_CHECK_EQUAL(a.cwd, plain.string());
+  CAF_CHECK_EQUAL(a.branch, "");
+  write_file(plain / "only-1.txt");
+  prepare(2, plain);
+  write_file(plain / "same.txt", "two");
+  auto first = conclude(1);
+  auto second = conclude(2);
+  CAF_CHECK_EQUAL(first.workspace, "plain");
+  CAF_CHECK_EQUAL(first.changed_files, (strings{"only-1.txt", "same.txt"}));
+  CAF_CHECK_EQUAL(second.changed_files, (strings{"same.txt"}));
+  CAF_CHECK_EQUAL(first.conflicts, (strings{"same.txt (task 2)"}));
+  CAF_CHECK_EQUAL(second.conflicts, (strings{"same.txt (task 1)"}));
+  CAF_CHECK(first.violation.empty());
+  auto types = event_types();
+  CAF_CHECK_EQUAL(types.front(), "workspace.added");
+  CAF_CHECK(std::count(types.begin(), types.end(), "workspace.conflict") == 1);
+  auto list = value(ask<std::vector<workspace_info>>(workspace_atom_v));
+  CAF_REQUIRE_EQUAL(list.size(), 1u);
+  CAF_CHECK(list[0].implicit);
+  CAF_CHECK(list[0].watched);
+}
+
+CAF_TEST(the lock policy fails a task that changed a file it did not lock) {
+  auto info = registered("guarded", plain.string());
+  info.policy = conflict_policy::lock;
+  value(add(info));
+  lock_spec spec{"task:1", "*.txt", true, 0, 0};
+  self->request(locks, 10s, lock_atom_v, spec)
+    .receive([](lock_grant&) {}, [&](caf::error& err) {
+      CAF_FAIL(sys.render(err));
+    });
+  prepare(1, plain);
+  prepare(2, plain);
+  write_file(plain / "same.txt", "both");
+  auto holder = conclude(1);
+  auto other = conclude(2);
+  CAF_CHECK_EQUAL(holder.changed_files, (strings{"same.txt"}));
+  CAF_CHECK(holder.violation.empty());
+  CAF_CHECK(other.violation.find("'same.txt' was changed by task 1")
+            != std::string::npos);
+  CAF_CHECK(other.violation.find("requires a lock") != std::string::npos);
+}
+
+CAF_TEST(bad registrations are refused with the field named) {
+  CAF_CHECK(names(add(registered("", "relative/dir")).error(), "path"));
+  CAF_CHECK(names(add(registered("", (plain / "missing").string())).error(),
+                  "path"));
+  CAF_CHECK(names(add(registered("", plain.string(),
+                                 workspace_isolation::worktree))
+                    .error(),
+                  "isolation"));
+  auto based = registered("", repo.string(), workspace_isolation::worktree);
+  based.base = "no-such-branch";
+  CAF_CHECK(names(add(based).error(), "base"));
+  CAF_CHECK(names(add(registered("../x", plain.string())).error(), "name"));
+  value(add(registered("p", plain.string())));
+  CAF_CHECK(names(add(registered("p", repo.string())).error(), "name"));
+  CAF_CHECK(names(add(registered("q", plain.string())).error(), "path"));
+  // The same registration again is no change: one event.
+  value(add(registered("p", plain.string())));
+  CAF_CHECK_EQUAL(event_types(), (strings{"workspace.added"}));
+  task_spec spec;
+  spec.workspace = (plain / "missing").string();
+  auto lease = ask<workspace_lease>(prepare_atom_v, task_id{1}, spec);
+  CAF_REQUIRE(!lease);
+  CAF_CHECK(names(lease.error(), "workspace"));
+  // Concluding a task never prepared reports nothing.
+  CAF_CHECK(conclude(99).empty());
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()

@@ -394,10 +394,17 @@ manager(self_ptr self, workspace_manager_config cfg) {
     [self](prepare_atom, task_id task,
            const task_spec& spec) -> caf::result<workspace_lease> {
       auto& st = self->state;
-      if (auto i = st.open.find(task); i != st.open.end())
-        return make_error(errc::illegal_transition,
-                          "workspace: task " + std::to_string(task)
-                            + " is prepared already");
+      if (auto i = st.open.find(task); i != st.open.end()) {
+        // The agent of an earlier attempt died before concluding it: that
+        // attempt's window closes unreported, this one starts afresh.
+        if (auto w = st.watchers.find(i->second.workspace);
+            i->second.watched && w != st.watchers.end()) {
+          w->second.open.erase(task);
+          self->request(w->second.handle, peer_timeout, ws_end_atom::value, task)
+            .then([](const task_changes&) {}, [](const caf::error&) {});
+        }
+        st.open.erase(i);
+      }
       auto dir = canonical_root(spec.workspace);
       if (!dir)
         return invalid("workspace: '" + spec.workspace

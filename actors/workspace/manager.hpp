@@ -45,6 +45,8 @@ struct workspace_manager_config {
 /// Spawns the workspace manager, detached (git runs on its own thread,
 /// never on the scheduler's workers).
 ///
+/// - A task prepared again without `conclude` (its agent died mid-attempt)
+///   starts afresh: the old attempt's window closes unreported.
 /// - Registry: `workspace(info)` registers a directory; a task whose
 ///   directory lies in no workspace registers it implicitly (`shared`).
 ///   Every change is a `workspace.*` event, journaled before the reply; a

@@ -988,6 +988,15 @@ CAF_TEST(a shared workspace reports the files of each task and their conflicts) 
   CAF_CHECK(list[0].watched);
 }
 
+CAF_TEST(an attempt prepared again after its agent died starts afresh) {
+  prepare(4, plain);
+  write_file(plain / "first-attempt.txt");
+  // No conclude: the agent crashed. The retry prepares the task again.
+  prepare(4, plain);
+  write_file(plain / "second-attempt.txt");
+  CAF_CHECK_EQUAL(conclude(4).changed_files, (strings{"second-attempt.txt"}));
+}
+
 CAF_TEST(the lock policy fails a task that changed a file it did not lock) {
   auto info = registered("guarded", plain.string());
   info.policy = conflict_policy::lock;

@@ -394,22 +394,10 @@ manager(self_ptr self, workspace_manager_config cfg) {
     [self](prepare_atom, task_id task,
            const task_spec& spec) -> caf::result<workspace_lease> {
       auto& st = self->state;
-      if (auto i = st.open.find(task); i != st.open.end()) {
-        // The agent of an earlier attempt died before concluding it: that
-        // attempt's window closes unreported, this one starts afresh.
-        if (auto w = st.watchers.find(i->second.workspace);
-            i->second.watched && w != st.watchers.end()) {
-          w->second.open.erase(task);
-          self->request(w->second.handle, peer_timeout, ws_end_atom::value, task)
-            .then([](const task_changes&) {}, [](const caf::error&) {});
-        }
-        st.open.erase(i);
-      }
       auto dir = canonical_root(spec.workspace);
       if (!dir)
         return invalid("workspace: '" + spec.workspace
                        + "' is not a directory");
-      auto* ws = st.cfg.registry.containing(*dir);
       auto rp = self->make_response_promise<workspace_lease>();
       auto go = [self, task, dir = *dir, rp]() mutable {
         auto& st = self->state;
@@ -479,20 +467,42 @@ manager(self_ptr self, workspace_manager_config cfg) {
               rp.deliver(std::move(lease));
             });
       };
-      if (ws) {
-        go();
+      auto start = [self, dir = *dir, go]() mutable {
+        auto& st = self->state;
+        if (st.cfg.registry.containing(dir)) {
+          go();
+          return;
+        }
+        // A directory of no workspace becomes one of its own.
+        workspace_info info;
+        info.root = dir.string();
+        info.name = default_name(self, dir);
+        info.policy = st.cfg.default_policy;
+        info.implicit = true;
+        info.added_ms = wall_ms(self);
+        spdlog::info("workspace {}: registered {} (implicitly, shared)",
+                     info.name, info.root);
+        record(self, workspace_added{std::move(info)}, std::move(go));
+      };
+      auto i = st.open.find(task);
+      if (i == st.open.end()) {
+        start();
         return rp;
       }
-      // A directory of no workspace becomes one of its own.
-      workspace_info info;
-      info.root = dir->string();
-      info.name = default_name(self, *dir);
-      info.policy = st.cfg.default_policy;
-      info.implicit = true;
-      info.added_ms = wall_ms(self);
-      spdlog::info("workspace {}: registered {} (implicitly, shared)",
-                   info.name, info.root);
-      record(self, workspace_added{std::move(info)}, std::move(go));
+      // The agent of an earlier attempt died before concluding it: that
+      // attempt's window closes unreported (before the new one opens), and
+      // this one starts afresh.
+      auto w = st.watchers.find(i->second.workspace);
+      auto watched = i->second.watched && w != st.watchers.end();
+      st.open.erase(i);
+      if (!watched) {
+        start();
+        return rp;
+      }
+      w->second.open.erase(task);
+      self->request(w->second.handle, peer_timeout, ws_end_atom::value, task)
+        .then([start](const task_changes&) mutable { start(); },
+              [start](const caf::error&) mutable { start(); });
       return rp;
     },
     [self](conclude_atom, task_id task) -> caf::result<workspace_report> {

@@ -47,6 +47,7 @@ int scheduler_latency(const bench_args& args);
 int queue_memory(const bench_args& args);
 int placement_bench(const bench_args& args);
 int locks_pure(const bench_args& args);
+int locks_actor(const bench_args& args);
 int deadlock(const bench_args& args);
 int process_agents(const bench_args& args);
 int idle_agents(const bench_args& args);

@@ -33,6 +33,10 @@ int main(int argc, char** argv) {
         queue_memory}},
       {"placement",
        {"placement decision time with 1,000 agents", placement_bench}},
+      {"locks",
+       {"lock manager actor: uncontended acquire+release, contended grants, "
+        "with no journal and with a SQLite journal (--durability)",
+        locks_actor}},
       {"locks-pure",
        {"lock table: uncontended acquire+release, contended grants (no actor)",
         locks_pure}},

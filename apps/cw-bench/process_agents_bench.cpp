@@ -77,11 +77,13 @@ double fork_exec_ceiling(uint32_t total, uint32_t threads,
   return static_cast<double>(done.load()) / seconds_since(start);
 }
 
-task_spec true_spec() {
+/// A `/bin/true` task in `workspace` (a directory of its own: the node
+/// watches a task's workspace for the files it changes).
+task_spec true_spec(const std::string& workspace) {
   task_spec spec;
   spec.provider = "command";
   spec.argv = {"/bin/true"};
-  spec.workspace = "/tmp";
+  spec.workspace = workspace;
   spec.retry.max_attempts = 1;
   return spec;
 }
@@ -133,14 +135,14 @@ void await_task(caf::event_based_actor* self, scheduler_actor sched,
 /// request with a timeout) and returns the seconds from the first submission
 /// to the last task ending. Fails if the tasks did not end in 10 minutes.
 caf::expected<drive_result> drive(caf::actor_system& sys, scheduler_actor sched,
-                                  uint64_t total) {
+                                  uint64_t total, std::string workspace) {
   auto st = std::make_shared<drive_state>();
   st->total = total;
   auto future = st->done.get_future();
   auto driver = sys.spawn([=](caf::event_based_actor* self) {
     st->start = clock_type::now();
     for (uint64_t i = 0; i < total; ++i)
-      self->request(sched, 60s, submit_atom_v, true_spec())
+      self->request(sched, 60s, submit_atom_v, true_spec(workspace))
         .then([=](const task_info& info) { await_task(self, sched, st, info.id); },
               [=](caf::error& err) {
                 std::cerr << "process-agents: submit failed: " << describe(err)
@@ -190,7 +192,9 @@ int process_agents(const bench_args& args) {
   auto& n = *started;
   auto cpu_self = cpu_seconds(RUSAGE_SELF);
   auto cpu_children = cpu_seconds(RUSAGE_CHILDREN);
-  auto res = drive(n->system(), n->scheduler(), tasks);
+  auto workspace = dir.path / "workspace";
+  std::filesystem::create_directories(workspace);
+  auto res = drive(n->system(), n->scheduler(), tasks, workspace.string());
   cpu_self = cpu_seconds(RUSAGE_SELF) - cpu_self;
   cpu_children = cpu_seconds(RUSAGE_CHILDREN) - cpu_children;
   n->stop();

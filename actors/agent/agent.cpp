@@ -264,8 +264,12 @@ agent_actor::behavior_type agent_impl(self_ptr self, agent_config cfg) {
                                        "cancelled before it started"});
               return;
             }
-            req.workspace = std::move(lease.cwd);
-            launch(self, id, attempt, std::move(req));
+            // A fresh copy, made on this thread: the launcher's thread frees
+            // it, and memory handed over by a CAF message would look racy to
+            // ThreadSanitizer (libcaf_core is not instrumented).
+            launch_request fresh = req;
+            fresh.workspace = lease.cwd;
+            launch(self, id, attempt, std::move(fresh));
           },
           [self, id, attempt](caf::error& err) {
             auto i = self->state.running.find(id);

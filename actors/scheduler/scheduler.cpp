@@ -1260,12 +1260,15 @@ caf::result<session_info> command_session(self_ptr self,
       return make_error(errc::unknown_provider,
                         "provider: no agent runs provider '" + cmd.provider
                           + "'");
-    if (cmd.resume_key.size() > task_limits::max_name_bytes
-        || cmd.pool.size() > task_limits::max_name_bytes)
+    if (cmd.resume_key.size() > task_limits::max_name_bytes)
       return make_error(errc::invalid_argument,
                         "resume_key: longer than "
                           + std::to_string(task_limits::max_name_bytes)
                           + " bytes");
+    if (!cmd.pool.empty() && !st.place.knows_pool(cmd.pool))
+      return make_error(errc::invalid_argument,
+                        "pool: unknown pool '" + cmd.pool.substr(0, 64)
+                          + (cmd.pool.size() > 64 ? "…" : "") + "'");
     auto open = sessions.open_in_pool(cmd.pool);
     if (open >= sessions.pool_limit(cmd.pool))
       return make_error(errc::illegal_transition,

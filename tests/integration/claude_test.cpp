@@ -249,6 +249,18 @@ CAF_TEST(tasks with one resume key continue one session and its conversation) {
   CAF_CHECK_EQUAL(third.exit_code, 0);
   auto t = json::parse(cw(node.url(), {"--json", "status", "3"}).out);
   CAF_CHECK_EQUAL(t["session"], 2);
+  // Opening a session checks its pool and names the field at fault.
+  auto client = std::move(*runtime::http_client::make(node.url()));
+  auto field_of = [&](const json& body) {
+    auto res = client->request("POST", "/v1/sessions", body.dump());
+    CAF_REQUIRE(res);
+    CAF_CHECK_EQUAL(res->status, 400u);
+    return json::parse(res->body).value("field", "");
+  };
+  CAF_CHECK_EQUAL(field_of({{"provider", "claude"}, {"pool", "nope"}}), "pool");
+  CAF_CHECK_EQUAL(field_of({{"provider", "claude"},
+                            {"resume_key", std::string(300, 'k')}}),
+                  "resume_key");
   CAF_CHECK_EQUAL(node.stop(), 0);
 }
 

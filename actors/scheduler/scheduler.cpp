@@ -1296,8 +1296,11 @@ caf::result<session_info> command_session(self_ptr self,
   auto allowed = sessions.allowed(cmd.id);
   if (std::find(allowed.begin(), allowed.end(), verb) == allowed.end()) {
     std::string names;
+    // Only the commands a client may give: assign and release are the
+    // scheduler's own.
     for (auto a : allowed)
-      names += (names.empty() ? "" : ", ") + to_string(a);
+      if (a != session_command::assign && a != session_command::release)
+        names += (names.empty() ? "" : ", ") + to_string(a);
     return make_error(errc::illegal_transition,
                       "cannot " + cmd.what + " session " + std::to_string(cmd.id)
                         + ": it is " + to_string(s->state)

@@ -249,6 +249,11 @@ CAF_TEST(tasks with one resume key continue one session and its conversation) {
   CAF_CHECK_EQUAL(third.exit_code, 0);
   auto t = json::parse(cw(node.url(), {"--json", "status", "3"}).out);
   CAF_CHECK_EQUAL(t["session"], 2);
+  // Refusals name only the commands a client may give.
+  auto idle = cw(node.url(), {"session", "resume", "2"});
+  CAF_CHECK_EQUAL(idle.exit_code, 1);
+  CAF_CHECK(contains(idle.err, "cannot resume session 2: it is idle; "
+                               "allowed: pause, close"));
   // Opening a session checks its pool and names the field at fault.
   auto client = std::move(*runtime::http_client::make(node.url()));
   auto field_of = [&](const json& body) {

@@ -51,9 +51,12 @@ struct provider_context {
   /// The pool's provider settings (`[pools.NAME.options]`), for the
   /// provider to read and check (API version 2).
   std::map<std::string, std::string> options;
-  /// The node's workspace manager, for agents that start processes: hand it
-  /// to `actors::agent_config::workspaces` so that tasks get their worktrees
-  /// and report the files they changed (API version 3).
+  /// The node's workspace manager (API version 3). An agent that starts
+  /// processes asks it `prepare(task, spec)` before each start (the reply
+  /// names the directory to start in) and `conclude(task)` after the process
+  /// ended, and puts that reply in the outcome's `changes`; see
+  /// docs/extending.md. (The built-in agents get it in
+  /// `actors::agent_config::workspaces`.)
   workspace_actor workspaces = {};
 };
 

@@ -75,6 +75,9 @@ struct workspace_manager_state {
   std::map<std::string, std::pair<caf::error, caf::actor_clock::time_point>>
     unwatchable;
   std::map<task_id, open_task> open;
+  /// Appends sent and not yet answered, and the highest seq answered.
+  size_t appends_in_flight = 0;
+  uint64_t last_seq = 0;
 
   static inline const char* name = "cw.workspace_manager";
 };
@@ -96,18 +99,27 @@ caf::error invalid(std::string msg) {
 }
 
 /// Applies `ev` to the registry, journals it, and runs `then` once it is
-/// durable; a snapshot of the registry at that seq follows.
+/// durable. Once no append is in flight, a snapshot of the registry follows,
+/// tagged with the seq of the last one: the registry then holds exactly the
+/// events up to it (with appends in flight it would hold later ones too, and
+/// replaying those again would count a conflict twice).
 void record(self_ptr self, workspace_event ev, std::function<void()> then) {
   auto& st = self->state;
   st.cfg.registry.apply(ev);
+  ++st.appends_in_flight;
   std::vector<event> rows{persistence::encode(ev, wall_ms(self),
                                               st.cfg.node_name)};
   self->request(st.cfg.journal, journal_timeout, append_atom_v, std::move(rows))
     .then(
       [self, then = std::move(then)](uint64_t seq) {
         auto& st = self->state;
+        st.last_seq = std::max(st.last_seq, seq);
+        if (--st.appends_in_flight > 0) {
+          then();
+          return;
+        }
         snapshot snap;
-        snap.seq = seq;
+        snap.seq = st.last_seq;
         snap.time_ms = wall_ms(self);
         snap.kind = workspace_snapshot_kind;
         snap.state = st.cfg.registry.save();

@@ -894,6 +894,20 @@ struct manager_fixture : repo_fixture {
     return value(ask<workspace_report>(conclude_atom_v, task));
   }
 
+  /// Checks that every snapshot the manager saved equals the fold of the
+  /// workspace events up to its seq: no more, no less.
+  void check_snapshots() {
+    event_types(); // everything appended is in
+    CAF_REQUIRE(!jd->snapshots.empty());
+    for (auto& snap : jd->snapshots) {
+      workspace_registry fold;
+      for (auto& ev : jd->events)
+        if (ev.seq <= snap.seq && persistence::is_workspace_type(ev.type))
+          fold.apply(value(persistence::decode_workspace_event(ev)));
+      CAF_CHECK_EQUAL(snap.state, fold.save());
+    }
+  }
+
   std::vector<std::string> event_types() {
     // A request to the journal after the manager's: its appends are in.
     self->request(journal, 10s, flush_atom_v).receive([] {}, [](caf::error&) {});
@@ -942,11 +956,17 @@ CAF_TEST(prune removes worktrees of ended tasks only) {
   value(add(registered("app", repo.string(), workspace_isolation::worktree)));
   auto done = prepare(1, repo);
   conclude(1);
+  auto also_done = prepare(3, repo);
+  conclude(3);
   auto running = prepare(2, repo);
+  jd->snapshots.clear();
   auto removed = value(ask<std::vector<worktree_entry>>(prune_atom_v,
                                                         prune_spec{}));
-  CAF_REQUIRE_EQUAL(removed.size(), 1u);
+  CAF_REQUIRE_EQUAL(removed.size(), 2u);
   CAF_CHECK_EQUAL(removed[0].task, 1u);
+  CAF_CHECK(!fs::exists(also_done.cwd));
+  // Two removals in one go: the snapshot waits for both.
+  check_snapshots();
   CAF_CHECK(!fs::exists(done.cwd));
   CAF_CHECK(fs::exists(running.cwd));
   // The branch stays unless asked.
@@ -982,6 +1002,7 @@ CAF_TEST(a shared workspace reports the files of each task and their conflicts) 
   auto types = event_types();
   CAF_CHECK_EQUAL(types.front(), "workspace.added");
   CAF_CHECK(std::count(types.begin(), types.end(), "workspace.conflict") == 1);
+  check_snapshots();
   auto list = value(ask<std::vector<workspace_info>>(workspace_atom_v));
   CAF_REQUIRE_EQUAL(list.size(), 1u);
   CAF_CHECK(list[0].implicit);

@@ -1,7 +1,10 @@
 #define CAF_SUITE integration.http_api
 #include "caf/test/unit_test.hpp"
 
+#include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -234,12 +237,18 @@ CAF_TEST(timeouts and cancels stop real processes) {
   auto cancelled_task = json::parse(cancelled.body);
   CAF_CHECK_EQUAL(cancelled_task["status"], "cancelled");
   check_refused(call("POST", "/v1/tasks/" + id + "/cancel"), 409, "");
-  // The process is gone once the agent takes new work again.
+  // The cancelled process ends: wait for its exit on a pidfd (at most 30 s);
+  // a pid gone already has none.
+  if (int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); fd >= 0) {
+    pollfd pfd{fd, POLLIN, 0};
+    CAF_CHECK_EQUAL(::poll(&pfd, 1, 30'000), 1);
+    ::close(fd);
+  }
+  // The agent takes new work again.
   res = call("POST", "/v1/tasks", R"({"argv":["true"],"workspace":"/tmp"})");
   auto next = std::to_string(json::parse(res.body)["id"].get<uint64_t>());
   auto next_task = json::parse(call("GET", "/v1/tasks/" + next + "?wait=30").body);
   CAF_CHECK_EQUAL(next_task["status"], "completed");
-  CAF_CHECK(::kill(pid, 0) != 0); // reaped by the launcher
   auto retried = call("POST", "/v1/tasks/" + timed + "/retry");
   CAF_CHECK_EQUAL(retried.status, 200u);
   auto retried_task = json::parse(retried.body);

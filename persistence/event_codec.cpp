@@ -670,6 +670,15 @@ void to_json(json& j, const worktree_entry& x) {
            {"created_ms", x.created_ms}};
 }
 
+void to_json(json& j, const std::vector<worktree_entry>& xs) {
+  j = json::array();
+  for (auto& w : xs) {
+    json wj;
+    to_json(wj, w);
+    j.push_back(std::move(wj));
+  }
+}
+
 void to_json(json& j, const workspace_info& x) {
   j = json{{"name", x.name},
            {"root", x.root},

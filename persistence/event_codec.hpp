@@ -86,6 +86,9 @@ void to_json(nlohmann::json& j, const workspace_info& x);
 /// JSON form of a task's worktree.
 void to_json(nlohmann::json& j, const worktree_entry& x);
 
+/// JSON array of worktrees, each as above.
+void to_json(nlohmann::json& j, const std::vector<worktree_entry>& xs);
+
 /// Writes the report of a prompt-driven run (`limit` only when hit).
 void to_json(nlohmann::json& j, const run_report& x);
 

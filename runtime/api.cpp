@@ -69,6 +69,22 @@ void reply_invalid(self_ptr self, http_exchange& x, const std::string& field,
   reply_error(self, x, make_error(errc::invalid_argument, field + ": " + what));
 }
 
+/// Answers 405: the route exists, the method does not.
+void reply_not_allowed(http_exchange& x) {
+  reply_json(x, 405,
+             json{{"error", "method_not_allowed"},
+                  {"message",
+                   x.req.method + " is not allowed on " + x.req.target}});
+}
+
+/// Answers 404: no route matches.
+void reply_no_route(http_exchange& x) {
+  reply_json(x, 404,
+             json{{"error", "not_found"},
+                  {"message",
+                   "no route for " + x.req.method + " " + x.req.target}});
+}
+
 /// Parses a non-negative integer; false on anything else.
 bool parse_uint(const std::string& str, uint64_t& out) {
   if (str.empty())
@@ -294,11 +310,7 @@ void list_workflows(self_ptr self, http_exchange x, const target& t) {
 void route_workflows(self_ptr self, http_exchange& x, const target& t) {
   auto& seg = t.segments;
   auto& method = x.req.method;
-  auto not_allowed = [&] {
-    reply_json(x, 405,
-               json{{"error", "method_not_allowed"},
-                    {"message", method + " is not allowed on " + x.req.target}});
-  };
+  auto not_allowed = [&] { reply_not_allowed(x); };
   if (seg.size() == 2) {
     if (method == "POST")
       return submit_workflow(self, std::move(x));
@@ -318,9 +330,7 @@ void route_workflows(self_ptr self, http_exchange& x, const target& t) {
     return method == "POST"
              ? workflow_call(self, std::move(x), 200, cancel_atom_v, id)
              : not_allowed();
-  reply_json(x, 404,
-             json{{"error", "not_found"},
-                  {"message", "no route for " + method + " " + x.req.target}});
+  reply_no_route(x);
 }
 
 // -- sessions -----------------------------------------------------------------
@@ -345,11 +355,7 @@ void list_sessions(self_ptr self, http_exchange x, const target& t) {
 void route_sessions(self_ptr self, http_exchange& x, const target& t) {
   auto& seg = t.segments;
   auto& method = x.req.method;
-  auto not_allowed = [&] {
-    reply_json(x, 405,
-               json{{"error", "method_not_allowed"},
-                    {"message", method + " is not allowed on " + x.req.target}});
-  };
+  auto not_allowed = [&] { reply_not_allowed(x); };
   if (seg.size() == 2) {
     if (method == "GET")
       return list_sessions(self, std::move(x), t);
@@ -376,9 +382,7 @@ void route_sessions(self_ptr self, http_exchange& x, const target& t) {
     cmd.id = id;
     return session_call(self, std::move(x), 200, std::move(cmd));
   }
-  reply_json(x, 404,
-             json{{"error", "not_found"},
-                  {"message", "no route for " + method + " " + x.req.target}});
+  reply_no_route(x);
 }
 
 // -- locks --------------------------------------------------------------------
@@ -436,11 +440,7 @@ void list_locks(self_ptr self, http_exchange x) {
 void route_locks(self_ptr self, http_exchange& x, const target& t) {
   auto& seg = t.segments;
   auto& method = x.req.method;
-  auto not_allowed = [&] {
-    reply_json(x, 405,
-               json{{"error", "method_not_allowed"},
-                    {"message", method + " is not allowed on " + x.req.target}});
-  };
+  auto not_allowed = [&] { reply_not_allowed(x); };
   if (!self->state.cfg.locks)
     return reply_error(self, x,
                        make_error(errc::shutting_down,
@@ -451,9 +451,7 @@ void route_locks(self_ptr self, http_exchange& x, const target& t) {
     return method == "POST" ? acquire_lock(self, std::move(x)) : not_allowed();
   if (seg.size() == 3 && seg[2] == "release")
     return method == "POST" ? release_lock(self, std::move(x)) : not_allowed();
-  reply_json(x, 404,
-             json{{"error", "not_found"},
-                  {"message", "no route for " + method + " " + x.req.target}});
+  reply_no_route(x);
 }
 
 // -- workspaces ---------------------------------------------------------------
@@ -463,11 +461,7 @@ void route_locks(self_ptr self, http_exchange& x, const target& t) {
 void route_workspaces(self_ptr self, http_exchange& x, const target& t) {
   auto& seg = t.segments;
   auto& method = x.req.method;
-  auto not_allowed = [&] {
-    reply_json(x, 405,
-               json{{"error", "method_not_allowed"},
-                    {"message", method + " is not allowed on " + x.req.target}});
-  };
+  auto not_allowed = [&] { reply_not_allowed(x); };
   auto& ws = self->state.cfg.workspaces;
   if (!ws)
     return reply_error(self, x,
@@ -508,12 +502,8 @@ void route_workspaces(self_ptr self, http_exchange& x, const target& t) {
     self->request(ws, request_timeout, prune_atom_v, std::move(*spec))
       .then(
         [x](const std::vector<worktree_entry>& removed) mutable {
-          auto arr = json::array();
-          for (auto& w : removed) {
-            json wj;
-            persistence::to_json(wj, w);
-            arr.push_back(std::move(wj));
-          }
+          json arr;
+          persistence::to_json(arr, removed);
           reply_json(x, 200, json{{"removed", std::move(arr)}});
         },
         fail(x));
@@ -521,20 +511,14 @@ void route_workspaces(self_ptr self, http_exchange& x, const target& t) {
   }
   if (seg.size() == 2)
     return not_allowed();
-  reply_json(x, 404,
-             json{{"error", "not_found"},
-                  {"message", "no route for " + method + " " + x.req.target}});
+  reply_no_route(x);
 }
 
 void route(self_ptr self, http_exchange& x) {
   auto t = split_target(x.req.target);
   auto& seg = t.segments;
   auto& method = x.req.method;
-  auto not_allowed = [&] {
-    reply_json(x, 405,
-               json{{"error", "method_not_allowed"},
-                    {"message", method + " is not allowed on " + x.req.target}});
-  };
+  auto not_allowed = [&] { reply_not_allowed(x); };
   if (seg.size() == 1 && seg[0] == "health")
     return method == "GET" ? health(self, std::move(x)) : not_allowed();
   if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "scheduler") {
@@ -586,9 +570,7 @@ void route(self_ptr self, http_exchange& x) {
     if (seg.size() == 4 && seg[3] == "log")
       return log(self, std::move(x), id, t);
   }
-  reply_json(x, 404,
-             json{{"error", "not_found"},
-                  {"message", "no route for " + method + " " + x.req.target}});
+  reply_no_route(x);
 }
 
 caf::behavior api_impl(self_ptr self, api_config cfg) {

@@ -679,13 +679,7 @@ caf::expected<prune_spec> parse_prune_spec(const std::string& body) {
 json to_json(const workspace_info& x) {
   json result;
   persistence::to_json(result, x);
-  auto worktrees = json::array();
-  for (auto& w : x.worktrees) {
-    json wj;
-    persistence::to_json(wj, w);
-    worktrees.push_back(std::move(wj));
-  }
-  result["worktrees"] = std::move(worktrees);
+  persistence::to_json(result["worktrees"], x.worktrees);
   result["running"] = x.running;
   result["watched"] = x.watched;
   result["conflicts"] = x.conflicts;

@@ -96,13 +96,7 @@ std::string workspace_registry::save() const {
   for (auto& [name, info] : by_name_) {
     json j;
     persistence::to_json(j, info);
-    auto worktrees = json::array();
-    for (auto& w : info.worktrees) {
-      json wj;
-      persistence::to_json(wj, w);
-      worktrees.push_back(std::move(wj));
-    }
-    j["worktrees"] = std::move(worktrees);
+    persistence::to_json(j["worktrees"], info.worktrees);
     j["conflicts"] = info.conflicts;
     list.push_back(std::move(j));
   }

@@ -157,6 +157,10 @@ struct task_spec {
   /// The provider's session to continue (`claude --resume`); empty: the
   /// scheduler's choice (the key's session, or a fresh one).
   std::string resume_session;
+  /// Start a new conversation: a new session (bound to `resume_key` if
+  /// given), never the key's or an idle one. When the pool has no room, its
+  /// least recently active idle session is closed to make some.
+  bool new_session = false;
   /// Model for this task; empty: the pool's.
   std::string model;
   /// Limit on agentic turns; 0: the pool's.
@@ -176,7 +180,7 @@ typename Inspector::result_type inspect(Inspector& f, task_spec& x) {
            x.workspace, x.priority, x.retry, x.timeout_ms, x.run_at_ms,
            x.depends_on, x.workflow, x.key, x.pool, x.capabilities, x.required_agent,
            x.same_agent_as, x.excluded_agents, x.env, x.resume_key,
-           x.resume_session, x.model, x.max_turns, x.budget_usd, x.locks);
+           x.resume_session, x.new_session, x.model, x.max_turns, x.budget_usd, x.locks);
 }
 
 /// One lock a task needs.
@@ -369,6 +373,9 @@ struct task_info {
   std::string pool;
   /// What the latest attempt did to its workspace (branch, changed files).
   workspace_report changes = {};
+  /// While queued: why it does not start yet (a session, a lock, a busy
+  /// agent, …), as the scheduler sees it when asked. Not folded state.
+  std::string waiting = {};
 };
 
 template <class Inspector>
@@ -377,7 +384,7 @@ typename Inspector::result_type inspect(Inspector& f, task_info& x) {
            x.attempts, x.agent, x.pid, x.process, x.exit_code, x.signal, x.reason,
            x.submitted_ms, x.started_ms, x.finished_ms, x.not_before_ms,
            x.dead, x.report, x.cost_usd, x.parked_until_ms, x.continue_session,
-           x.session, x.pool, x.changes);
+           x.session, x.pool, x.changes, x.waiting);
 }
 
 /// Selects tasks in a listing; `any_status` lists all.

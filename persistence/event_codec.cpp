@@ -51,6 +51,8 @@ void to_json(json& j, const task_spec& x) {
     j["resume_key"] = x.resume_key;
   if (!x.resume_session.empty())
     j["resume_session"] = x.resume_session;
+  if (x.new_session)
+    j["new_session"] = true;
   if (!x.model.empty())
     j["model"] = x.model;
   if (x.max_turns != 0)
@@ -355,7 +357,8 @@ struct fast_encoder {
   bool operator()(const task_submitted& x) {
     const auto& s = x.spec;
     // Prompt-driven tasks' fields and locks: the nlohmann path.
-    if (!s.resume_key.empty() || !s.resume_session.empty() || !s.model.empty()
+    if (!s.resume_key.empty() || !s.resume_session.empty() || s.new_session
+        || !s.model.empty()
         || s.max_turns != 0 || s.budget_usd != 0 || !s.locks.empty())
       return false;
     payload_writer w{out};
@@ -1003,6 +1006,8 @@ caf::expected<task_event> decode(const event& x) {
           ev.spec.resume_key = str(value);
         else if (key == "resume_session")
           ev.spec.resume_session = str(value);
+        else if (key == "new_session")
+          ev.spec.new_session = value.get_bool().value();
         else if (key == "model")
           ev.spec.model = str(value);
         else if (key == "max_turns")

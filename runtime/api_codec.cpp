@@ -99,6 +99,10 @@ caf::error parse_task_field(const std::string& key, const json& value,
      : key == "resume_session" ? spec.resume_session
                                : spec.model)
       = value.get<std::string>();
+  } else if (key == "new_session") {
+    if (!value.is_boolean())
+      return invalid(key, "must be true or false");
+    spec.new_session = value.get<bool>();
   } else if (key == "max_turns") {
     if (!value.is_number_integer() || value.get<int64_t>() < 1
         || value.get<int64_t>() > task_limits::max_turns)
@@ -293,6 +297,8 @@ json to_json(const task_info& x) {
     result["session"] = x.session;
   if (!x.changes.empty())
     persistence::to_json(result["changes"], x.changes);
+  if (!x.waiting.empty())
+    result["waiting"] = x.waiting;
   return result;
 }
 
@@ -468,6 +474,7 @@ caf::expected<task_info> task_from_json(const json& j) {
     x.spec.env = spec.value("env", std::map<std::string, std::string>{});
     x.spec.resume_key = spec.value("resume_key", std::string{});
     x.spec.resume_session = spec.value("resume_session", std::string{});
+    x.spec.new_session = spec.value("new_session", false);
     x.spec.model = spec.value("model", std::string{});
     x.spec.max_turns = spec.value("max_turns", uint32_t{0});
     x.spec.budget_usd = spec.value("budget_usd", 0.0);
@@ -477,6 +484,7 @@ caf::expected<task_info> task_from_json(const json& j) {
     x.parked_until_ms = j.value("parked_until_ms", int64_t{0});
     x.continue_session = j.value("continue_session", std::string{});
     x.session = j.value("session", uint64_t{0});
+    x.waiting = j.value("waiting", std::string{});
     if (auto r = j.find("changes"); r != j.end() && r->is_object())
       persistence::from_json(*r, x.changes);
     if (auto r = spec.find("retry"); r != spec.end() && r->is_object()) {

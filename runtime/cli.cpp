@@ -162,8 +162,13 @@ void print_task(const cli_context& ctx, const task_info& x) {
                   ? std::string{"until cw retry (a budget is spent)"}
                   : std::string{"until cw retry (auto-resume is off)"})
         << "\n";
+  if (!x.waiting.empty())
+    out << "waiting:    " << x.waiting << "\n";
   if (!x.spec.resume_key.empty())
-    out << "resume key: " << x.spec.resume_key << "\n";
+    out << "resume key: " << x.spec.resume_key
+        << (x.spec.new_session ? " (new session)" : "") << "\n";
+  else if (x.spec.new_session)
+    out << "session:    a new one\n";
   if (x.session != 0)
     out << "in session: " << x.session << "\n";
   if (!x.report.empty()) {
@@ -237,6 +242,8 @@ cli_status cli_run(const cli_context& ctx, const run_options& opts) {
     }
     if (!opts.resume_key.empty())
       body["resume_key"] = opts.resume_key;
+    if (opts.new_session)
+      body["new_session"] = true;
     if (!opts.model.empty())
       body["model"] = opts.model;
     if (opts.max_turns != 0)

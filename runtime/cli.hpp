@@ -62,6 +62,8 @@ struct run_options {
   /// Tasks with one key continue one session; model, turn limit and budget
   /// of a prompt-driven task (empty or 0: the pool's, none).
   std::string resume_key;
+  /// Start a new conversation (session) rather than continue one.
+  bool new_session = false;
   std::string model;
   uint32_t max_turns = 0;
   double budget_usd = 0;

@@ -191,11 +191,18 @@ bool placement::provider_has_room(const std::string& provider) const {
 
 bool placement::fits(const entry& e, const task_spec& spec,
                      const std::string& affinity_agent) const {
-  auto& p = e.profile;
-  if (e.load >= p.max_load || p.provider != spec.provider)
-    return false;
+  return !full(e) && allows(e, spec, affinity_agent);
+}
+
+bool placement::full(const entry& e) const {
   auto cap = e.pool->settings.max_running;
-  if (cap != 0 && e.pool->load >= cap)
+  return e.load >= e.profile.max_load || (cap != 0 && e.pool->load >= cap);
+}
+
+bool placement::allows(const entry& e, const task_spec& spec,
+                       const std::string& affinity_agent) const {
+  auto& p = e.profile;
+  if (p.provider != spec.provider)
     return false;
   if (!spec.required_agent.empty() && p.name != spec.required_agent)
     return false;
@@ -209,6 +216,50 @@ bool placement::fits(const entry& e, const task_spec& spec,
         == p.capabilities.end())
       return false;
   return true;
+}
+
+std::string placement::why_not(const task_spec& spec,
+                              const std::string& affinity_agent) const {
+  if (!provider_has_room(spec.provider))
+    return "provider " + spec.provider + " runs "
+           + std::to_string(provider_limits_.at(spec.provider))
+           + " tasks, its limit";
+  const pool_state* own = nullptr;
+  if (!spec.pool.empty()) {
+    auto i = pools_.find(spec.pool);
+    if (i == pools_.end())
+      return "no agent of pool " + spec.pool + " is registered";
+    own = &i->second;
+  }
+  // Agents the rules allow, whatever their load: the task waits for them.
+  uint32_t allowed = 0;
+  uint32_t busy = 0;
+  for (auto& e : agents_) {
+    if ((own != nullptr && e.pool != own) || !allows(e, spec, affinity_agent))
+      continue;
+    ++allowed;
+    if (full(e))
+      ++busy;
+  }
+  std::string scope = own != nullptr ? "of pool " + spec.pool
+                                     : "of provider " + spec.provider;
+  if (allowed == 0) {
+    std::string rules;
+    for (size_t i = 0; i < spec.capabilities.size(); ++i)
+      rules += (i == 0 ? ", with capabilities " : ", ") + spec.capabilities[i];
+    if (!spec.required_agent.empty())
+      rules += ", named " + spec.required_agent;
+    if (!affinity_agent.empty())
+      rules += ", the one that ran its same_agent_as task (" + affinity_agent
+               + ")";
+    if (!spec.excluded_agents.empty())
+      rules += ", not excluded";
+    return "no agent " + scope + rules + " is registered";
+  }
+  if (busy == allowed)
+    return "all " + std::to_string(allowed) + " agents " + scope
+           + " that may run it are busy";
+  return "";
 }
 
 std::optional<placement_choice>

@@ -88,6 +88,11 @@ public:
   choose(const task_spec& spec, const std::string& affinity_agent,
          const std::map<std::string, uint64_t>& backlog, double unit);
 
+  /// Says why `choose` finds no agent for `spec` now (for a person: which
+  /// rule or which busy agents keep it waiting), or "" when one would fit.
+  std::string why_not(const task_spec& spec,
+                      const std::string& affinity_agent) const;
+
   /// Returns the settings of `pool`.
   const pool_settings& settings(const std::string& pool) const;
 
@@ -110,8 +115,14 @@ private:
     uint64_t last_used = 0;
   };
 
+  /// Whether agent `e` may take `spec` now: not full, and allowed.
   bool fits(const entry& e, const task_spec& spec,
             const std::string& affinity_agent) const;
+  /// Whether `e` runs as many tasks as it (or its pool) may.
+  bool full(const entry& e) const;
+  /// Whether the task's provider, affinity and capability rules allow `e`.
+  bool allows(const entry& e, const task_spec& spec,
+              const std::string& affinity_agent) const;
   bool provider_has_room(const std::string& provider) const;
   pool_state& pool_of(const std::string& name);
   std::vector<entry>::iterator find_entry(const std::string& name);

@@ -83,6 +83,8 @@ struct deferred {
   kind what = kind::call;
   task_id id = 0;
   uint32_t attempt = 0;
+  /// `answer_task`: with the reason a waiting task waits.
+  bool explain = false;
   agent_actor handle;
   caf::typed_response_promise<task_info> promise;
   std::function<void()> fn;
@@ -207,6 +209,9 @@ void arm_expiry(self_ptr self);
 
 void notify_waiters(self_ptr self, task_id id);
 
+caf::expected<task_info> find_task(self_ptr self, task_id id,
+                                   bool explain = false);
+
 /// Runs one piece of work whose ticket has committed.
 void run_deferred(self_ptr self, deferred& d) {
   switch (d.what) {
@@ -244,11 +249,10 @@ void run_deferred(self_ptr self, deferred& d) {
       notify_waiters(self, d.id);
       break;
     case deferred::kind::answer_task:
-      if (auto info = self->state.tasks.find(d.id))
-        d.promise.deliver(*info);
+      if (auto info = find_task(self, d.id, d.explain))
+        d.promise.deliver(std::move(*info));
       else
-        d.promise.deliver(make_error(errc::no_such_task,
-                                     "no task with id " + std::to_string(d.id)));
+        d.promise.deliver(std::move(info.error()));
       break;
   }
 }
@@ -378,25 +382,36 @@ caf::result<T> answer(self_ptr self, F compute) {
 }
 
 /// Answers with task `id` once every decision made so far is durable; the
-/// common case of `answer` without a std::function.
-caf::result<task_info> answer_task(self_ptr self, task_id id);
+/// common case of `answer` without a std::function. With `explain`, a
+/// waiting task's answer says why it waits (`task_info::waiting`).
+caf::result<task_info> answer_task(self_ptr self, task_id id,
+                                   bool explain = false);
 
 // -- decisions ----------------------------------------------------------------
 
-caf::expected<task_info> find_task(self_ptr self, task_id id) {
-  if (auto info = self->state.tasks.find(id))
-    return *info;
-  return make_error(errc::no_such_task, "no task with id " + std::to_string(id));
+std::string waiting_reason(self_ptr self, const task_info& info);
+
+/// Returns task `id`; with `explain`, a waiting one says why it waits.
+caf::expected<task_info> find_task(self_ptr self, task_id id, bool explain) {
+  auto info = self->state.tasks.find(id);
+  if (info == nullptr)
+    return make_error(errc::no_such_task,
+                      "no task with id " + std::to_string(id));
+  auto result = *info;
+  if (explain)
+    result.waiting = waiting_reason(self, result);
+  return result;
 }
 
-caf::result<task_info> answer_task(self_ptr self, task_id id) {
+caf::result<task_info> answer_task(self_ptr self, task_id id, bool explain) {
   auto& st = self->state;
   commit(self);
   if (covering_ticket(self) == st.committed)
-    return find_task(self, id);
+    return find_task(self, id, explain);
   deferred d;
   d.what = deferred::kind::answer_task;
   d.id = id;
+  d.explain = explain;
   d.promise = self->make_response_promise<task_info>();
   auto result = d.promise;
   when_durable(self, std::move(d));
@@ -648,6 +663,152 @@ bool has_locks(self_ptr self, const task_info& info) {
   return false;
 }
 
+/// What keeps a queued task from starting, in the order it is checked.
+enum class start_hold : uint8_t {
+  none,
+  session,
+  breaker,
+  usage_limit,
+  workspace_cap,
+  locks,
+  placement,
+  budget,
+};
+
+/// What starting a queued task takes (`seat`, `choice`), or what holds it.
+struct start_check {
+  start_hold hold = start_hold::none;
+  std::optional<allocation> seat;
+  std::optional<placement_choice> choice;
+  /// `budget`: the budget it would cross.
+  std::string budget;
+};
+
+/// Checks queued task `info` against everything but its place in the queue.
+/// `holds` are the providers held by usage limits. A `dry` check changes
+/// nothing (no lock request, no placement decision): it tells a person why
+/// the task waits.
+start_check check_start(self_ptr self, const task_info& info, int64_t now,
+                        const std::map<std::string, int64_t>& holds,
+                        bool budgets_apply, bool dry) {
+  auto& st = self->state;
+  start_check result;
+  auto held = [&](start_hold why) {
+    result.hold = why;
+    return result;
+  };
+  if (uses_sessions(info.spec)) {
+    result.seat = st.tasks.sessions().plan(
+      info.spec.provider, info.spec.pool,
+      info.spec.resume_key.empty() ? std::nullopt
+                                   : std::optional{info.spec.resume_key},
+      now, info.spec.workspace, info.spec.new_session);
+    if (result.seat->is_wait())
+      return held(start_hold::session);
+  }
+  if (!breaker_admits(self, info.spec.provider, now))
+    return held(start_hold::breaker);
+  if (auto h = holds.find(info.spec.provider);
+      h != holds.end() && h->second > now)
+    return held(start_hold::usage_limit);
+  if (auto cap = st.cfg.max_running_per_workspace; cap != 0) {
+    auto i = st.running_per_workspace.find(info.spec.workspace);
+    if (i != st.running_per_workspace.end() && i->second >= cap)
+      return held(start_hold::workspace_cap);
+  }
+  if (dry ? !info.spec.locks.empty() && st.locks_held.count(info.id) == 0
+          : !has_locks(self, info))
+    return held(start_hold::locks);
+  auto affinity = affinity_of(self, info.spec);
+  if (dry) {
+    if (!st.place.why_not(info.spec, affinity).empty())
+      return held(start_hold::placement);
+  } else {
+    std::uniform_real_distribution<double> unit{0.0, 1.0};
+    result.choice = st.place.choose(info.spec, affinity,
+                                    st.tasks.queued_per_pool(), unit(st.rng));
+    if (!result.choice)
+      return held(start_hold::placement);
+  }
+  if (costs_money(info.spec) && (budgets_apply || info.spec.budget_usd > 0)) {
+    auto agent = result.choice ? st.place.find(result.choice->agent) : nullptr;
+    auto why = st.tasks.costs().over_budget(
+      st.cfg.spending, info.id, info.spec.workflow,
+      agent != nullptr ? agent->pool : info.spec.pool, now,
+      info.spec.budget_usd);
+    if (why) {
+      result.budget = std::move(*why);
+      return held(start_hold::budget);
+    }
+  }
+  return result;
+}
+
+/// Says, for a person, why task `info` has not started yet ("" when it
+/// does not wait or nothing holds it back).
+std::string waiting_reason(self_ptr self, const task_info& info) {
+  auto& st = self->state;
+  auto now = now_ms(self);
+  auto in = [now](int64_t at) {
+    return std::to_string(std::max<int64_t>(0, (at - now + 999) / 1000))
+           + " s";
+  };
+  if (info.status == task_status::blocked) {
+    std::string deps;
+    for (auto dep : info.spec.depends_on)
+      if (auto d = st.tasks.find(dep); d && d->status != task_status::completed)
+        deps += (deps.empty() ? "" : ", ") + std::to_string(dep) + " ("
+                + to_string(d->status) + ")";
+    return deps.empty() ? "" : "waits for tasks " + deps + " to complete";
+  }
+  if (info.status != task_status::queued)
+    return "";
+  if (!st.life.may_start_tasks())
+    return "the scheduler is " + to_string(st.life.phase())
+           + ": it starts no tasks";
+  auto due = std::max(info.not_before_ms, info.spec.run_at_ms);
+  if (due > now)
+    return (info.attempts > 0 ? "retry back-off: starts in " : "delayed: starts in ")
+           + in(due);
+  auto holds = st.tasks.parked_providers();
+  auto check = check_start(self, info, now, holds, true, true);
+  const auto& provider = info.spec.provider;
+  switch (check.hold) {
+    case start_hold::session:
+      return "no session: " + check.seat->reason;
+    case start_hold::breaker: {
+      auto& b = breaker_of(self, provider);
+      if (b.state() == breaker_state::open)
+        return "the circuit breaker of provider " + provider
+               + " is open; a trial task may start in " + in(b.retry_at_ms(now));
+      return "the circuit breaker of provider " + provider + " is half-open: "
+             + std::to_string(b.trials_in_flight()) + " trial tasks run";
+    }
+    case start_hold::usage_limit:
+      return "provider " + provider + " hit a usage limit; its tasks start in "
+             + in(holds.at(provider));
+    case start_hold::workspace_cap:
+      return "workspace " + info.spec.workspace + " runs "
+             + std::to_string(st.cfg.max_running_per_workspace)
+             + " tasks (max_running_per_workspace)";
+    case start_hold::locks: {
+      std::string names;
+      for (auto& l : info.spec.locks)
+        names += (names.empty() ? "" : ", ") + l;
+      return "waits for its locks: " + names;
+    }
+    case start_hold::placement:
+      return st.place.why_not(info.spec, affinity_of(self, info.spec));
+    case start_hold::budget:
+      return check.budget;
+    case start_hold::none:
+      break;
+  }
+  if (st.cfg.max_running != 0 && st.running >= st.cfg.max_running)
+    return std::to_string(st.running) + " tasks run, the node's max_running";
+  return "";
+}
+
 void dispatch(self_ptr self) {
   auto& st = self->state;
   auto now = now_ms(self);
@@ -667,65 +828,35 @@ void dispatch(self_ptr self) {
                        || st.cfg.spending.per_workflow_usd > 0
                        || st.cfg.spending.per_pool_usd > 0
                        || st.cfg.spending.per_day_usd > 0;
-  std::uniform_real_distribution<double> unit{0.0, 1.0};
   while (st.place.has_capacity()
          && (st.cfg.max_running == 0 || st.running < st.cfg.max_running)) {
-    std::optional<placement_choice> choice;
-    std::optional<allocation> seat;
+    start_check check;
     auto eligible = [&](const task_info& info) {
-      seat.reset();
-      if (uses_sessions(info.spec)) {
-        seat = st.tasks.sessions().plan(
-          info.spec.provider, info.spec.pool,
-          info.spec.resume_key.empty() ? std::nullopt
-                                       : std::optional{info.spec.resume_key},
-          now, info.spec.workspace);
-        if (seat->is_wait())
-          return false;
-      }
-      if (!breaker_admits(self, info.spec.provider, now))
+      if (over_budget.count(info.id) != 0)
         return false;
-      if (!holds.empty())
-        if (auto h = holds.find(info.spec.provider);
-            h != holds.end() && h->second > now)
-          return false;
-      auto cap = st.cfg.max_running_per_workspace;
-      if (cap != 0) {
-        auto i = st.running_per_workspace.find(info.spec.workspace);
-        if (i != st.running_per_workspace.end() && i->second >= cap)
-          return false;
-      }
-      if (over_budget.count(info.id) != 0 || !has_locks(self, info))
-        return false;
-      choice = st.place.choose(info.spec, affinity_of(self, info.spec),
-                               st.tasks.queued_per_pool(), unit(st.rng));
-      if (!choice)
-        return false;
-      if (costs_money(info.spec) && (budgets_apply || info.spec.budget_usd > 0)) {
-        auto agent = st.place.find(choice->agent);
-        auto why = st.tasks.costs().over_budget(
-          st.cfg.spending, info.id, info.spec.workflow,
-          agent != nullptr ? agent->pool : info.spec.pool, now,
-          info.spec.budget_usd);
-        if (why) {
-          over_budget.emplace(info.id, std::move(*why));
-          return false;
-        }
-      }
-      return true;
+      check = check_start(self, info, now, holds, budgets_apply, false);
+      if (check.hold == start_hold::budget)
+        over_budget.emplace(info.id, std::move(check.budget));
+      return check.hold == start_hold::none;
     };
     auto next = st.tasks.next_queued(now, eligible, dispatch_lookahead);
     if (!next)
       break;
     const auto& info = *st.tasks.find(*next);
     auto attempt = info.attempts + 1;
-    auto agent = choice->agent;
+    auto agent = check.choice->agent;
     if (st.cfg.breaker.failure_threshold != 0)
       note_breaker(self, info.spec.provider,
                    breaker_of(self, info.spec.provider).allow(now).transition);
     occupy(self, agent, info);
-    task_assigned assigned{*next, agent, attempt, std::move(choice->reason)};
-    if (seat) {
+    task_assigned assigned{*next, agent, attempt,
+                           std::move(check.choice->reason)};
+    if (auto& seat = check.seat) {
+      // A new session for a full pool takes the place of an idle one.
+      if (seat->evict != 0)
+        record(self, session_changed{seat->evict, "closed", {}, {}, {},
+                                     "made room for a new session (task "
+                                       + std::to_string(*next) + ")"});
       assigned.session = seat->session;
       assigned.tier = to_string(seat->tier);
       if (auto p = st.place.find(agent))
@@ -1383,7 +1514,7 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
       return result;
     },
     [self](lookup_atom, task_id id) -> caf::result<task_info> {
-      return answer_task(self, id);
+      return answer_task(self, id, true);
     },
     [self](list_atom, task_filter filter) -> caf::result<std::vector<task_info>> {
       return answer<std::vector<task_info>>(self, [self, filter] {

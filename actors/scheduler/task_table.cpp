@@ -379,7 +379,7 @@ std::vector<task_id> task_table::running() const {
 namespace {
 
 /// Format of `save`; bump when the layout changes and keep reading old ones.
-constexpr uint8_t snapshot_format = 10;
+constexpr uint8_t snapshot_format = 11;
 
 bool same(const task_info& a, const task_info& b) {
   return a.id == b.id && a.spec.provider == b.spec.provider
@@ -404,6 +404,7 @@ bool same(const task_info& a, const task_info& b) {
          && a.spec.locks == b.spec.locks
          && a.spec.env == b.spec.env && a.spec.resume_key == b.spec.resume_key
          && a.spec.resume_session == b.spec.resume_session
+         && a.spec.new_session == b.spec.new_session
          && a.spec.model == b.spec.model
          && a.spec.max_turns == b.spec.max_turns
          && a.spec.budget_usd == b.spec.budget_usd && a.cost_usd == b.cost_usd

@@ -46,6 +46,12 @@ caf::error validate(task_spec& spec, const std::string& default_workspace,
         && value->front() == '-')
       return invalid(std::string{field} + ": must not start with '-'");
   }
+  if (spec.new_session && spec.provider != "claude")
+    return invalid("new_session: only tasks of the claude provider run in "
+                   "sessions");
+  if (spec.new_session && !spec.resume_session.empty())
+    return invalid("new_session: cannot start a new session and continue "
+                   "resume_session at once");
   if (spec.max_turns > task_limits::max_turns)
     return invalid("max_turns: must be from 0 (the pool's) to "
                    + std::to_string(task_limits::max_turns));

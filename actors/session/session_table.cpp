@@ -1,6 +1,7 @@
 #include "actors/session/session_table.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include "caf/deserializer.hpp"
 #include "caf/serializer.hpp"
@@ -251,13 +252,44 @@ void session_table::unbind(session_info& s) {
 std::pair<allocation, const session_info*>
 session_table::choose(const std::string& provider, const std::string& pool,
                       const std::optional<std::string>& resume_key,
-                      int64_t now_ms, const std::string& workspace) const {
+                      int64_t now_ms, const std::string& workspace,
+                      bool new_session) const {
   auto has_key = resume_key && !resume_key->empty();
   auto fits = [&](const session_info& s) {
     return s.provider == provider && s.pool == pool
            && (s.workspace.empty() || workspace.empty()
                || s.workspace == workspace);
   };
+  auto held = [&](const session_info& x) {
+    auto i = bindings_.find(x.resume_key);
+    return !x.resume_key.empty() && i != bindings_.end()
+           && is_fresh(i->second, now_ms)
+           && !(has_key && *resume_key == x.resume_key);
+  };
+  auto full = [&] {
+    return allocation{allocation_tier::wait, 0,
+                      "pool '" + pool + "' has all "
+                        + std::to_string(pool_limit(pool))
+                        + " sessions open and none idle for provider '"
+                        + provider + "'"};
+  };
+  if (new_session) {
+    // Tier 3 only; a full pool gives up its least recently active idle
+    // session, preferring one no other fresh key holds.
+    if (open_in_pool(pool) < pool_limit(pool))
+      return {allocation{allocation_tier::fresh, next_id_, {}}, nullptr};
+    const session_info* oldest = nullptr;
+    for (auto& [id, s] : sessions_)
+      if (s.state == session_state::idle && s.pool == pool
+          && (oldest == nullptr
+              || std::pair{held(s), s.last_active_ms}
+                   < std::pair{held(*oldest), oldest->last_active_ms}))
+        oldest = &s;
+    if (oldest == nullptr)
+      return {full(), nullptr};
+    return {allocation{allocation_tier::fresh, next_id_, {}, oldest->id},
+            nullptr};
+  }
   // Tier 1: the session the key is bound to.
   if (has_key) {
     if (auto id = bound(*resume_key, now_ms)) {
@@ -276,12 +308,6 @@ session_table::choose(const std::string& provider, const std::string& pool,
   // Tier 2: an idle session, most recently active first; sessions held by
   // another fresh key only if nothing else is idle.
   const session_info* best = nullptr;
-  auto held = [&](const session_info& x) {
-    auto i = bindings_.find(x.resume_key);
-    return !x.resume_key.empty() && i != bindings_.end()
-           && is_fresh(i->second, now_ms)
-           && !(has_key && *resume_key == x.resume_key);
-  };
   auto better = [&](const session_info& s) {
     if (best == nullptr)
       return true;
@@ -297,30 +323,30 @@ session_table::choose(const std::string& provider, const std::string& pool,
   // Tier 3: a new session.
   if (open_in_pool(pool) < pool_limit(pool))
     return {allocation{allocation_tier::fresh, next_id_, {}}, nullptr};
-  return {allocation{allocation_tier::wait, 0,
-                     "pool '" + pool + "' has all "
-                       + std::to_string(pool_limit(pool))
-                       + " sessions open and none idle for provider '"
-                       + provider + "'"},
-          nullptr};
+  return {full(), nullptr};
 }
 
 allocation session_table::plan(const std::string& provider,
                                const std::string& pool,
                                const std::optional<std::string>& resume_key,
-                               int64_t now_ms,
-                               const std::string& workspace) const {
-  return choose(provider, pool, resume_key, now_ms, workspace).first;
+                               int64_t now_ms, const std::string& workspace,
+                               bool new_session) const {
+  return choose(provider, pool, resume_key, now_ms, workspace, new_session)
+    .first;
 }
 
 allocation session_table::allocate(task_id task, const std::string& provider,
                                    const std::string& pool,
                                    const std::optional<std::string>& resume_key,
                                    int64_t now_ms,
-                                   const std::string& workspace) {
-  auto result = plan(provider, pool, resume_key, now_ms, workspace);
+                                   const std::string& workspace,
+                                   bool new_session) {
+  auto result = plan(provider, pool, resume_key, now_ms, workspace,
+                     new_session);
   if (result.is_wait())
     return result;
+  if (result.evict != 0)
+    static_cast<void>(close(result.evict)); // idle: closing cannot fail
   // Cannot fail: the plan chose an idle or a new session.
   auto res = take(result.session, task, provider, pool,
                   resume_key ? *resume_key : std::string{}, now_ms, workspace);

@@ -53,6 +53,9 @@ struct allocation {
   session_id session = 0;
   /// Why the task waits; empty otherwise.
   std::string reason;
+  /// A `fresh` answer for a full pool: the idle session to close first to
+  /// make room (0: none needed).
+  session_id evict = 0;
 
   /// Returns whether the task has to wait.
   bool is_wait() const noexcept {
@@ -125,7 +128,8 @@ public:
   /// answer names the id the new session would get).
   allocation plan(const std::string& provider, const std::string& pool,
                   const std::optional<std::string>& resume_key,
-                  int64_t now_ms, const std::string& workspace = {}) const;
+                  int64_t now_ms, const std::string& workspace = {},
+                  bool new_session = false) const;
 
   /// Finds a session for `task` and assigns it: (1) the session bound to
   /// `resume_key` if the binding is fresh and the session open and idle (the
@@ -136,10 +140,14 @@ public:
   /// `resume_key` ends up bound to the chosen session. Tiers 1 and 2 take
   /// only sessions of `workspace` (or of none yet): a conversation resumes
   /// in its own directory; a key whose session belongs elsewhere moves.
+  /// With `new_session` only tier 3 applies, and a full pool closes its
+  /// least recently active idle session (one no other fresh key holds, if
+  /// any) to make room; the answer names it in `evict`.
   allocation allocate(task_id task, const std::string& provider,
                       const std::string& pool,
                       const std::optional<std::string>& resume_key,
-                      int64_t now_ms, const std::string& workspace = {});
+                      int64_t now_ms, const std::string& workspace = {},
+                      bool new_session = false);
 
   /// Adds what a run reported: the provider's session id (if not empty),
   /// turns and cost. Errors: `invalid_argument` for an unknown session.
@@ -209,7 +217,7 @@ private:
   std::pair<allocation, const session_info*>
   choose(const std::string& provider, const std::string& pool,
          const std::optional<std::string>& resume_key, int64_t now_ms,
-         const std::string& workspace) const;
+         const std::string& workspace, bool new_session) const;
 
   caf::expected<session_info*> lookup(session_id id);
   caf::expected<void> apply(session_id id, session_command cmd);

@@ -66,6 +66,9 @@ int main(int argc, char** argv) {
                       "words are the prompt)");
   run_cmd->add_option("--resume-key", run.resume_key,
                       "tasks with one key continue one session");
+  run_cmd->add_flag("--new-session", run.new_session,
+                    "start a new conversation (bound to --resume-key if "
+                    "given) rather than continue one");
   run_cmd->add_option("--model", run.model, "model of a claude task");
   run_cmd->add_option("--max-turns", run.max_turns,
                       "turn limit of a claude task")

@@ -881,4 +881,93 @@ CAF_TEST(declared locks are taken in name order and shared ones together) {
   CAF_CHECK_EQUAL(runs->at(2).id, third.id);
 }
 
+CAF_TEST(a new session request in a full pool closes an idle session first) {
+  sessions.default_pool_limit = 1;
+  start();
+  add_claude_agent(*this);
+  auto first = submit(claude_spec());
+  CAF_REQUIRE_EQUAL(runs->size(), 1u);
+  finish_costing(*this, first.id, 1, task_status::completed, 0.001);
+  CAF_CHECK_EQUAL(lookup(first.id).session, 1u);
+  // Without the flag the idle session continues.
+  auto same = submit(claude_spec());
+  CAF_CHECK_EQUAL(lookup(same.id).session, 1u);
+  CAF_CHECK_EQUAL(runs->back().spec.resume_session, "sess-1");
+  finish_costing(*this, same.id, 1, task_status::completed, 0.001);
+  auto x = claude_spec();
+  x.new_session = true;
+  x.resume_key = "fresh-start";
+  auto fresh = submit(x);
+  CAF_REQUIRE_EQUAL(runs->size(), 3u);
+  auto info = lookup(fresh.id);
+  CAF_CHECK_EQUAL(info.session, 2u);
+  // The new conversation starts without --resume.
+  CAF_CHECK_EQUAL(runs->back().spec.resume_session, "");
+  self->send(sched_actor, session_atom_v, lookup_atom_v, session_id{1});
+  drain();
+  auto closed = reply<session_info>();
+  CAF_CHECK(closed.state == session_state::closed);
+  // The close is journaled before the assignment, so a replay repeats it.
+  std::vector<std::string> types;
+  for (auto& ev : jd->events)
+    if (ev.type == "session.closed" || ev.type == "task.assigned")
+      types.push_back(ev.type);
+  CAF_CHECK_EQUAL(types, (std::vector<std::string>{"task.assigned",
+                                                    "task.assigned",
+                                                    "session.closed",
+                                                    "task.assigned"}));
+}
+
+CAF_TEST(a waiting task says why it waits) {
+  add_locks();
+  start();
+  add_agent("agent-1");
+  agent_profile gpu_agent;
+  gpu_agent.name = "agent-2";
+  gpu_agent.capabilities = {"gpu"};
+  add_agent(gpu_agent);
+  // The only agent with the capability a task needs is busy.
+  auto on_gpu = spec();
+  on_gpu.required_agent = "agent-2";
+  auto busy = submit(on_gpu);
+  CAF_REQUIRE_EQUAL(runs->size(), 1u);
+  auto x = spec();
+  x.capabilities = {"gpu"};
+  auto gpu = submit(x);
+  CAF_CHECK_EQUAL(lookup(gpu.id).waiting,
+                  "all 1 agents of provider command that may run it are busy");
+  // Both agents busy.
+  static_cast<void>(submit(spec()));
+  CAF_REQUIRE_EQUAL(runs->size(), 2u);
+  auto queued = submit(spec());
+  CAF_CHECK_EQUAL(lookup(queued.id).waiting,
+                  "all 2 agents of provider command that may run it are busy");
+  // A dependency not yet done.
+  auto blocked = submit(after({queued.id}));
+  CAF_CHECK_EQUAL(lookup(blocked.id).waiting,
+                  "waits for tasks " + std::to_string(queued.id)
+                    + " (queued) to complete");
+  // A declared lock someone else holds.
+  self->send(locks, lock_atom_v, lock_spec{"agent:x", "db", true, 0, 0});
+  drain();
+  static_cast<void>(reply<lock_grant>());
+  auto y = spec();
+  y.locks = {"db"};
+  auto locked = submit(y);
+  CAF_CHECK_EQUAL(lookup(locked.id).waiting, "waits for its locks: db");
+  // A delay.
+  auto z = spec();
+  z.run_at_ms = wall() + 90'000;
+  auto delayed = submit(z);
+  CAF_CHECK_EQUAL(lookup(delayed.id).waiting, "delayed: starts in 90 s");
+  // Running and finished tasks do not wait.
+  CAF_CHECK_EQUAL(lookup(busy.id).waiting, "");
+  finish(busy.id, 1, task_status::completed);
+  CAF_CHECK_EQUAL(lookup(busy.id).waiting, "");
+  // A paused scheduler starts nothing.
+  CAF_REQUIRE(command(pause_atom_v));
+  CAF_CHECK_EQUAL(lookup(queued.id).waiting,
+                  "the scheduler is paused: it starts no tasks");
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -290,6 +290,53 @@ CAF_TEST(a full pool makes the task wait) {
   CAF_CHECK_EQUAL(b.session, 2u);
 }
 
+CAF_TEST(a new session request skips the key and idle sessions) {
+  alloc(1, "feature-x", 0);
+  CAF_REQUIRE(t.release(1, 1));
+  // Tier 1 would take session 1; the request wants a new conversation, and
+  // the key moves to it.
+  auto a = t.allocate(2, "claude", "default", "feature-x", 2, {}, true);
+  CAF_CHECK(a.tier == allocation_tier::fresh);
+  CAF_CHECK_EQUAL(a.session, 2u);
+  CAF_CHECK_EQUAL(a.evict, 0u);
+  CAF_CHECK(t.bound("feature-x", 2) == session_id{2});
+  CAF_CHECK(t.find(1)->resume_key.empty());
+  CAF_CHECK(state(1) == session_state::idle);
+  // The next task of the key continues the new conversation.
+  CAF_REQUIRE(t.release(2, 3));
+  auto b = alloc(3, "feature-x", 4);
+  CAF_CHECK(b.tier == allocation_tier::by_key);
+  CAF_CHECK_EQUAL(b.session, 2u);
+}
+
+CAF_TEST(a new session in a full pool closes the oldest idle one no key holds) {
+  alloc(1, std::nullopt, 0);
+  alloc(2, "feature-x", 0);
+  // Session 2 is the least recently active, but feature-x holds it.
+  CAF_REQUIRE(t.release(2, 1 * minute));
+  CAF_REQUIRE(t.release(1, 2 * minute));
+  auto plan = t.plan("claude", "default", "feature-y", 3 * minute, {}, true);
+  CAF_CHECK(plan.tier == allocation_tier::fresh);
+  CAF_CHECK_EQUAL(plan.session, 3u);
+  CAF_CHECK_EQUAL(plan.evict, 1u);
+  CAF_CHECK(state(1) == session_state::idle); // a plan changes nothing
+  auto a = t.allocate(3, "claude", "default", "feature-y", 3 * minute, {}, true);
+  CAF_CHECK_EQUAL(a.session, 3u);
+  CAF_CHECK_EQUAL(a.evict, 1u);
+  CAF_CHECK(state(1) == session_state::closed);
+  CAF_CHECK(state(3) == session_state::busy);
+  CAF_CHECK(t.bound("feature-x", 3 * minute) == session_id{2});
+  // Only a held session idle: it goes, and its key with it.
+  auto b = t.allocate(4, "claude", "default", std::nullopt, 5 * minute, {}, true);
+  CAF_CHECK_EQUAL(b.evict, 2u);
+  CAF_CHECK(!t.bound("feature-x", 5 * minute));
+  // Nothing idle: the request waits like any other.
+  auto c = t.allocate(5, "claude", "default", std::nullopt, 6 * minute, {}, true);
+  CAF_CHECK(c.is_wait());
+  CAF_CHECK_EQUAL(c.reason, "pool 'default' has all 2 sessions open and none "
+                            "idle for provider 'claude'");
+}
+
 CAF_TEST(paused sessions take no new tasks) {
   alloc(1, "feature-x", 0);
   CAF_REQUIRE(t.release(1, 0));

@@ -249,6 +249,17 @@ CAF_TEST(tasks with one resume key continue one session and its conversation) {
   CAF_CHECK_EQUAL(third.exit_code, 0);
   auto t = json::parse(cw(node.url(), {"--json", "status", "3"}).out);
   CAF_CHECK_EQUAL(t["session"], 2);
+  // --new-session starts a new conversation under the same key.
+  auto fresh_args = dir.file("fresh.txt");
+  auto fresh = cw(node.url(), {"run", "--provider", "claude", "--wait",
+                               "--resume-key", "bug-42", "--new-session",
+                               "--env", "CW_FAKE_CLAUDE_ARGV_FILE=" + fresh_args,
+                               "start over"});
+  CAF_CHECK_EQUAL(fresh.exit_code, 0);
+  CAF_CHECK(!contains(test::slurp(fresh_args), "--resume"));
+  auto f = json::parse(cw(node.url(), {"--json", "status", "4"}).out);
+  CAF_CHECK_EQUAL(f["session"], 3);
+  CAF_CHECK_EQUAL(f["spec"]["new_session"], true);
   // Refusals name only the commands a client may give.
   auto idle = cw(node.url(), {"session", "resume", "2"});
   CAF_CHECK_EQUAL(idle.exit_code, 1);
@@ -263,6 +274,19 @@ CAF_TEST(tasks with one resume key continue one session and its conversation) {
     return json::parse(res->body).value("field", "");
   };
   CAF_CHECK_EQUAL(field_of({{"provider", "claude"}, {"pool", "nope"}}), "pool");
+  // So does a task asking for a new session where none applies.
+  auto task_field = [&](const json& body) {
+    auto res = client->request("POST", "/v1/tasks", body.dump());
+    CAF_REQUIRE(res);
+    CAF_CHECK_EQUAL(res->status, 400u);
+    return json::parse(res->body).value("field", "");
+  };
+  CAF_CHECK_EQUAL(task_field({{"argv", {"true"}}, {"new_session", true}}),
+                  "new_session");
+  CAF_CHECK_EQUAL(task_field({{"provider", "claude"},
+                              {"prompt", "hi"},
+                              {"new_session", "yes"}}),
+                  "new_session");
   CAF_CHECK_EQUAL(field_of({{"provider", "claude"},
                             {"resume_key", std::string(300, 'k')}}),
                   "resume_key");

@@ -66,8 +66,10 @@ CAF_TEST(prompt-driven fields and parking round trip) {
   spec.model = "opus";
   spec.max_turns = 12;
   spec.budget_usd = 1.5;
+  spec.new_session = true;
   auto sub = std::get<task_submitted>(round_trip(task_submitted{3, spec}));
   CAF_CHECK_EQUAL(sub.spec.resume_key, "bug-42");
+  CAF_CHECK(sub.spec.new_session);
   CAF_CHECK_EQUAL(sub.spec.model, "opus");
   CAF_CHECK_EQUAL(sub.spec.max_turns, 12u);
   CAF_CHECK_EQUAL(sub.spec.budget_usd, 1.5);

@@ -24,6 +24,8 @@ struct run_record {
   task_id id;
   uint32_t attempt;
   std::string log_path;
+  /// The spec as the agent got it (with the session to resume, if any).
+  task_spec spec;
 };
 
 /// What fake agents are asked to adopt, and what they answer.
@@ -39,9 +41,9 @@ fake_agent(agent_actor::pointer, std::shared_ptr<std::vector<run_record>> runs,
            std::shared_ptr<std::vector<task_id>> cancels,
            std::shared_ptr<adoptions> adopts) {
   return {
-    [runs](run_atom, task_id id, uint32_t attempt, const task_spec&,
+    [runs](run_atom, task_id id, uint32_t attempt, const task_spec& spec,
            const std::string& log_path) {
-      runs->push_back({id, attempt, log_path});
+      runs->push_back({id, attempt, log_path, spec});
     },
     [cancels](cancel_atom, task_id id) { cancels->push_back(id); },
     [adopts](adopt_atom, task_id id, uint32_t attempt, process_ref,
@@ -85,6 +87,8 @@ struct scheduler_fixture : actor_fixture {
   std::map<std::string, pool_settings> pools;
   /// The budgets of the scheduler `start` spawns.
   budgets spending;
+  /// The session settings of the scheduler `start` spawns.
+  session_config sessions;
   /// The lock manager of the scheduler `start` spawns (see `add_locks`).
   lock_actor locks;
   caf::actor_clock::time_point t0 = sched.clock().now();
@@ -139,6 +143,7 @@ struct scheduler_fixture : actor_fixture {
     cfg.pools = pools;
     cfg.pools["default"] = pool_settings{};
     cfg.spending = spending;
+    cfg.sessions = sessions;
     cfg.locks = locks;
     return cfg;
   }

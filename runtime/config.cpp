@@ -13,6 +13,7 @@
 #include <spdlog/common.h>
 #include <toml++/toml.h>
 
+#include "actors/scheduler/validate.hpp"
 #include "messages/errc.hpp"
 
 namespace cw::runtime {
@@ -38,6 +39,7 @@ caf::expected<pool_config> parse_pool(const std::string& path,
   struct {
     std::optional<uint32_t> agents, min, max;
   } sizes;
+  bool env_pass_given = false;
   for (auto& [key, value] : tbl) {
     auto k = std::string{key.str()};
     if (k == "provider" || k == "strategy") {
@@ -128,10 +130,40 @@ caf::expected<pool_config> parse_pool(const std::string& path,
         } else
           return bad();
       }
+    } else if (k == "env") {
+      auto vars = value.as_table();
+      if (vars == nullptr)
+        return invalid(where(k) + " must be a table of strings");
+      for (auto& [vkey, vvalue] : *vars) {
+        auto name = std::string{vkey.str()};
+        if (!actors::is_variable_name(name))
+          return invalid(where(k) + ": '" + name
+                         + "' is not a variable name (letters, digits, _; "
+                           "not starting with a digit)");
+        auto str = vvalue.value<std::string>();
+        if (!str || !vvalue.is_string())
+          return invalid(where(k) + "." + name + " must be a string");
+        pool.env[name] = *str;
+      }
+    } else if (k == "env_pass") {
+      auto arr = value.as_array();
+      if (arr == nullptr)
+        return invalid(where(k) + " must be an array of variable names");
+      env_pass_given = true;
+      for (auto& item : *arr) {
+        auto str = item.value<std::string>();
+        if (!str || !item.is_string() || !actors::is_variable_name(*str))
+          return invalid(where(k) + " must be an array of variable names "
+                                    "(letters, digits, _; not starting with "
+                                    "a digit)");
+        pool.env_pass.push_back(*str);
+      }
     } else {
       return invalid(where(k) + " is not a known pool setting");
     }
   }
+  if (!env_pass_given && pool.provider == "claude")
+    pool.env_pass = claude_env_pass();
   if (sizes.agents) {
     if (sizes.min || sizes.max)
       return invalid(where("agents") + ": give either agents (a fixed size) "
@@ -438,6 +470,19 @@ caf::expected<node_config> load_config_file(const std::string& path,
   return cfg;
 }
 
+std::vector<std::string> claude_env_pass() {
+  return {"ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL",
+          "CLAUDE_CONFIG_DIR"};
+}
+
+std::map<std::string, std::string> pool_environment(const pool_config& pool) {
+  auto result = pool.env;
+  for (auto& name : pool.env_pass)
+    if (auto value = std::getenv(name.c_str()); value != nullptr)
+      result.emplace(name, value);
+  return result;
+}
+
 std::vector<pool_config> effective_pools(const node_config& cfg) {
   if (!cfg.pools.empty())
     return cfg.pools;
@@ -453,6 +498,7 @@ std::vector<pool_config> effective_pools(const node_config& cfg) {
     claude.min_agents = claude.max_agents = 1;
     claude.max_load = 2;
     claude.options["binary"] = cfg.claude_binary;
+    claude.env_pass = claude_env_pass();
     result.push_back(std::move(claude));
   }
   return result;

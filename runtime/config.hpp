@@ -41,7 +41,23 @@ struct pool_config {
   /// `claude` provider's `binary`, `model`, `allowed_tools` (arrays become
   /// one value a line).
   std::map<std::string, std::string> options;
+  /// Variables the pool's processes get (`env = { NAME = "value" }`), and
+  /// names of the node's own variables passed on when set (`env_pass`;
+  /// default for `claude` pools: `claude_env_pass`). Config, never
+  /// journaled: the place for API keys. The task's own `env` wins.
+  std::map<std::string, std::string> env;
+  std::vector<std::string> env_pass;
 };
+
+/// What a `claude` pool passes on of the node's environment unless its
+/// `env_pass` says otherwise: the variables the Claude Code CLI reads for
+/// its credentials and endpoint.
+std::vector<std::string> claude_env_pass();
+
+/// Returns the variables `pool` gives its processes: its `env`, plus the
+/// node's own values of the names in its `env_pass` that are set (`env`
+/// wins).
+std::map<std::string, std::string> pool_environment(const pool_config& pool);
 
 /// Everything a node needs to start; every field has a working default.
 struct node_config {

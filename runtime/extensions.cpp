@@ -17,12 +17,18 @@ caf::error add_builtins(plugin::registry& reg) {
   // The spawn functions register their agent with the scheduler.
   if (auto err = reg.add_self_registering_provider(
         "command", [](caf::actor_system& sys, const plugin::provider_context& ctx) {
-          if (!ctx.options.empty())
-            throw std::runtime_error("the command provider takes no options (pool "
-                                     + ctx.profile.pool + ")");
           return actors::spawn_agent(
             sys, {ctx.profile, ctx.scheduler, ctx.launcher, ctx.grace,
-                  ctx.hung_after, nullptr, ctx.workspaces});
+                  ctx.hung_after, nullptr, ctx.workspaces, ctx.env});
+        }))
+    return err;
+  if (auto err = reg.add_options_check(
+        "command", [](const std::map<std::string, std::string>& options) {
+          return options.empty()
+                   ? caf::error{}
+                   : make_error(errc::invalid_argument,
+                                "the command provider takes no options (got "
+                                  + options.begin()->first + ")");
         }))
     return err;
   if (auto err = reg.add_self_registering_provider(
@@ -37,7 +43,13 @@ caf::error add_builtins(plugin::registry& reg) {
             sys, {ctx.profile, ctx.scheduler, ctx.launcher, ctx.grace,
                   ctx.hung_after,
                   std::make_shared<actors::claude_provider>(std::move(*opts)),
-                  ctx.workspaces});
+                  ctx.workspaces, ctx.env});
+        }))
+    return err;
+  if (auto err = reg.add_options_check(
+        "claude", [](const std::map<std::string, std::string>& options) {
+          auto opts = actors::claude_options_from(options);
+          return opts ? caf::error{} : std::move(opts.error());
         }))
     return err;
   return reg.add_self_registering_provider(
@@ -56,7 +68,7 @@ load_registry(const node_config& cfg) {
   for (auto& path : cfg.plugins)
     if (auto err = plugin::load_plugin(path, *reg))
       return err;
-  for (auto& pool : effective_pools(cfg))
+  for (auto& pool : effective_pools(cfg)) {
     if (!reg->has_provider(pool.provider))
       return make_error(errc::invalid_argument,
                         "config: pools." + pool.name
@@ -64,6 +76,10 @@ load_registry(const node_config& cfg) {
                           + "' (known: " + join(reg->provider_names())
                           + "; a plugin's provider needs --plugin or "
                             "plugins = [...])");
+    if (auto err = reg->check_options(pool.provider, pool.options))
+      return make_error(errc::invalid_argument,
+                        "pool " + pool.name + ": " + describe(err));
+  }
   return reg;
 }
 

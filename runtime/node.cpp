@@ -332,7 +332,7 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
                       std::move(base), d->scheduler, d->launcher, log_dir,
                       c.data_dir, c.node_name, shutdown_grace,
                       std::chrono::seconds(pool.hung_after_s), pool.options,
-                      d->workspaces},
+                      d->workspaces, pool_environment(pool)},
                     prefix = (pool.name == "default" ? std::string{"agent"}
                                                      : pool.name)
                              + "-"](uint32_t i) {

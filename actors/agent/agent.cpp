@@ -4,6 +4,7 @@
 #include <fstream>
 #include <map>
 #include <string_view>
+#include <utility>
 #include <sys/wait.h>
 
 #include <spdlog/spdlog.h>
@@ -238,8 +239,9 @@ agent_actor::behavior_type agent_impl(self_ptr self, agent_config cfg) {
       task.log_path = log_path;
       task.watcher = st.cfg.provider->watch(spec);
       auto env = agent_environment();
-      for (auto& [name, value] : spec.env)
-        env[name] = value;
+      for (const auto* layer : {&std::as_const(st.cfg.env), &spec.env})
+        for (auto& [name, value] : *layer)
+          env[name] = value;
       launch_request req{std::move(*argv), spec.workspace, log_path,
                          task_status_path(log_path, attempt), std::move(env),
                          st.cfg.hung_after};

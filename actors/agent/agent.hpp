@@ -34,6 +34,9 @@ struct agent_config {
   /// a watcher window) and reports the files it changed after; null: the
   /// process starts in the task's directory and nothing is tracked.
   workspace_actor workspaces = {};
+  /// The pool's variables for its processes: over the allow-listed ones,
+  /// under the task's own `env`.
+  std::map<std::string, std::string> env = {};
 };
 
 /// Spawns an agent running processes of `cfg.provider` (default: the task's

@@ -10,6 +10,16 @@
 
 namespace cw::actors {
 
+bool is_variable_name(std::string_view name) {
+  auto bad_char = [](char c) {
+    return !(c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+             || (c >= '0' && c <= '9'));
+  };
+  return !name.empty() && name.size() <= task_limits::max_name_bytes
+         && !(name.front() >= '0' && name.front() <= '9')
+         && std::none_of(name.begin(), name.end(), bad_char);
+}
+
 caf::error validate(task_spec& spec, const std::string& default_workspace,
                     size_t max_prompt_bytes) {
   auto invalid = [](std::string msg) {
@@ -90,13 +100,7 @@ caf::error validate(task_spec& spec, const std::string& default_workspace,
     return invalid("env: more than " + std::to_string(task_limits::max_env)
                    + " variables");
   for (auto& [name, value] : spec.env) {
-    auto bad_char = [](char c) {
-      return !(c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-               || (c >= '0' && c <= '9'));
-    };
-    if (name.empty() || name.size() > task_limits::max_name_bytes
-        || (name.front() >= '0' && name.front() <= '9')
-        || std::any_of(name.begin(), name.end(), bad_char))
+    if (!is_variable_name(name))
       return invalid("env: '" + name.substr(0, 64)
                      + "' is not a variable name (letters, digits, _; not "
                        "starting with a digit)");

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "caf/error.hpp"
 
@@ -14,5 +15,10 @@ namespace cw::actors {
 /// with the offending field's name.
 caf::error validate(task_spec& spec, const std::string& default_workspace,
                     size_t max_prompt_bytes = task_limits::max_prompt_bytes);
+
+/// Returns whether `name` can name an environment variable: letters,
+/// digits and `_`, not starting with a digit, at most
+/// `task_limits::max_name_bytes`.
+bool is_variable_name(std::string_view name);
 
 } // namespace cw::actors

@@ -22,7 +22,7 @@
 /// The version of this API. A node loads only plugins built against the same
 /// version; it changes whenever anything a plugin sees here, or in the
 /// `messages/` headers, changes in a way that breaks a built plugin.
-#define CW_PLUGIN_API_VERSION 3
+#define CW_PLUGIN_API_VERSION 4
 
 namespace cw::plugin {
 
@@ -58,6 +58,12 @@ struct provider_context {
   /// docs/extending.md. (The built-in agents get it in
   /// `actors::agent_config::workspaces`.)
   workspace_actor workspaces = {};
+  /// Variables the pool gives its processes (API version 4): its `env`
+  /// table and the node's own values of the names in its `env_pass` (those
+  /// set). A process-starting agent puts them over the allow-listed
+  /// variables and under the task's own `env`. They are config, never
+  /// journaled: the place for credentials.
+  std::map<std::string, std::string> env = {};
 };
 
 /// Everything an observer starts with.
@@ -72,6 +78,12 @@ struct observer_context {
 /// registers it with `ctx.scheduler`) or a null handle when it cannot.
 using provider_factory
   = std::function<agent_actor(caf::actor_system&, const provider_context&)>;
+
+/// Checks a pool's provider settings (`[pools.NAME.options]`) before any of
+/// its agents starts: an error (its message names the option) refuses the
+/// node's start and `cw-node --check`.
+using options_check
+  = std::function<caf::error(const std::map<std::string, std::string>&)>;
 
 /// Spawns an observer; the node hands it every committed batch of journal
 /// events until the node stops. Returns a null handle when it cannot.
@@ -90,6 +102,13 @@ public:
   /// Adds an observer; the node starts every registered observer. Errors:
   /// `invalid_argument` when the name is empty or already taken.
   virtual caf::error add_observer(const std::string& name, observer_factory f)
+    = 0;
+
+  /// Adds the check of the options of provider `name`'s pools (API version
+  /// 4). Errors: `invalid_argument` when no provider of that name is
+  /// registered, or it has a check already.
+  virtual caf::error add_options_check(const std::string& name,
+                                       options_check f)
     = 0;
 
 protected:

@@ -36,7 +36,7 @@ caf::error registry::add_provider(const std::string& name, provider_factory f) {
   if (!f)
     return make_error(errc::invalid_argument,
                       origin_ + ": provider '" + name + "' has no factory");
-  providers_.emplace(name, provider_entry{std::move(f), false, origin_});
+  providers_.emplace(name, provider_entry{std::move(f), nullptr, false, origin_});
   return {};
 }
 
@@ -46,6 +46,39 @@ caf::error registry::add_self_registering_provider(const std::string& name,
     return err;
   providers_[name].self_registering = true;
   return {};
+}
+
+caf::error registry::add_options_check(const std::string& name,
+                                       options_check f) {
+  auto i = providers_.find(name);
+  if (i == providers_.end())
+    return make_error(errc::invalid_argument,
+                      origin_ + ": options check for provider '" + name
+                        + "', which is not registered");
+  if (i->second.check || !f)
+    return make_error(errc::invalid_argument,
+                      origin_ + ": provider '" + name
+                        + (f ? "' has an options check already"
+                             : "': the options check is empty"));
+  i->second.check = std::move(f);
+  return {};
+}
+
+caf::error registry::check_options(
+  const std::string& provider,
+  const std::map<std::string, std::string>& options) const {
+  auto i = providers_.find(provider);
+  if (i == providers_.end() || !i->second.check)
+    return {};
+  // A plugin's check is foreign code: its exceptions stop here.
+  try {
+    return i->second.check(options);
+  } catch (const std::exception& ex) {
+    return make_error(errc::invalid_argument, ex.what());
+  } catch (...) {
+    return make_error(errc::invalid_argument,
+                      "the options check threw an unknown exception");
+  }
 }
 
 caf::error registry::add_observer(const std::string& name, observer_factory f) {

@@ -36,6 +36,10 @@ public:
   /// Adds an observer. Errors: as `add_provider`.
   caf::error add_observer(const std::string& name, observer_factory f) override;
 
+  /// Adds the options check of provider `name`. Errors: as the registrar's.
+  caf::error add_options_check(const std::string& name,
+                               options_check f) override;
+
   /// Adds a built-in provider whose agents register themselves with the
   /// scheduler (the `command` and `noop` spawn functions do).
   caf::error add_self_registering_provider(const std::string& name,
@@ -49,6 +53,11 @@ public:
 
   /// Returns whether a provider of that name is registered.
   bool has_provider(const std::string& name) const;
+
+  /// Checks the options of a pool of provider `provider` with its check, if
+  /// any. Errors: the check's.
+  caf::error check_options(const std::string& provider,
+                           const std::map<std::string, std::string>& options) const;
 
   /// Returns the names of all providers, sorted.
   std::vector<std::string> provider_names() const;
@@ -73,6 +82,7 @@ public:
 private:
   struct provider_entry {
     provider_factory factory;
+    options_check check = nullptr;
     bool self_registering = false;
     std::string origin;
   };

@@ -74,7 +74,9 @@ struct fixture : test::actor_fixture {
     scheduler = spawn_scheduler(sys, std::move(cfg));
     agent_profile profile;
     profile.name = "agent-1";
-    agent = spawn_agent(sys, {profile, scheduler, launcher, 3s});
+    // The pool's variables: under the task's own, over the allow-list.
+    agent = spawn_agent(sys, {profile, scheduler, launcher, 3s, {}, nullptr, {},
+                              {{"POOL_TOKEN", "p"}, {"SHARED", "pool"}}});
     drain();
   }
 
@@ -120,6 +122,21 @@ CAF_TEST(the agent launches the task with a clean environment) {
                   "/logs/" + std::to_string(id) + ".1.status");
   CAF_CHECK_EQUAL(req.env.count("PATH"), 1u);
   CAF_CHECK_EQUAL(req.env.count("CW_TEST_SECRET"), 0u);
+}
+
+CAF_TEST(pool variables reach the process under those of the task) {
+  task_spec spec;
+  spec.argv = {"env"};
+  spec.workspace = "/tmp";
+  spec.env = {{"SHARED", "task"}};
+  self->send(scheduler, submit_atom_v, spec);
+  drain();
+  static_cast<void>(reply<task_info>());
+  CAF_REQUIRE_EQUAL(launcher->launches.size(), 1u);
+  auto env = launcher->launches.front().req.env;
+  CAF_CHECK_EQUAL(env["POOL_TOKEN"], "p");
+  CAF_CHECK_EQUAL(env["SHARED"], "task");
+  CAF_CHECK_EQUAL(env.count("PATH"), 1u);
 }
 
 CAF_TEST(start and exit reach the scheduler) {

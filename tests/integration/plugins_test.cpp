@@ -113,6 +113,35 @@ CAF_TEST(plugins in the config file load relative to the file) {
   CAF_CHECK(contains(run.out, "pools: echoes (echo, 1 agents)\n"));
 }
 
+CAF_TEST(check refuses pool options that their provider refuses) {
+  // The plugin's own check: the echo provider takes no options.
+  auto echo = config("[pools.echoes]\nprovider = \"echo\"\n"
+                     "[pools.echoes.options]\nloud = true\n");
+  auto run = run_node(dir.path(), {"--config", echo, "--plugin",
+                                   CW_EXAMPLE_PLUGIN, "--check"});
+  CAF_CHECK_EQUAL(run.exit_code, 1);
+  CAF_CHECK(contains(run.err, "pool echoes: the echo provider takes no "
+                              "options (got loud)"));
+  // The built-in ones: claude's option values, command's none.
+  auto claude = config("[pools.ai]\nprovider = \"claude\"\n"
+                       "[pools.ai.options]\nbinary = \"/bin/true\"\n"
+                       "permission_mode = \"yolo\"\n");
+  run = run_node(dir.path(), {"--config", claude, "--check"});
+  CAF_CHECK_EQUAL(run.exit_code, 1);
+  CAF_CHECK(contains(run.err, "pool ai: claude option permission_mode: "
+                              "'yolo' is not one of"));
+  auto command = config("[pools.p]\n[pools.p.options]\nmodel = \"x\"\n");
+  run = run_node(dir.path(), {"--config", command, "--check"});
+  CAF_CHECK_EQUAL(run.exit_code, 1);
+  CAF_CHECK(contains(run.err, "pool p: the command provider takes no "
+                              "options (got model)"));
+  // The start is refused the same way, before the journal exists.
+  run = refused_start({"--config", command});
+  CAF_CHECK(contains(run.err, "pool p: the command provider takes no "
+                              "options (got model)"));
+  CAF_CHECK(!std::filesystem::exists(data_dir + "/journal.db"));
+}
+
 CAF_TEST(an unknown provider is an error naming the pool and the known ones) {
   auto cfg = config("[pools.mars]\nprovider = \"martian\"\n");
   auto run = refused_start({"--config", cfg});

@@ -8,6 +8,8 @@
 
 #include "caf/meta/type_name.hpp"
 
+#include "messages/boxed.hpp"
+
 namespace cw {
 
 /// Identifies a task on its node; assigned by the scheduler, starting at 1.
@@ -360,8 +362,9 @@ struct task_info {
   int64_t not_before_ms = 0;
   /// Failed with every attempt used: in the dead-letter queue.
   bool dead = false;
-  /// What the latest prompt-driven attempt reported (parked ones included).
-  run_report report;
+  /// What the latest prompt-driven attempt reported (parked ones included);
+  /// boxed: most tasks have none, and a queue of millions is held in memory.
+  boxed<run_report> report;
   /// USD spent over all attempts.
   double cost_usd = 0;
   /// While parked: when it continues (ms since the epoch; 0: on `retry`).
@@ -371,8 +374,9 @@ struct task_info {
   /// The session of the latest attempt (0: none) and its agent's pool.
   uint64_t session = 0;
   std::string pool;
-  /// What the latest attempt did to its workspace (branch, changed files).
-  workspace_report changes = {};
+  /// What the latest attempt did to its workspace (branch, changed files);
+  /// boxed like `report`.
+  boxed<workspace_report> changes = {};
   /// While queued: why it does not start yet (a session, a lock, a busy
   /// agent, …), as the scheduler sees it when asked. Not folded state.
   std::string waiting = {};

@@ -479,14 +479,14 @@ caf::expected<task_info> task_from_json(const json& j) {
     x.spec.max_turns = spec.value("max_turns", uint32_t{0});
     x.spec.budget_usd = spec.value("budget_usd", 0.0);
     if (auto r = j.find("report"); r != j.end() && r->is_object())
-      persistence::from_json(*r, x.report);
+      persistence::from_json(*r, x.report.mut());
     x.cost_usd = j.value("cost_usd", 0.0);
     x.parked_until_ms = j.value("parked_until_ms", int64_t{0});
     x.continue_session = j.value("continue_session", std::string{});
     x.session = j.value("session", uint64_t{0});
     x.waiting = j.value("waiting", std::string{});
     if (auto r = j.find("changes"); r != j.end() && r->is_object())
-      persistence::from_json(*r, x.changes);
+      persistence::from_json(*r, x.changes.mut());
     if (auto r = spec.find("retry"); r != spec.end() && r->is_object()) {
       x.spec.retry.max_attempts = r->value("max_attempts", 1u);
       x.spec.retry.base_delay_ms = r->value("base_delay_ms", int64_t{1000});

@@ -111,8 +111,8 @@ std::string outcome_line(const task_info& x) {
     result += " (" + x.reason + ")";
   if (!x.report.empty())
     result += ", " + format_usd(x.cost_usd) + ", "
-              + std::to_string(x.report.turns) + " turns, session "
-              + x.report.session;
+              + std::to_string(x.report->turns) + " turns, session "
+              + x.report->session;
   if (x.dead)
     result += ", attempts used up: in the dead-letter queue";
   return result;
@@ -138,7 +138,7 @@ void print_task(const cli_context& ctx, const task_info& x) {
   }
   if (x.status == task_status::queued && x.not_before_ms > 0)
     out << "not before: " << x.not_before_ms << " ms since the epoch\n";
-  if (auto& c = x.changes; !c.empty()) {
+  if (const auto& c = *x.changes; !c.empty()) {
     if (!c.branch.empty())
       out << "branch:     " << c.branch << " (worktree " << c.worktree
           << ")\n";
@@ -172,7 +172,7 @@ void print_task(const cli_context& ctx, const task_info& x) {
   if (x.session != 0)
     out << "in session: " << x.session << "\n";
   if (!x.report.empty()) {
-    auto& r = x.report;
+    const auto& r = *x.report;
     out << "claude id:  " << r.session
         << (r.model.empty() ? "" : " (" + r.model + ")") << "\n"
         << "cost:       " << format_usd(x.cost_usd) << " (last attempt "
@@ -299,8 +299,8 @@ cli_status cli_run(const cli_context& ctx, const run_options& opts) {
     else {
       *ctx.out << outcome_line(final_info) << "\n";
       // A prompt-driven task's answer is what its caller waited for.
-      if (!final_info.report.text.empty())
-        *ctx.out << final_info.report.text << "\n";
+      if (!final_info.report->text.empty())
+        *ctx.out << final_info.report->text << "\n";
     }
     return final_info.status == task_status::completed ? cli_status::success
                                                        : cli_status::failure;

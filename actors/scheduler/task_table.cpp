@@ -410,9 +410,9 @@ bool same(const task_info& a, const task_info& b) {
          && a.spec.budget_usd == b.spec.budget_usd && a.cost_usd == b.cost_usd
          && a.parked_until_ms == b.parked_until_ms
          && a.continue_session == b.continue_session
-         && a.report.session == b.report.session
-         && a.report.cost_usd == b.report.cost_usd
-         && a.report.limit == b.report.limit;
+         && a.report->session == b.report->session
+         && a.report->cost_usd == b.report->cost_usd
+         && a.report->limit == b.report->limit;
 }
 
 } // namespace
@@ -481,7 +481,7 @@ caf::expected<task_table> task_table::load(const std::string& blob) {
     return corrupt("truncated sessions");
   // Costs follow from the tasks: each task's total on the day it ended.
   for (auto& [id, info] : result.tasks_) {
-    auto r = info.report;
+    run_report r = *info.report;
     r.cost_usd = info.cost_usd;
     result.book(info, r, info.finished_ms != 0 ? info.finished_ms : info.started_ms);
   }

@@ -1,5 +1,6 @@
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -17,6 +18,9 @@ int submit_roundtrip(const bench_args& args) {
   scratch_dir dir;
   auto cfg = runtime::default_node_config();
   cfg.data_dir = dir.path.string();
+  // The tasks' workspace (the node watches it): a directory of their own.
+  auto workspace = dir.path / "workspace";
+  std::filesystem::create_directories(workspace);
   cfg.api_port = 0;
   cfg.agents = args.agents;
   cfg.log_level = "warn";
@@ -36,7 +40,9 @@ int submit_roundtrip(const bench_args& args) {
     threads.emplace_back([&] {
       auto client = std::move(*runtime::http_client::make(url));
       std::vector<std::string> ids;
-      auto body = R"({"argv":["/bin/true"],"workspace":"/tmp"})";
+      auto body = nlohmann::json{{"argv", {"/bin/true"}},
+                                 {"workspace", workspace.string()}}
+                    .dump();
       for (uint32_t i = 0; i < per_client; ++i) {
         auto res = client->request("POST", "/v1/tasks", body);
         if (!res || res->status != 201) {

@@ -183,7 +183,7 @@ CAF_TEST(what a limited run spent before its limit is booked when it parks) {
   auto info = t.find(1);
   CAF_REQUIRE(info != nullptr);
   CAF_CHECK_EQUAL(info->cost_usd, 0.25);
-  CAF_CHECK_EQUAL(info->report.limit, "usage_limit");
+  CAF_CHECK_EQUAL(info->report->limit, "usage_limit");
   auto spent = t.costs().for_task(1);
   CAF_CHECK_EQUAL(spent.usd(), 0.25);
   CAF_CHECK_EQUAL(spent.output_tokens, 900u);

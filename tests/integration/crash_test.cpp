@@ -2,6 +2,7 @@
 #include "caf/test/unit_test.hpp"
 
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <thread>
@@ -58,7 +59,8 @@ CAF_TEST(every acknowledged task survives a sigkill in mid burst) {
         // Submit until the node is gone (bounded: at most 100k tries).
         for (int i = 0; i < 100'000; ++i) {
           auto marker = std::to_string(c) + "-" + std::to_string(i);
-          auto body = json{{"argv", {"true", marker}}, {"workspace", "/tmp"}};
+          auto body = json{{"argv", {"true", marker}},
+                           {"workspace", dir.path().string()}};
           auto res = cl->request("POST", "/v1/tasks", body.dump(), 5s);
           if (!res)
             return; // connection lost: the node was killed
@@ -116,7 +118,8 @@ std::string submit_gated(cw::runtime::http_client& c, const std::string& gate,
                 + "; echo end-" + std::to_string(n);
   auto res = c.request("POST", "/v1/tasks",
                        json{{"argv", {"sh", "-c", script}},
-                            {"workspace", "/tmp"}}
+                            {"workspace",
+                             std::filesystem::path{gate}.parent_path().string()}}
                          .dump());
   CAF_REQUIRE(res);
   CAF_REQUIRE_EQUAL(res->status, 201u);
@@ -243,7 +246,9 @@ CAF_TEST(a corrupt row stops start up naming the seq and the file) {
     auto c = client(n);
     for (int i = 0; i < 3; ++i) {
       auto res = c->request("POST", "/v1/tasks",
-                            R"({"argv":["true"],"workspace":"/tmp"})");
+                            json{{"argv", {"true"}},
+                                 {"workspace", dir.path().string()}}
+                              .dump());
       CAF_REQUIRE(res);
     }
     CAF_CHECK_EQUAL(n.stop(), 0);

@@ -40,6 +40,12 @@ struct fixture {
       *http_client::make("http://127.0.0.1:" + std::to_string(n->api_port())));
   }
 
+  /// The tasks' workspace: a directory of the test's own (the node watches
+  /// it).
+  std::string ws() const {
+    return dir.path().string();
+  }
+
   http_response call(const std::string& method, const std::string& target,
                      const std::string& body = {}) {
     auto res = client->request(method, target, body);
@@ -125,7 +131,7 @@ CAF_TEST(bad input is refused with the problem named) {
 
 CAF_TEST(a program that does not exist fails its task with the reason) {
   auto res = call("POST", "/v1/tasks",
-                  R"({"argv":["cw-definitely-not-installed"],"workspace":"/tmp"})");
+                  json{{"argv", {"cw-definitely-not-installed"}}, {"workspace", ws()}}.dump());
   CAF_REQUIRE_EQUAL(res.status, 201u);
   auto id = std::to_string(json::parse(res.body)["id"].get<uint64_t>());
   auto done = json::parse(call("GET", "/v1/tasks/" + id + "?wait=60").body);
@@ -133,7 +139,7 @@ CAF_TEST(a program that does not exist fails its task with the reason) {
   CAF_CHECK_EQUAL(done["reason"],
                   "program not found: cw-definitely-not-installed");
   // The agent survived: the next task completes.
-  res = call("POST", "/v1/tasks", R"({"argv":["true"],"workspace":"/tmp"})");
+  res = call("POST", "/v1/tasks", json{{"argv", {"true"}}, {"workspace", ws()}}.dump());
   id = std::to_string(json::parse(res.body)["id"].get<uint64_t>());
   done = json::parse(call("GET", "/v1/tasks/" + id + "?wait=60").body);
   CAF_CHECK_EQUAL(done["status"], "completed");
@@ -212,7 +218,7 @@ CAF_TEST(a diamond of dependencies runs in order) {
 }
 
 CAF_TEST(timeouts and cancels stop real processes) {
-  auto slow = json{{"argv", {"sleep", "30"}}, {"workspace", "/tmp"},
+  auto slow = json{{"argv", {"sleep", "30"}}, {"workspace", ws()},
                    {"timeout_ms", 300}};
   auto res = call("POST", "/v1/tasks", slow.dump());
   CAF_REQUIRE_EQUAL(res.status, 201u);
@@ -225,7 +231,8 @@ CAF_TEST(timeouts and cancels stop real processes) {
   CAF_REQUIRE_EQUAL(dead.size(), 1u);
   CAF_CHECK_EQUAL(std::to_string(dead[0]["id"].get<uint64_t>()), timed);
   res = call("POST", "/v1/tasks",
-             R"({"argv":["sh","-c","echo up; exec sleep 30"],"workspace":"/tmp"})");
+             json{{"argv", {"sh", "-c", "echo up; exec sleep 30"}}, {"workspace", ws()}}
+               .dump());
   auto id = std::to_string(json::parse(res.body)["id"].get<uint64_t>());
   bool up = false;
   for (int i = 0; i < 10'000 && !up; ++i)
@@ -245,7 +252,7 @@ CAF_TEST(timeouts and cancels stop real processes) {
     ::close(fd);
   }
   // The agent takes new work again.
-  res = call("POST", "/v1/tasks", R"({"argv":["true"],"workspace":"/tmp"})");
+  res = call("POST", "/v1/tasks", json{{"argv", {"true"}}, {"workspace", ws()}}.dump());
   auto next = std::to_string(json::parse(res.body)["id"].get<uint64_t>());
   auto next_task = json::parse(call("GET", "/v1/tasks/" + next + "?wait=30").body);
   CAF_CHECK_EQUAL(next_task["status"], "completed");

@@ -259,6 +259,15 @@ CAF_TEST(a task that declares a lock waits queued without an agent until granted
       ->body);
   CAF_CHECK_EQUAL(done["status"], "completed");
   CAF_CHECK_EQUAL(status(target), "queued");
+  // It says what it waits for, in the API and in cw status; a finished
+  // task does not.
+  auto waiting = json::parse(call("GET", target).body);
+  CAF_CHECK_EQUAL(waiting.value("waiting", ""), "waits for its locks: db");
+  CAF_CHECK(!done.contains("waiting"));
+  auto shown = test::run_cw(dir.path(), {"--node", url, "status",
+                                         std::to_string(id)});
+  CAF_CHECK(shown.out.find("waiting:    waits for its locks: db\n")
+            != std::string::npos);
   // Released: the task takes the lock, runs, and its end frees it.
   auto released = call("POST", "/v1/locks/release",
                        json{{"owner", "agent:x"}, {"resource", "db"}}.dump());

@@ -702,7 +702,9 @@ start_check check_start(self_ptr self, const task_info& info, int64_t now,
       info.spec.provider, info.spec.pool,
       info.spec.resume_key.empty() ? std::nullopt
                                    : std::optional{info.spec.resume_key},
-      now, info.spec.workspace, info.spec.new_session);
+      // A new conversation once: later attempts (a retry, the continuation
+      // after a usage limit) go on in the session it started.
+      now, info.spec.workspace, info.spec.new_session && info.session == 0);
     if (result.seat->is_wait())
       return held(start_hold::session);
   }

@@ -41,6 +41,10 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
   if (info.status == task_status::running && info.session != 0) {
     if (auto x = std::get_if<task_finished>(&ev))
       release_session(info, &x->outcome.report, time_ms);
+    else if (auto x = std::get_if<task_retry_scheduled>(&ev))
+      // A failed run's turns and cost count, and the retry goes on from
+      // its conversation.
+      release_session(info, &x->report, time_ms);
     else if (auto x = std::get_if<task_parked>(&ev)) {
       run_report rep;
       rep.session = x->session;

@@ -897,6 +897,8 @@ CAF_TEST(a new session request in a full pool closes an idle session first) {
   auto x = claude_spec();
   x.new_session = true;
   x.resume_key = "fresh-start";
+  x.retry.max_attempts = 2;
+  x.retry.base_delay_ms = 0;
   auto fresh = submit(x);
   CAF_REQUIRE_EQUAL(runs->size(), 3u);
   auto info = lookup(fresh.id);
@@ -916,6 +918,14 @@ CAF_TEST(a new session request in a full pool closes an idle session first) {
                                                     "task.assigned",
                                                     "session.closed",
                                                     "task.assigned"}));
+  // A retry goes on in the session the task started, not in another new one.
+  finish_costing(*this, fresh.id, 1, task_status::failed, 0.001);
+  advance_time(1s);
+  drain();
+  CAF_REQUIRE_EQUAL(runs->size(), 4u);
+  CAF_CHECK_EQUAL(runs->back().attempt, 2u);
+  CAF_CHECK_EQUAL(lookup(fresh.id).session, 2u);
+  CAF_CHECK_EQUAL(runs->back().spec.resume_session, "sess-" + std::to_string(fresh.id));
 }
 
 CAF_TEST(a waiting task says why it waits) {

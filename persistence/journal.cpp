@@ -1,6 +1,7 @@
 #include "persistence/journal.hpp"
 
 #include <chrono>
+#include <string_view>
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
@@ -37,6 +38,27 @@ CREATE TABLE IF NOT EXISTS snapshots (
   checksum INTEGER NOT NULL,
   PRIMARY KEY (kind, seq)
 ))sql";
+
+// Every event but the bulk (`task.*`) by type: the few queries by type
+// (workspace events at start-up, the last scheduler phase) then read only
+// those rows instead of the whole journal. Not a schema change: an older cw
+// reads a journal that has it, and an open for writing adds it to one that
+// has not (one pass over the table, once).
+constexpr const char* create_rare_index_sql
+  = "CREATE INDEX IF NOT EXISTS events_rare ON events(type, seq) "
+    "WHERE type NOT GLOB 'task.*'";
+
+/// The condition of `events_rare`, repeated word for word in a query so that
+/// SQLite may use the index.
+#define CW_RARE_TYPES "type NOT GLOB 'task.*'"
+
+/// Returns whether events whose type starts with `prefix` are all in
+/// `events_rare` (none of them can be a `task.` event).
+bool rare_types(std::string_view prefix) {
+  constexpr std::string_view bulk = "task.";
+  return !prefix.empty() && !prefix.starts_with(bulk)
+         && !bulk.starts_with(prefix);
+}
 
 /// The columns every event query selects, in this order.
 #define CW_EVENT_COLUMNS                                                       \
@@ -141,6 +163,7 @@ journal::open(const std::string& path, journal_options opts) {
                             + std::to_string(oldest_schema_version) + ")");
       if (version < schema_version)
         ptr->migrate(version);
+      db.exec(create_rare_index_sql);
       ptr->insert = std::make_unique<SQLite::Statement>(
         db, "INSERT INTO events (seq, time_ms, node, type, version, entity, "
             "payload, checksum) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
@@ -230,10 +253,16 @@ journal::each_row(uint64_t from, uint64_t to, const std::string& prefix,
   try {
     // A prefix filters inside SQLite: `type >= prefix AND type < prefix'`,
     // where prefix' is the prefix with its last byte raised by one.
+    // Rare types go through `events_rare` (`+seq` keeps SQLite from
+    // walking the whole table by seq instead).
     SQLite::Statement stmt{impl_->db,
                            prefix.empty()
                              ? "SELECT " CW_EVENT_COLUMNS " FROM events WHERE "
                                "seq >= ? AND seq <= ? ORDER BY seq"
+                           : rare_types(prefix)
+                             ? "SELECT " CW_EVENT_COLUMNS " FROM events WHERE "
+                               "+seq >= ? AND +seq <= ? AND type >= ? AND "
+                               "type < ? AND " CW_RARE_TYPES " ORDER BY seq"
                              : "SELECT " CW_EVENT_COLUMNS " FROM events WHERE "
                                "seq >= ? AND seq <= ? AND type >= ? AND "
                                "type < ? ORDER BY seq"};
@@ -263,8 +292,12 @@ journal::last_of_type(const std::string& type, uint64_t up_to) const {
   std::vector<event> result;
   try {
     SQLite::Statement stmt{impl_->db,
-                           "SELECT " CW_EVENT_COLUMNS " FROM events WHERE type = ? AND "
-                           "seq <= ? ORDER BY seq DESC LIMIT 1"};
+                           rare_types(type)
+                             ? "SELECT " CW_EVENT_COLUMNS " FROM events WHERE "
+                               "type = ? AND seq <= ? AND " CW_RARE_TYPES
+                               " ORDER BY seq DESC LIMIT 1"
+                             : "SELECT " CW_EVENT_COLUMNS " FROM events WHERE "
+                               "type = ? AND seq <= ? ORDER BY seq DESC LIMIT 1"};
     stmt.bind(1, type);
     stmt.bind(2, static_cast<int64_t>(std::min<uint64_t>(up_to, INT64_MAX)));
     if (stmt.executeStep()) {

@@ -134,6 +134,62 @@ CAF_TEST(a journal from a newer cw is refused naming both versions) {
             != std::string::npos);
 }
 
+CAF_TEST(queries by rare types read them through an index of their own) {
+  {
+    auto j = open();
+    auto typed = [](int i, const char* type) {
+      auto ev = make_event(i);
+      ev.type = type;
+      return ev;
+    };
+    std::vector<event> batch{typed(1, "task.submitted"),
+                             typed(2, "workspace.added"),
+                             typed(3, "scheduler.phase_changed"),
+                             typed(4, "task.assigned"),
+                             typed(5, "workspace.worktree_created"),
+                             typed(6, "workspaces.other"),
+                             typed(7, "scheduler.phase_changed")};
+    CAF_REQUIRE(j->append(batch));
+    std::vector<uint64_t> seqs;
+    CAF_REQUIRE(j->read_prefix("workspace.", 1,
+                               [&](event& ev) { seqs.push_back(ev.seq); }));
+    CAF_CHECK_EQUAL(seqs, (std::vector<uint64_t>{2, 5}));
+    seqs.clear();
+    CAF_REQUIRE(j->read_prefix("workspace.", 3,
+                               [&](event& ev) { seqs.push_back(ev.seq); }));
+    CAF_CHECK_EQUAL(seqs, (std::vector<uint64_t>{5}));
+    // The bulk is not in the index and still found by its prefix.
+    seqs.clear();
+    CAF_REQUIRE(j->read_prefix("task.", 1,
+                               [&](event& ev) { seqs.push_back(ev.seq); }));
+    CAF_CHECK_EQUAL(seqs, (std::vector<uint64_t>{1, 4}));
+    auto last = j->last_of_type("scheduler.phase_changed", 6);
+    CAF_REQUIRE(last && last->size() == 1u);
+    CAF_CHECK_EQUAL(last->front().seq, 3u);
+  }
+  // SQLite takes the index for such a query, and a journal that lost it (an
+  // older cw's) gets it back when opened for writing.
+  auto plan = [&] {
+    SQLite::Database db{path};
+    SQLite::Statement q{db, "EXPLAIN QUERY PLAN SELECT * FROM events WHERE "
+                            "+seq >= 1 AND +seq <= 9 AND type >= 'workspace.' "
+                            "AND type < 'workspace/' AND type NOT GLOB "
+                            "'task.*' ORDER BY seq"};
+    std::string details;
+    while (q.executeStep())
+      details += q.getColumn(3).getString() + "\n";
+    return details;
+  };
+  CAF_CHECK(plan().find("USING INDEX events_rare") != std::string::npos);
+  {
+    SQLite::Database db{path, SQLite::OPEN_READWRITE};
+    db.exec("DROP INDEX events_rare");
+  }
+  CAF_CHECK(plan().find("events_rare") == std::string::npos);
+  static_cast<void>(open());
+  CAF_CHECK(plan().find("USING INDEX events_rare") != std::string::npos);
+}
+
 CAF_TEST(a missing directory is an io error not a crash) {
   auto j = journal::open(dir.file("no/such/dir/journal.db"));
   CAF_REQUIRE(!j);

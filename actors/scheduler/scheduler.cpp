@@ -695,7 +695,7 @@ start_check check_start(self_ptr self, const task_info& info, int64_t now,
   start_check result;
   auto held = [&](start_hold why) {
     result.hold = why;
-    return result;
+    return std::move(result); // each use returns at once
   };
   if (uses_sessions(info.spec)) {
     result.seat = st.tasks.sessions().plan(

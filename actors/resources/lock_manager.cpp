@@ -14,6 +14,7 @@
 #include "caf/typed_event_based_actor.hpp"
 #include "caf/typed_response_promise.hpp"
 
+#include "actors/journal/commit_pipe.hpp"
 #include "actors/resources/lock_table.hpp"
 #include "messages/errc.hpp"
 #include "persistence/event_codec.hpp"
@@ -21,10 +22,6 @@
 namespace cw::actors {
 
 namespace {
-
-/// Longest a journal append may take before the manager gives up (and
-/// stops: it cannot know whether the decision was recorded).
-constexpr auto journal_timeout = std::chrono::seconds(30);
 
 /// A requester waiting for its request.
 struct pending {
@@ -44,12 +41,7 @@ struct lock_manager_state {
   // cancelled, so a new timer is armed only for a deadline earlier than all
   // of these; usually there is one.
   std::set<int64_t> timers;
-  // The durability pipeline, as in the scheduler: rows not yet sent, appends
-  // issued and committed, and what waits for a commit.
-  std::vector<event> pending_rows;
-  uint64_t issued = 0;
-  uint64_t committed = 0;
-  std::deque<std::pair<uint64_t, std::function<void()>>> after_commit;
+  commit_pipe<std::function<void()>> pipe;
 
   static inline const char* name = "cw.lock_manager";
 };
@@ -79,45 +71,31 @@ int64_t wall_ms(self_ptr self) {
 template <class Event>
 void record(self_ptr self, const Event& ev) {
   auto& st = self->state;
-  st.pending_rows.push_back(
-    persistence::encode(ev, wall_ms(self), st.cfg.node_name));
+  st.pipe.record(persistence::encode(ev, wall_ms(self), st.cfg.node_name));
 }
 
-/// Sends the buffered rows to the journal as one append.
+void arm_watchdog(self_ptr self);
+
+/// Sends the buffered decisions to the journal as one append.
 void commit(self_ptr self) {
   auto& st = self->state;
-  if (st.pending_rows.empty())
-    return;
-  auto ticket = ++st.issued;
-  auto rows = std::move(st.pending_rows);
-  st.pending_rows.clear();
-  self->request(st.cfg.journal, journal_timeout, append_atom_v, std::move(rows))
-    .then(
-      [self, ticket](uint64_t) {
-        auto& st = self->state;
-        st.committed = ticket;
-        while (!st.after_commit.empty()
-               && st.after_commit.front().first <= ticket) {
-          auto fn = std::move(st.after_commit.front().second);
-          st.after_commit.pop_front();
-          fn();
-        }
-      },
-      [self](caf::error& err) {
-        spdlog::critical("lock manager: journal append failed, stopping: {}",
-                         self->system().render(err));
-        self->quit(err);
-      });
+  auto ticket = append(self, st.pipe, st.cfg.journal, "lock manager",
+                       [self](uint64_t ticket, uint64_t) {
+                         self->state.pipe.acknowledge(
+                           ticket, [](std::function<void()>& fn) { fn(); });
+                       });
+  if (ticket != 0)
+    arm_watchdog(self);
 }
 
 /// Runs `fn` once every decision made so far is durable.
 void when_durable(self_ptr self, std::function<void()> fn) {
   auto& st = self->state;
   commit(self);
-  if (st.issued == st.committed)
+  if (st.pipe.settled())
     fn();
   else
-    st.after_commit.emplace_back(st.issued, std::move(fn));
+    st.pipe.defer(std::move(fn));
 }
 
 /// Answers with `x` once every decision made so far is durable.
@@ -125,7 +103,7 @@ template <class T>
 caf::result<T> answer(self_ptr self, caf::expected<T> x) {
   auto& st = self->state;
   commit(self);
-  if (st.issued == st.committed)
+  if (st.pipe.settled())
     return x;
   auto rp = self->make_response_promise<T>();
   when_durable(self, [rp, x]() mutable {
@@ -239,16 +217,26 @@ void apply(self_ptr self, const lock_changes& changes, int64_t now,
   }
 }
 
-/// Arms the expire timer for the earliest deadline unless one as early is
-/// already in flight.
+/// Arms the expire timer for the earliest deadline (of a waiter, or of the
+/// oldest journal append) unless one as early is already in flight.
 void arm(self_ptr self, int64_t now) {
   auto& st = self->state;
   auto due = st.table.next_deadline();
+  if (auto j = st.pipe.deadline()) {
+    using namespace std::chrono;
+    auto j_ms = ceil<milliseconds>(j->time_since_epoch()).count();
+    if (!due || j_ms < *due)
+      due = j_ms;
+  }
   if (!due || (!st.timers.empty() && *st.timers.begin() <= *due))
     return;
   st.timers.insert(*due);
   self->delayed_send(self, std::chrono::milliseconds(std::max<int64_t>(0, *due - now)),
                      expire_atom_v, *due);
+}
+
+void arm_watchdog(self_ptr self) {
+  arm(self, clock_ms(self));
 }
 
 caf::error check_spec(const lock_spec& spec) {
@@ -373,6 +361,8 @@ lock_actor::behavior_type lock_manager_impl(self_ptr self,
     [self](expire_atom, int64_t due) {
       auto& st = self->state;
       st.timers.erase(due);
+      if (stop_if_overdue(self, st.pipe, "lock manager"))
+        return;
       auto now = clock_ms(self);
       apply(self, st.table.expire(now), now, "timed out");
       commit(self);

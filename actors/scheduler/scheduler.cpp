@@ -20,6 +20,7 @@
 #include "caf/typed_response_promise.hpp"
 
 #include "actors/agent/agent.hpp"
+#include "actors/journal/commit_pipe.hpp"
 #include "actors/scheduler/lifecycle.hpp"
 #include "actors/scheduler/placement.hpp"
 #include "actors/scheduler/retry.hpp"
@@ -35,7 +36,6 @@ namespace {
 
 /// Longest a journal append may take before the scheduler gives up (and
 /// stops: it cannot know whether the decision was recorded).
-constexpr auto journal_timeout = std::chrono::seconds(30);
 
 /// Upper bound for one `await`.
 constexpr auto max_await = std::chrono::minutes(10);
@@ -79,7 +79,6 @@ struct deferred {
     /// Delivers the task to `promise`.
     answer_task,
   };
-  uint64_t ticket = 0;
   kind what = kind::call;
   task_id id = 0;
   uint32_t attempt = 0;
@@ -107,20 +106,11 @@ struct scheduler_state {
   // Running tasks in all and per workspace, for the concurrency limits.
   uint32_t running = 0;
   std::map<std::string, uint32_t> running_per_workspace;
-  // Events applied to `tasks` but not yet sent to the journal.
-  std::vector<event> pending_rows;
-  // Appends sent (issued) and acknowledged (committed); the journal answers
-  // in order, so every ticket up to `committed` is durable.
-  uint64_t issued = 0;
-  uint64_t committed = 0;
-  // When each uncommitted ticket was issued. The appends carry no request
-  // timeout (each would wake the clock thread twice): the expiry timer
-  // checks the oldest one against `journal_timeout` instead.
-  std::deque<std::pair<uint64_t, caf::actor_clock::time_point>> in_flight;
+  // Events applied to `tasks` but not yet durable, and what waits for them.
+  commit_pipe<deferred> pipe;
   // Seq of the newest durable event, and events since the last snapshot.
   uint64_t last_seq = 0;
   uint64_t since_snapshot = 0;
-  std::deque<deferred> after_commit;
   lifecycle life;
   // Recently ended tasks for throughput and latency: (end, wait, run) in ms.
   struct ended {
@@ -200,7 +190,7 @@ void record(self_ptr self, const task_event& ev) {
   auto& st = self->state;
   auto now = now_ms(self);
   st.tasks.apply(ev, now);
-  st.pending_rows.push_back(persistence::encode(ev, now, st.cfg.node_name));
+  st.pipe.record(persistence::encode(ev, now, st.cfg.node_name));
 }
 
 void take_snapshot(self_ptr self);
@@ -264,8 +254,8 @@ void change_phase(self_ptr self, scheduler_phase to) {
   if (from == to)
     return;
   st.life.apply(to);
-  st.pending_rows.push_back(persistence::encode(scheduler_phase_changed{from, to},
-                                                now_ms(self), st.cfg.node_name));
+  st.pipe.record(persistence::encode(scheduler_phase_changed{from, to},
+                                    now_ms(self), st.cfg.node_name));
   spdlog::info("scheduler: {} -> {}", to_string(from), to_string(to));
 }
 
@@ -273,45 +263,21 @@ void change_phase(self_ptr self, scheduler_phase to) {
 void flush_rows(self_ptr self) {
   auto& st = self->state;
   st.flush_scheduled = false;
-  if (st.pending_rows.empty())
-    return;
-  auto ticket = ++st.issued;
-  auto rows = std::move(st.pending_rows);
-  st.pending_rows.clear();
-  // The next burst is likely as large: one allocation instead of a chain of
-  // reallocations that move every row.
-  st.pending_rows.reserve(rows.size());
-  st.since_snapshot += rows.size();
-  st.in_flight.emplace_back(ticket, self->clock().now());
-  if (st.in_flight.size() == 1)
+  st.since_snapshot += st.pipe.pending();
+  auto was_busy = st.pipe.busy();
+  auto ticket = append(self, st.pipe, st.cfg.journal, "scheduler",
+                       [self](uint64_t ticket, uint64_t seq) {
+    auto& st = self->state;
+    // Deferred steps below run for tickets up to this one, so `last_seq`
+    // is the seq their state covers.
+    st.last_seq = seq;
+    st.pipe.acknowledge(ticket, [self](deferred& d) { run_deferred(self, d); });
+    if (st.cfg.snapshot_every_events != 0
+        && st.since_snapshot >= st.cfg.snapshot_every_events)
+      take_snapshot(self);
+  });
+  if (ticket != 0 && !was_busy)
     arm_expiry(self);
-  // A journal that dies is seen by the monitor, one that hangs by the expiry
-  // timer (see `in_flight`).
-  self->request(st.cfg.journal, caf::infinite, append_atom_v, std::move(rows))
-    .then(
-      [self, ticket](uint64_t seq) {
-        auto& st = self->state;
-        st.committed = ticket;
-        while (!st.in_flight.empty() && st.in_flight.front().first <= ticket)
-          st.in_flight.pop_front();
-        // Callbacks below run for tickets up to this one, so `last_seq` is
-        // the seq their state covers.
-        st.last_seq = seq;
-        while (!st.after_commit.empty()
-               && st.after_commit.front().ticket <= ticket) {
-          auto d = std::move(st.after_commit.front());
-          st.after_commit.pop_front();
-          run_deferred(self, d);
-        }
-        if (st.cfg.snapshot_every_events != 0
-            && st.since_snapshot >= st.cfg.snapshot_every_events)
-          take_snapshot(self);
-      },
-      [self](caf::error& err) {
-        spdlog::critical("scheduler: journal append failed, stopping: {}",
-                         self->system().render(err));
-        self->quit(err);
-      });
 }
 
 /// Asks for the buffered rows to be sent once the messages already in the
@@ -319,27 +285,20 @@ void flush_rows(self_ptr self) {
 /// burst of messages instead of one append per message.
 void commit(self_ptr self) {
   auto& st = self->state;
-  if (st.pending_rows.empty() || st.flush_scheduled)
+  if (!st.pipe.has_rows() || st.flush_scheduled)
     return;
   st.flush_scheduled = true;
   self->send(self, flush_atom_v);
-}
-
-/// Returns the ticket that will cover every decision made so far.
-uint64_t covering_ticket(self_ptr self) {
-  auto& st = self->state;
-  return st.pending_rows.empty() ? st.issued : st.issued + 1;
 }
 
 /// Runs `d` once every decision made so far is durable.
 void when_durable(self_ptr self, deferred d) {
   auto& st = self->state;
   commit(self);
-  d.ticket = covering_ticket(self);
-  if (d.ticket == st.committed)
+  if (st.pipe.settled())
     run_deferred(self, d);
   else
-    st.after_commit.push_back(std::move(d));
+    st.pipe.defer(std::move(d));
 }
 
 /// Runs `fn` once every decision made so far is durable.
@@ -368,7 +327,7 @@ template <class T, class F>
 caf::result<T> answer(self_ptr self, F compute) {
   auto& st = self->state;
   commit(self);
-  if (covering_ticket(self) == st.committed)
+  if (st.pipe.settled())
     return compute();
   auto rp = self->make_response_promise<T>();
   when_durable(self, [rp, compute]() mutable {
@@ -406,7 +365,7 @@ caf::expected<task_info> find_task(self_ptr self, task_id id, bool explain) {
 caf::result<task_info> answer_task(self_ptr self, task_id id, bool explain) {
   auto& st = self->state;
   commit(self);
-  if (covering_ticket(self) == st.committed)
+  if (st.pipe.settled())
     return find_task(self, id, explain);
   deferred d;
   d.what = deferred::kind::answer_task;
@@ -453,7 +412,7 @@ void note_breaker(self_ptr self, const std::string& provider,
   if (!change)
     return;
   auto& st = self->state;
-  st.pending_rows.push_back(persistence::encode(
+  st.pipe.record(persistence::encode(
     breaker_changed{provider, to_string(change->from), to_string(change->to),
                     change->failures, change->reason},
     now_ms(self), st.cfg.node_name));
@@ -896,13 +855,14 @@ void dispatch(self_ptr self) {
 /// one is armed that fires no later.
 void arm_expiry(self_ptr self) {
   auto& st = self->state;
-  if (st.deadlines.empty() && st.in_flight.empty())
+  auto journal_due = st.pipe.deadline();
+  if (st.deadlines.empty() && !journal_due)
     return;
   auto earliest = caf::actor_clock::time_point::max();
   if (!st.deadlines.empty())
     earliest = st.deadlines.begin()->first;
-  if (!st.in_flight.empty())
-    earliest = std::min(earliest, st.in_flight.front().second + journal_timeout);
+  if (journal_due)
+    earliest = std::min(earliest, *journal_due);
   if (st.expire_armed && *st.expire_armed <= earliest)
     return;
   st.expire_armed = earliest;
@@ -1832,14 +1792,8 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
       auto& st = self->state;
       st.expire_armed.reset();
       auto now = self->clock().now();
-      if (!st.in_flight.empty()
-          && st.in_flight.front().second + journal_timeout <= now) {
-        spdlog::critical("scheduler: journal append unanswered for {} s, "
-                         "stopping",
-                         journal_timeout.count());
-        self->quit(caf::sec::request_timeout);
+      if (stop_if_overdue(self, st.pipe, "scheduler"))
         return;
-      }
       while (!st.deadlines.empty() && st.deadlines.begin()->first <= now) {
         auto wid = st.deadlines.begin()->second;
         st.deadlines.erase(st.deadlines.begin());

@@ -16,6 +16,7 @@
 #include "caf/typed_event_based_actor.hpp"
 #include "caf/typed_response_promise.hpp"
 
+#include "actors/journal/commit_pipe.hpp"
 #include "actors/resources/lock_table.hpp"
 #include "actors/workspace/confine.hpp"
 #include "actors/workspace/watcher_actor.hpp"
@@ -32,15 +33,15 @@ namespace {
 /// Internal: a workspace's watcher may have idled long enough.
 using ws_idle_atom = caf::atom_constant<caf::atom("ws_idle")>;
 
+/// Internal: the oldest journal append may be overdue.
+using ws_overdue_atom = caf::atom_constant<caf::atom("ws_overdue")>;
+
 /// The manager's full interface: the public one, the watchers' reports and
 /// its own timer.
 using manager_impl_actor = workspace_manager_actor::extend_with<
   watch_subscriber_actor>::extend<
-  caf::reacts_to<ws_idle_atom, std::string, uint64_t>>;
-
-/// Longest a journal append may take before the manager gives up (and
-/// stops: it cannot know whether the fact was recorded).
-constexpr auto journal_timeout = std::chrono::seconds(30);
+  caf::reacts_to<ws_idle_atom, std::string, uint64_t>,
+  caf::reacts_to<ws_overdue_atom>>;
 
 /// Longest a watcher or the lock manager may take to answer.
 constexpr auto peer_timeout = std::chrono::seconds(30);
@@ -75,9 +76,12 @@ struct workspace_manager_state {
   std::map<std::string, std::pair<caf::error, caf::actor_clock::time_point>>
     unwatchable;
   std::map<task_id, open_task> open;
-  /// Appends sent and not yet answered, and the highest seq answered.
-  size_t appends_in_flight = 0;
+  /// Facts not yet durable and what waits for them.
+  commit_pipe<std::function<void()>> pipe;
+  /// The highest seq answered.
   uint64_t last_seq = 0;
+  /// A `ws_overdue` timer is on its way.
+  bool overdue_armed = false;
 
   static inline const char* name = "cw.workspace_manager";
 };
@@ -98,6 +102,17 @@ caf::error invalid(std::string msg) {
   return make_error(errc::invalid_argument, std::move(msg));
 }
 
+/// Arms the timer that checks the oldest journal append, unless one is on
+/// its way.
+void arm_overdue(self_ptr self) {
+  auto& st = self->state;
+  auto due = st.pipe.deadline();
+  if (!due || st.overdue_armed)
+    return;
+  st.overdue_armed = true;
+  self->delayed_send(self, *due - self->clock().now(), ws_overdue_atom::value);
+}
+
 /// Applies `ev` to the registry, journals it, and runs `then` once it is
 /// durable. Once no append is in flight, a snapshot of the registry follows,
 /// tagged with the seq of the last one: the registry then holds exactly the
@@ -106,32 +121,26 @@ caf::error invalid(std::string msg) {
 void record(self_ptr self, workspace_event ev, std::function<void()> then) {
   auto& st = self->state;
   st.cfg.registry.apply(ev);
-  ++st.appends_in_flight;
-  std::vector<event> rows{persistence::encode(ev, wall_ms(self),
-                                              st.cfg.node_name)};
-  self->request(st.cfg.journal, journal_timeout, append_atom_v, std::move(rows))
-    .then(
-      [self, then = std::move(then)](uint64_t seq) {
-        auto& st = self->state;
-        st.last_seq = std::max(st.last_seq, seq);
-        if (--st.appends_in_flight > 0) {
-          then();
-          return;
-        }
-        snapshot snap;
-        snap.seq = st.last_seq;
-        snap.time_ms = wall_ms(self);
-        snap.kind = workspace_snapshot_kind;
-        snap.state = st.cfg.registry.save();
-        self->send(st.cfg.journal, snapshot_atom_v, std::move(snap));
-        then();
-      },
-      [self](caf::error& err) {
-        spdlog::critical("workspace manager: journal append failed, "
-                         "stopping: {}",
-                         self->system().render(err));
-        self->quit(err);
-      });
+  st.pipe.record(persistence::encode(ev, wall_ms(self), st.cfg.node_name));
+  st.pipe.defer(std::move(then));
+  append(self, st.pipe, st.cfg.journal, "workspace manager",
+         [self](uint64_t ticket, uint64_t seq) {
+           auto& st = self->state;
+           st.last_seq = std::max(st.last_seq, seq);
+           // The last append answered: the registry holds exactly the facts
+           // up to `seq` (the callbacks below may record more).
+           if (st.pipe.covering() == ticket) {
+             snapshot snap;
+             snap.seq = st.last_seq;
+             snap.time_ms = wall_ms(self);
+             snap.kind = workspace_snapshot_kind;
+             snap.state = st.cfg.registry.save();
+             self->send(st.cfg.journal, snapshot_atom_v, std::move(snap));
+           }
+           st.pipe.acknowledge(ticket,
+                               [](std::function<void()>& fn) { fn(); });
+         });
+  arm_overdue(self);
 }
 
 /// Reads the `.gitignore` at the top of `root`, if any.
@@ -591,6 +600,12 @@ manager(self_ptr self, workspace_manager_config cfg) {
              workspace_conflicted{c.workspace, c.path, c.first, c.second,
                                   policy},
              [] {});
+    },
+    [self](ws_overdue_atom) {
+      auto& st = self->state;
+      st.overdue_armed = false;
+      if (!stop_if_overdue(self, st.pipe, "workspace manager"))
+        arm_overdue(self);
     },
     [self](ws_idle_atom, const std::string& name, uint64_t stamp) {
       auto& st = self->state;

@@ -400,4 +400,51 @@ CAF_TEST(release all frees locks withdraws waits and grants others) {
   CAF_CHECK(reply<lock_listing>().holders.empty());
 }
 
+CAF_TEST(a journal that stops answering stops the manager) {
+  // Appends carry no request timeout; the manager's own timer watches the
+  // oldest one and gives up after 30 s.
+  jd->hold = true;
+  self->monitor(locks);
+  acquire(alice, spec("alice", "db"));
+  CAF_CHECK(!has_reply(alice));
+  auto got_down = [this] {
+    bool down = false;
+    self->receive([&](caf::down_msg&) { down = true; },
+                  caf::after(std::chrono::seconds(0)) >> [] {});
+    return down;
+  };
+  sched.clock().advance_time(29s);
+  drain();
+  CAF_CHECK(!got_down());
+  sched.clock().advance_time(2s);
+  drain();
+  CAF_CHECK(got_down());
+  jd->hold = false;
+  self->send(journal, flush_atom_v);
+  drain();
+}
+
+CAF_TEST(a journal that answers in time keeps the manager running) {
+  jd->hold = true;
+  self->monitor(locks);
+  acquire(alice, spec("alice", "db"));
+  sched.clock().advance_time(20s);
+  drain();
+  self->send(journal, flush_atom_v);
+  drain();
+  CAF_CHECK_EQUAL(grant(alice).resource, "db");
+  // A second append 20 s later: the timer armed for the first one must not
+  // count from the first append.
+  acquire(bob, spec("bob", "cache"));
+  sched.clock().advance_time(20s);
+  drain();
+  self->send(journal, flush_atom_v);
+  drain();
+  CAF_CHECK_EQUAL(grant(bob).resource, "cache");
+  bool down = false;
+  self->receive([&](caf::down_msg&) { down = true; },
+                caf::after(std::chrono::seconds(0)) >> [] {});
+  CAF_CHECK(!down);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -30,10 +30,10 @@ namespace cw::actors {
 constexpr auto journal_timeout = std::chrono::seconds(30);
 
 /// Buffered rows, appends in flight (tickets) and the work waiting for them.
-/// The journal answers appends in order, so every ticket up to `committed()`
-/// is durable. `Deferred` is what waits: a `std::function<void()>`, or a
-/// struct of the actor's own when allocating a closure per step costs too
-/// much.
+/// The journal answers appends in order, so every ticket up to the last one
+/// answered is durable (`settled`). `Deferred` is what waits: a
+/// `std::function<void()>`, or a struct of the actor's own when allocating a
+/// closure per step costs too much.
 template <class Deferred>
 class commit_pipe {
 public:
@@ -73,10 +73,6 @@ public:
   /// Whether every decision made so far is durable.
   bool settled() const noexcept {
     return covering() == committed_;
-  }
-
-  uint64_t committed() const noexcept {
-    return committed_;
   }
 
   /// Whether an append is unanswered.
@@ -132,7 +128,7 @@ private:
   std::deque<std::pair<uint64_t, Deferred>> waiting_;
 };
 
-/// Sends `self->state.*pipe`'s buffered rows to `journal` as one append, if
+/// Sends `pipe`'s buffered rows to `journal` as one append, if
 /// there are any. Once it commits, `on_commit(ticket, seq)` runs (it
 /// normally calls `acknowledge`); if it fails, `self` stops with the error,
 /// logged under `who`. A journal that dies is seen by the actor's monitor or

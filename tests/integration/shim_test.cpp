@@ -139,6 +139,52 @@ CAF_TEST(a program that cannot run ends with 127 and a line in the log) {
   CAF_CHECK(test::slurp(log).find("program not found") != std::string::npos);
 }
 
+CAF_TEST(the program starts in its directory and group with the callers mask) {
+  // posix_spawn attributes and file actions (or the fork fallback) must give
+  // the program the same start: cwd, stdin from /dev/null, a process group
+  // of its own, and the signal mask the shim was started with (the shim
+  // blocks SIGTERM, SIGINT, SIGHUP and SIGCHLD for itself).
+  auto rc = run_shim(
+    {"sh", "-c",
+     "pwd; read -r pid comm state ppid pgrp rest < /proc/$$/stat; "
+     "echo \"$pgrp $$\"; grep SigBlk /proc/$$/status; cat; echo end"});
+  CAF_CHECK_EQUAL(rc, 0);
+  std::istringstream out{test::slurp(log)};
+  std::string cwd;
+  std::getline(out, cwd);
+  CAF_CHECK_EQUAL(std::filesystem::path{cwd},
+                  std::filesystem::canonical(dir.path()));
+  int64_t pgrp = 0;
+  int64_t pid = 0;
+  out >> pgrp >> pid;
+  CAF_CHECK_GREATER(pid, 0);
+  CAF_CHECK_EQUAL(pgrp, pid);
+  std::string blocked;
+  out >> blocked >> blocked;
+  auto own = test::slurp("/proc/thread-self/status");
+  auto at = own.find("SigBlk:");
+  CAF_REQUIRE(at != std::string::npos);
+  std::istringstream own_line{own.substr(at + 7)};
+  std::string own_blocked;
+  own_line >> own_blocked;
+  CAF_CHECK_EQUAL(blocked, own_blocked);
+  std::string end;
+  out >> end;
+  CAF_CHECK_EQUAL(end, "end"); // cat met the end of /dev/null at once
+}
+
+CAF_TEST(a directory that cannot be entered ends with 126 and a line in the log) {
+  auto args = shim_args({"true"});
+  args[5] = dir.file("no-such-dir");
+  bp::child c{bp::exe = CW_SHIM_BIN, bp::args = args, bp::std_in < bp::null};
+  CAF_REQUIRE(test::wait_exit(c, std::chrono::seconds(30)));
+  CAF_CHECK_EQUAL(c.exit_code(), 126);
+  auto j = read_status();
+  CAF_CHECK_EQUAL(j["exit_code"], 126);
+  CAF_CHECK(test::slurp(log).find("cannot enter the working directory")
+            != std::string::npos);
+}
+
 CAF_TEST(sigterm to the shim stops the whole process group of the program) {
   bp::child c{bp::exe = CW_SHIM_BIN,
               bp::args = shim_args({"sh", "-c", "sleep 30 & sleep 30; wait"}),

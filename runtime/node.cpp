@@ -125,17 +125,22 @@ private:
 } // namespace
 
 // Tunes CAF's scheduler for cw's load: one busy scheduler actor, a detached
-// journal thread and many cheap agents. CAF starts at least 4 workers; on a
-// 2-core machine the extra ones only take turns polling the queues (in 50 us
-// sleeps, each a context switch). One worker per core measured about 1.5x
-// the tasks/s of `cw-bench scheduler-throughput` (which applies the same
-// setting) with a third of the context switches. Idle workers keep CAF's
-// moderate polling: without it (`work-stealing.moderate-poll-attempts=0`)
-// throughput rose a little more, but no idle worker stole the work of a
-// preempted one, and submit-to-start latency tripled on a loaded machine.
+// journal thread, the launcher's I/O thread and many cheap agents. CAF
+// starts at least 4 workers; on a 2-core machine the extra ones only take
+// turns polling the queues (in 50 us sleeps, each a context switch). So one
+// worker per core, less the core that the journal's thread (each commit's
+// fsync and inserts) and the launcher need: on 2 cores, one worker. Against
+// one worker per core, on 2 cores (cw-bench, same hour): scheduler-throughput
+// 33,086-34,909 vs 26,642-28,504 tasks/s; scheduler-latency without the
+// stalls of about 100 ms that two workers showed in every run of 20,000 tasks
+// (p99 1.5-2.7 ms vs 50-77 ms); process-agents 179-229 vs 177-192 tasks/s.
+// Idle workers keep CAF's moderate polling: without it
+// (`work-stealing.moderate-poll-attempts=0`) throughput rose a little more,
+// but no idle worker stole the work of a preempted one, and submit-to-start
+// latency tripled on a loaded machine.
 void tune_scheduler(caf::actor_system_config& cfg) {
-  auto cores = std::max(1u, std::thread::hardware_concurrency());
-  cfg.set("scheduler.max-threads", static_cast<int64_t>(cores));
+  auto cores = std::max(2u, std::thread::hardware_concurrency());
+  cfg.set("scheduler.max-threads", static_cast<int64_t>(cores - 1));
 }
 
 struct node::impl {

@@ -10,7 +10,8 @@
 
 namespace cw::runtime {
 
-/// Applies cw's settings for CAF's scheduler to `cfg` (one worker per core);
+/// Applies cw's settings for CAF's scheduler to `cfg` (one worker per core
+/// but one, at least one);
 /// every actor system of a node, and of `cw-bench`, starts with them.
 void tune_scheduler(caf::actor_system_config& cfg);
 

@@ -1,11 +1,13 @@
 #include "persistence/journal.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <string_view>
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include "messages/errc.hpp"
+#include "persistence/checkpointer.hpp"
 #include "persistence/checksum.hpp"
 
 namespace cw::persistence {
@@ -104,6 +106,7 @@ struct journal::impl {
   std::unique_ptr<SQLite::Statement> insert;
   uint64_t last_seq = 0;
   int opened_version = 0;
+  std::unique_ptr<checkpointer> ckpt;
 
   /// Moves the schema from `from` to the current version in one
   /// transaction. Each step is recorded in `schema_versions`.
@@ -155,6 +158,9 @@ journal::open(const std::string& path, journal_options opts) {
       db.exec("PRAGMA journal_mode=WAL");
       db.exec(opts.sync == durability::full ? "PRAGMA synchronous=FULL"
                                             : "PRAGMA synchronous=NORMAL");
+      auto frames = std::max(1, opts.checkpoint_frames);
+      ptr->ckpt = std::make_unique<checkpointer>(db.getHandle(), path, frames,
+                                                 16 * frames);
       if (version != 0 && version < oldest_schema_version)
         return make_error(errc::journal_too_old,
                           path + " has journal schema version "
@@ -379,6 +385,14 @@ int journal::opened_schema_version() const noexcept {
 
 uint64_t journal::last_seq() const noexcept {
   return impl_->last_seq;
+}
+
+bool journal::await_checkpoints(uint64_t n, std::chrono::milliseconds limit) {
+  return impl_->ckpt && impl_->ckpt->await_completed(n, limit);
+}
+
+uint64_t journal::inline_checkpoints() const noexcept {
+  return impl_->ckpt ? impl_->ckpt->inline_checkpoints() : 0;
 }
 
 const std::string& journal::path() const noexcept {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -28,6 +29,10 @@ struct journal_options {
   durability sync = durability::full;
   /// Opens without writing anything (no migration, no appends).
   bool read_only = false;
+  /// WAL frames (pages) after which a thread of the journal's own copies the
+  /// WAL back into the database file, off the commit path; a commit does it
+  /// itself only at 16 times this (see persistence/checkpointer.hpp).
+  int checkpoint_frames = 1000;
 };
 
 /// The append-only SQLite event log. Single owner: not safe to share between
@@ -95,6 +100,14 @@ public:
 
   /// Returns the file this journal lives in.
   const std::string& path() const noexcept;
+
+  /// Waits until the background checkpointer has completed `n` checkpoints
+  /// or `limit` has passed; returns whether it has (false when read-only).
+  bool await_checkpoints(uint64_t n, std::chrono::milliseconds limit);
+
+  /// Returns how many checkpoints ran inside a commit (the checkpointer's
+  /// backstop) since the journal was opened.
+  uint64_t inline_checkpoints() const noexcept;
 
 private:
   /// Visits rows `from`..`to` in order until `f` returns false; returns the

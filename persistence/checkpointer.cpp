@@ -53,11 +53,6 @@ bool checkpointer::await_completed(uint64_t n,
   return done_.wait_for(lock, limit, [&] { return completed_ >= n; });
 }
 
-uint64_t checkpointer::completed() const {
-  std::lock_guard guard{mtx_};
-  return completed_;
-}
-
 int checkpointer::on_commit(void* ptr, sqlite3* db, const char* name,
                             int frames) {
   auto* self = static_cast<checkpointer*>(ptr);
@@ -71,7 +66,6 @@ int checkpointer::on_commit(void* ptr, sqlite3* db, const char* name,
   if (frames >= self->backstop_) {
     sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr,
                               nullptr);
-    self->inline_.fetch_add(1, std::memory_order_relaxed);
   } else if (frames >= self->next_request_
              && !self->requested_.exchange(true, std::memory_order_acq_rel)) {
     self->next_request_ = frames + self->threshold_;

@@ -40,17 +40,10 @@ public:
   checkpointer(const checkpointer&) = delete;
   checkpointer& operator=(const checkpointer&) = delete;
 
-  /// Returns how many checkpoints the thread has completed successfully.
-  uint64_t completed() const;
-
-  /// Waits until the thread has completed `n` checkpoints or `limit` has
+  /// Waits until the thread has completed `n` checkpoints (successfully) or
+  /// `limit` has
   /// passed; returns whether it has.
   bool await_completed(uint64_t n, std::chrono::milliseconds limit);
-
-  /// Returns how many checkpoints ran inside a commit (the backstop).
-  uint64_t inline_checkpoints() const noexcept {
-    return inline_.load(std::memory_order_relaxed);
-  }
 
 private:
   static int on_commit(void* self, sqlite3* db, const char* name, int frames);
@@ -63,14 +56,13 @@ private:
   /// Written by the writer's commits only.
   int next_request_;
   int last_frames_ = 0;
-  mutable std::mutex mtx_;
+  std::mutex mtx_;
   std::condition_variable cv_;
   std::condition_variable done_;
   uint64_t completed_ = 0;
   bool due_ = false;
   bool stop_ = false;
   std::atomic<bool> requested_{false};
-  std::atomic<uint64_t> inline_{0};
   std::thread thread_;
 };
 

@@ -391,10 +391,6 @@ bool journal::await_checkpoints(uint64_t n, std::chrono::milliseconds limit) {
   return impl_->ckpt && impl_->ckpt->await_completed(n, limit);
 }
 
-uint64_t journal::inline_checkpoints() const noexcept {
-  return impl_->ckpt ? impl_->ckpt->inline_checkpoints() : 0;
-}
-
 const std::string& journal::path() const noexcept {
   return impl_->path;
 }

@@ -105,10 +105,6 @@ public:
   /// or `limit` has passed; returns whether it has (false when read-only).
   bool await_checkpoints(uint64_t n, std::chrono::milliseconds limit);
 
-  /// Returns how many checkpoints ran inside a commit (the checkpointer's
-  /// backstop) since the journal was opened.
-  uint64_t inline_checkpoints() const noexcept;
-
 private:
   /// Visits rows `from`..`to` in order until `f` returns false; returns the
   /// number of rows `f` accepted.

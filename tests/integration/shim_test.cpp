@@ -9,7 +9,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/inotify.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -95,18 +94,6 @@ struct fixture {
         result.push_back(static_cast<pid_t>(std::stol(entry.path().filename())));
     }
     return result;
-  }
-
-  /// Waits (at most `timeout`) for process `pid` to end, on a pidfd: it
-  /// becomes readable when the process exits, child of ours or not.
-  static bool await_end(pid_t pid, std::chrono::milliseconds timeout) {
-    int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-    if (fd < 0)
-      return errno == ESRCH; // already gone
-    pollfd pfd{fd, POLLIN, 0};
-    auto ready = ::poll(&pfd, 1, static_cast<int>(timeout.count())) == 1;
-    ::close(fd);
-    return ready;
   }
 
   static bool alive(int64_t pid) {
@@ -201,7 +188,7 @@ CAF_TEST(sigterm to the shim stops the whole process group of the program) {
   // Both sleeps were in the group and got the signal: each ends within
   // 5 s (without the signal they would run for 30 s).
   for (auto pid : live_in_group(pgid))
-    CAF_CHECK(await_end(pid, std::chrono::seconds(5)));
+    CAF_CHECK(test::await_end(pid, std::chrono::seconds(5)));
 }
 
 CAF_TEST(the shim outlives the process that started it) {

@@ -2,6 +2,7 @@
 
 // Real cw-node and cw processes for integration tests (Boost.Process).
 
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <signal.h>
@@ -19,7 +20,10 @@
 #include <boost/process/extend.hpp>
 #include <boost/process/pipe.hpp>
 
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "caf/test/unit_test.hpp"
 
@@ -62,6 +66,19 @@ inline bool wait_exit(boost::process::child& c,
   }
   reaper.join();
   return done;
+}
+
+/// Waits (at most `timeout`) for process `pid` to end, on a pidfd: it
+/// becomes readable when the process exits, child of ours or not, reaped or
+/// not. Returns whether it ended.
+inline bool await_end(pid_t pid, std::chrono::milliseconds timeout) {
+  int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0)
+    return errno == ESRCH; // already gone
+  pollfd pfd{fd, POLLIN, 0};
+  auto ready = ::poll(&pfd, 1, static_cast<int>(timeout.count())) == 1;
+  ::close(fd);
+  return ready;
 }
 
 /// A real cw-node process on a free loopback port; stopped (SIGTERM) or

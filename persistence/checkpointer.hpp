@@ -41,8 +41,7 @@ public:
   checkpointer& operator=(const checkpointer&) = delete;
 
   /// Waits until the thread has completed `n` checkpoints (successfully) or
-  /// `limit` has
-  /// passed; returns whether it has.
+  /// `limit` has passed; returns whether it has.
   bool await_completed(uint64_t n, std::chrono::milliseconds limit);
 
 private:

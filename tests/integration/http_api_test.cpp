@@ -12,6 +12,7 @@
 #include "runtime/http_client.hpp"
 #include "runtime/node.hpp"
 #include "tests/support/processes.hpp"
+#include "tests/support/poll.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace cw;
@@ -234,10 +235,9 @@ CAF_TEST(timeouts and cancels stop real processes) {
              json{{"argv", {"sh", "-c", "echo up; exec sleep 30"}}, {"workspace", ws()}}
                .dump());
   auto id = std::to_string(json::parse(res.body)["id"].get<uint64_t>());
-  bool up = false;
-  for (int i = 0; i < 10'000 && !up; ++i)
-    up = call("GET", "/v1/tasks/" + id + "/log").body == "up\n";
-  CAF_REQUIRE(up);
+  CAF_REQUIRE(test::poll_until(
+    [&] { return call("GET", "/v1/tasks/" + id + "/log").body == "up\n"; },
+    std::chrono::seconds(30)));
   auto pid = json::parse(call("GET", "/v1/tasks/" + id).body)["pid"].get<int>();
   auto cancelled = call("POST", "/v1/tasks/" + id + "/cancel");
   CAF_CHECK_EQUAL(cancelled.status, 200u);

@@ -16,6 +16,7 @@
 #include "runtime/http_client.hpp"
 #include "runtime/node.hpp"
 #include "tests/support/processes.hpp"
+#include "tests/support/poll.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace cw;
@@ -109,12 +110,12 @@ CAF_TEST(a crashed agent is restarted and its task retried on it) {
                      .dump());
   auto id = std::to_string(task["id"].get<uint64_t>());
   // Running, past the marker: its first attempt printed.
-  bool running = false;
-  for (int i = 0; i < 20'000 && !running; ++i) {
-    auto log = client->request("GET", "/v1/tasks/" + id + "/log");
-    running = log && log->body == "first\n";
-  }
-  CAF_REQUIRE(running);
+  CAF_REQUIRE(test::poll_until(
+    [&] {
+      auto log = client->request("GET", "/v1/tasks/" + id + "/log");
+      return log && log->body == "first\n";
+    },
+    30s));
   auto before = call("GET", "/v1/tasks/" + id);
   auto first_pid = before["pid"].get<int64_t>();
   // Crash the agent as an exception in one of its handlers would. (Not

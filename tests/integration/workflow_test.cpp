@@ -15,6 +15,7 @@
 
 #include "runtime/http_client.hpp"
 #include "tests/support/processes.hpp"
+#include "tests/support/poll.hpp"
 #include "tests/support/temp_dir.hpp"
 
 // Workflows (DAGs of tasks) end to end: real `cw-node` processes running
@@ -33,6 +34,7 @@ namespace {
 using cw::runtime::http_client;
 using cw::test::cli_result;
 using cw::test::node_process;
+using cw::test::poll_until;
 using cw::test::run_cw;
 using cw::test::slurp;
 using cw::test::temp_dir;
@@ -273,11 +275,14 @@ CAF_TEST(fail fast cancels the rest of the workflow and stops its processes) {
   auto start = std::chrono::steady_clock::now();
   auto submit = cw_async(node.url(), {"workflow", "submit", file, "--wait"});
   json wf;
-  for (int i = 0; i < 20'000 && wf.is_null(); ++i) {
-    auto all = get(*http, "/v1/workflows");
-    if (!all["workflows"].empty())
-      wf = all["workflows"][0];
-  }
+  poll_until(
+    [&] {
+      auto all = get(*http, "/v1/workflows");
+      if (!all["workflows"].empty())
+        wf = all["workflows"][0];
+      return !wf.is_null();
+    },
+    30s);
   CAF_REQUIRE(!wf.is_null());
   auto id = std::to_string(wf["id"].get<uint64_t>());
   auto x_id = task_of(wf, "x")["task"].get<uint64_t>();

@@ -109,15 +109,19 @@ CAF_TEST(a crashed agent is restarted and its task retried on it) {
                         {"workspace", dir.path().string()}}
                      .dump());
   auto id = std::to_string(task["id"].get<uint64_t>());
-  // Running, past the marker: its first attempt printed.
+  // Running, past the marker: its first attempt printed, and the node knows
+  // its pid. (The shim reports the pid on a pipe the node reads on its own:
+  // the output can be in the log first.)
+  int64_t first_pid = 0;
   CAF_REQUIRE(test::poll_until(
     [&] {
       auto log = client->request("GET", "/v1/tasks/" + id + "/log");
-      return log && log->body == "first\n";
+      if (!log || log->body != "first\n")
+        return false;
+      first_pid = call("GET", "/v1/tasks/" + id)["pid"].get<int64_t>();
+      return first_pid > 0;
     },
     30s));
-  auto before = call("GET", "/v1/tasks/" + id);
-  auto first_pid = before["pid"].get<int64_t>();
   // Crash the agent as an exception in one of its handlers would. (Not
   // with `kill`: CAF passes that reason on to linked actors unconditionally,
   // supervisors included.)

@@ -3,6 +3,9 @@
 // Real cw-node and cw processes for integration tests (Boost.Process).
 
 #include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <iostream>
 #include <filesystem>
 #include <fstream>
 #include <signal.h>
@@ -70,15 +73,35 @@ inline bool wait_exit(boost::process::child& c,
 
 /// Waits (at most `timeout`) for process `pid` to end, on a pidfd: it
 /// becomes readable when the process exits, child of ours or not, reaped or
-/// not. Returns whether it ended.
+/// not. Returns whether it ended. A signal that interrupts the wait resumes
+/// it with the time left. Why a wait failed goes to stderr.
 inline bool await_end(pid_t pid, std::chrono::milliseconds timeout) {
+  if (pid <= 0) {
+    std::cerr << "await_end: no such process: " << pid << "\n";
+    return false;
+  }
+  auto deadline = std::chrono::steady_clock::now() + timeout;
   int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  if (fd < 0)
-    return errno == ESRCH; // already gone
-  pollfd pfd{fd, POLLIN, 0};
-  auto ready = ::poll(&pfd, 1, static_cast<int>(timeout.count())) == 1;
+  if (fd < 0) {
+    if (errno == ESRCH)
+      return true; // already gone
+    std::cerr << "await_end(" << pid << "): pidfd_open: "
+              << std::strerror(errno) << "\n";
+    return false;
+  }
+  int rc;
+  do {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+    pollfd pfd{fd, POLLIN, 0};
+    rc = ::poll(&pfd, 1, static_cast<int>(std::max<int64_t>(left.count(), 0)));
+  } while (rc < 0 && errno == EINTR);
+  if (rc != 1)
+    std::cerr << "await_end(" << pid << "): "
+              << (rc == 0 ? "still running at the timeout" : std::strerror(errno))
+              << "\n";
   ::close(fd);
-  return ready;
+  return rc == 1;
 }
 
 /// A real cw-node process on a free loopback port; stopped (SIGTERM) or

@@ -8,6 +8,7 @@
 #include "runtime/node.hpp"
 #include "tests/support/processes.hpp"
 #include "tests/support/poll.hpp"
+#include "tests/support/tasks.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace cw;
@@ -230,17 +231,10 @@ CAF_TEST(timeouts and cancels stop real processes) {
              json{{"argv", {"sh", "-c", "echo up; exec sleep 30"}}, {"workspace", ws()}}
                .dump());
   auto id = std::to_string(json::parse(res.body)["id"].get<uint64_t>());
-  // Running: it printed, and the node knows its pid (reported by the shim
-  // on a pipe of its own, so possibly after the output).
-  int64_t pid = 0;
   CAF_REQUIRE(test::poll_until(
-    [&] {
-      if (call("GET", "/v1/tasks/" + id + "/log").body != "up\n")
-        return false;
-      pid = json::parse(call("GET", "/v1/tasks/" + id).body)["pid"].get<int64_t>();
-      return pid > 0;
-    },
+    [&] { return call("GET", "/v1/tasks/" + id + "/log").body == "up\n"; },
     std::chrono::seconds(30)));
+  auto pid = test::running_task(*client, id)["pid"].get<int64_t>();
   auto cancelled = call("POST", "/v1/tasks/" + id + "/cancel");
   CAF_CHECK_EQUAL(cancelled.status, 200u);
   auto cancelled_task = json::parse(cancelled.body);

@@ -17,6 +17,7 @@
 #include "runtime/node.hpp"
 #include "tests/support/processes.hpp"
 #include "tests/support/poll.hpp"
+#include "tests/support/tasks.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace cw;
@@ -109,19 +110,14 @@ CAF_TEST(a crashed agent is restarted and its task retried on it) {
                         {"workspace", dir.path().string()}}
                      .dump());
   auto id = std::to_string(task["id"].get<uint64_t>());
-  // Running, past the marker: its first attempt printed, and the node knows
-  // its pid. (The shim reports the pid on a pipe the node reads on its own:
-  // the output can be in the log first.)
-  int64_t first_pid = 0;
+  // Running, past the marker: its first attempt printed.
   CAF_REQUIRE(test::poll_until(
     [&] {
       auto log = client->request("GET", "/v1/tasks/" + id + "/log");
-      if (!log || log->body != "first\n")
-        return false;
-      first_pid = call("GET", "/v1/tasks/" + id)["pid"].get<int64_t>();
-      return first_pid > 0;
+      return log && log->body == "first\n";
     },
     30s));
+  auto first_pid = test::running_task(*client, id)["pid"].get<int64_t>();
   // Crash the agent as an exception in one of its handlers would. (Not
   // with `kill`: CAF passes that reason on to linked actors unconditionally,
   // supervisors included.)

@@ -16,6 +16,7 @@
 #include "runtime/http_client.hpp"
 #include "tests/support/processes.hpp"
 #include "tests/support/poll.hpp"
+#include "tests/support/tasks.hpp"
 #include "tests/support/temp_dir.hpp"
 
 // Workflows (DAGs of tasks) end to end: real `cw-node` processes running
@@ -36,6 +37,7 @@ using cw::test::cli_result;
 using cw::test::node_process;
 using cw::test::poll_until;
 using cw::test::run_cw;
+using cw::test::running_task;
 using cw::test::slurp;
 using cw::test::temp_dir;
 
@@ -108,27 +110,6 @@ struct fixture {
     CAF_REQUIRE(res);
     CAF_REQUIRE_EQUAL(res->status, 200u);
     return json::parse(res->body);
-  }
-
-  /// Asks the node about task `id` until `pred` holds for it. No sleeps:
-  /// each question is a round trip to the node; bounded all the same.
-  template <class Pred>
-  json task_until(http_client& c, uint64_t id, Pred pred) {
-    json task;
-    for (int i = 0; i < 20'000; ++i) {
-      task = get(c, "/v1/tasks/" + std::to_string(id));
-      if (pred(task))
-        return task;
-    }
-    CAF_FAIL("task " << id << " never got there: " << task.dump());
-    return task;
-  }
-
-  /// Returns task `id` once its process runs (the node knows its pid).
-  json running_task(http_client& c, uint64_t id) {
-    return task_until(c, id, [](const json& t) {
-      return t["status"] == "running" && t["pid"].get<int64_t>() > 0;
-    });
   }
 
   /// Long-polls task `id` until it has ended.
@@ -286,7 +267,7 @@ CAF_TEST(fail fast cancels the rest of the workflow and stops its processes) {
   CAF_REQUIRE(!wf.is_null());
   auto id = std::to_string(wf["id"].get<uint64_t>());
   auto x_id = task_of(wf, "x")["task"].get<uint64_t>();
-  auto x_running = running_task(*http, x_id);
+  auto x_running = running_task(*http, std::to_string(x_id));
   write("GO", "");
   auto res = submit.get();
   auto elapsed = std::chrono::steady_clock::now() - start;
@@ -476,8 +457,8 @@ CAF_TEST(cancelling a running workflow cancels its unfinished tasks once) {
   auto id = workflow_id_in(submit.out);
   auto wf = cw_json(node.url(), {"workflow", "status", id});
   CAF_CHECK_EQUAL(wf["failure_policy"], "fail_fast"); // the default
-  auto a = running_task(*http, std::stoull(task_id_of(wf, "a")));
-  auto c = running_task(*http, std::stoull(task_id_of(wf, "c")));
+  auto a = running_task(*http, task_id_of(wf, "a"));
+  auto c = running_task(*http, task_id_of(wf, "c"));
   wf = cw_json(node.url(), {"workflow", "status", id});
   CAF_CHECK_EQUAL(wf["status"], "running");
   auto cancel = cw(node.url(), {"workflow", "cancel", id});
@@ -537,7 +518,7 @@ CAF_TEST(a workflow survives a node restart and completes afterwards) {
     a_id = task_id_of(wf, "a");
     b_id = task_id_of(wf, "b");
     // Stopped while a runs (SIGTERM ends a's process with the node).
-    running_task(*http, std::stoull(a_id));
+    running_task(*http, a_id);
     CAF_CHECK_EQUAL(node.stop(), 0);
   }
   node_process node{data_dir};

@@ -5,9 +5,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <iostream>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <signal.h>
 #include <sstream>
 #include <string>

@@ -1,5 +1,6 @@
 #include "runtime/shim_launcher.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdio>
@@ -15,19 +16,21 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/streambuf.hpp>
-#include <boost/process/async_pipe.hpp>
 #include <boost/process/search_path.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -127,25 +130,18 @@ std::string default_shim_path() {
   return found.empty() ? std::string{} : found.string();
 }
 
-/// One shim followed by the launcher, from its start (or adoption) to its
-/// end. Touched only on the I/O thread once registered.
+struct shim_server;
+
+/// One program followed by the launcher, from its start (or adoption) to
+/// its end. Touched only on the I/O thread once registered.
 struct followed {
   process_ref ref;
   std::string status_path;
   actors::process_launcher::start_callback on_start;
   actors::process_launcher::exit_callback on_exit;
+  /// The shim of a program started by a node before this one: followed by
+  /// its pidfd until it ends (it ends with the program).
   std::unique_ptr<asio::posix::stream_descriptor> pidfd;
-  /// The ready line of a shim started here, until it is read.
-  std::unique_ptr<bp::async_pipe> ready_pipe;
-  asio::streambuf ready_buf;
-  /// Started here: the launcher reaps it.
-  bool child = false;
-  /// The ready line was read, or will never come.
-  bool ready = true;
-  /// The shim ended (its pidfd became readable).
-  bool ended = false;
-  /// The shim's own wait status, when it was a child.
-  int wait_status = -1;
   /// Liveness: the log and the program's CPU time are its signs of life.
   std::string log_path;
   std::chrono::milliseconds hung_after{0};
@@ -156,6 +152,26 @@ struct followed {
   int64_t last_sign_ms = 0;
   /// Killed for want of a sign of life.
   bool hung = false;
+  /// Its end was reported (on_exit called).
+  bool ended = false;
+};
+
+/// One `cw-shim --serve` started by this launcher: it runs one program
+/// after another, each sent over a socket that is its stdin and stdout.
+/// Touched only on the I/O thread.
+struct shim_server {
+  int64_t pid = 0;
+  std::unique_ptr<asio::local::stream_protocol::socket> socket;
+  asio::streambuf reports;
+  std::unique_ptr<asio::posix::stream_descriptor> pidfd;
+  /// The program it runs, if any.
+  std::shared_ptr<followed> current;
+  /// Its socket reached its end (or was closed here).
+  bool closed = false;
+  /// It ended and was reaped.
+  bool reaped = false;
+  /// When it last became idle, steady milliseconds.
+  int64_t idle_since = 0;
 };
 
 namespace {
@@ -195,14 +211,29 @@ struct shim_launcher::impl {
   std::string shim;
   asio::io_context ioc;
   asio::executor_work_guard<asio::io_context::executor_type> work;
-  // Guards `procs`; written on the I/O thread, read by running().
+  // Guards `procs` and `live_servers`; written on the I/O thread, read by
+  // running() and shutdown().
   mutable std::mutex mtx;
-  std::condition_variable all_ended;
+  std::condition_variable changed;
+  /// The programs followed, by the pid of their shim (a shim runs one
+  /// program at a time).
   std::map<int64_t, std::shared_ptr<followed>> procs;
+  size_t live_servers = 0;
+  /// Every shim server started and not yet reaped, and those waiting for
+  /// work (most recently used last).
+  std::map<int64_t, std::shared_ptr<shim_server>> servers;
+  std::vector<std::shared_ptr<shim_server>> idle;
+  /// Stops idle shim servers after `idle_limit`.
+  asio::steady_timer retire_timer;
+  bool retire_armed = false;
+  std::chrono::milliseconds idle_limit{10000};
   std::thread thread;
 
-  explicit impl(std::string path)
-    : shim(std::move(path)), work(ioc.get_executor()) {
+  impl(std::string path, std::chrono::milliseconds limit)
+    : shim(std::move(path)),
+      work(ioc.get_executor()),
+      retire_timer(ioc),
+      idle_limit(limit) {
     thread = std::thread([this] { ioc.run(); });
   }
 
@@ -210,9 +241,9 @@ struct shim_launcher::impl {
     return task_outcome{task_status::failed, -1, 0, std::move(reason)};
   }
 
-  /// The outcome of a shim that ended, from its status file.
-  static task_outcome outcome_of(const followed& p) {
-    auto st = read_status(p.status_path);
+  /// The outcome of `p`, whose shim recorded `st` (empty when it recorded
+  /// nothing).
+  static task_outcome outcome_of(const followed& p, const shim_status& st) {
     if (p.hung) {
       auto result = actors::outcome_from_exit(-1, SIGKILL);
       result.reason = "hung: no output and no CPU time for "
@@ -221,10 +252,6 @@ struct shim_launcher::impl {
     }
     if (st.state == "exited")
       return actors::outcome_from_exit(st.exit_code, st.signal);
-    if (st.state.empty() && p.child && WIFEXITED(p.wait_status))
-      return failed("cw-shim could not start the program (exit code "
-                    + std::to_string(WEXITSTATUS(p.wait_status))
-                    + "; see the task log)");
     // The shim died without a word: stop what it left behind.
     auto pid = st.pid != 0 ? st.pid : p.ref.pid;
     if (pid > 0)
@@ -233,16 +260,22 @@ struct shim_launcher::impl {
                   + ") died without recording the program's exit");
   }
 
-  /// Reports the end of `p` once its shim ended and its ready line is in.
-  void maybe_finish(const std::shared_ptr<followed>& p) {
-    if (!p->ready || !p->ended)
+  /// The outcome of `p` from its status file.
+  static task_outcome outcome_of(const followed& p) {
+    return outcome_of(p, read_status(p.status_path));
+  }
+
+  /// Reports the end of `p` (once) and stops following it.
+  void finish(const std::shared_ptr<followed>& p, task_outcome outcome) {
+    if (p->ended)
       return;
-    auto outcome = outcome_of(*p);
+    p->ended = true;
     {
       std::lock_guard<std::mutex> guard{mtx};
-      procs.erase(p->ref.shim_pid);
-      if (procs.empty())
-        all_ended.notify_all();
+      auto i = procs.find(p->ref.shim_pid);
+      if (i != procs.end() && i->second == p)
+        procs.erase(i);
+      changed.notify_all();
     }
     p->pidfd.reset();
     p->liveness.reset();
@@ -283,86 +316,218 @@ struct shim_launcher::impl {
     });
   }
 
-  /// Follows `p` (registered in `procs`) until its shim ends.
+  /// Follows adopted `p` (registered in `procs`) until its shim ends.
   void watch(const std::shared_ptr<followed>& p) {
     p->pidfd->async_wait(asio::posix::stream_descriptor::wait_read,
                          [this, p](const boost::system::error_code& ec) {
                            if (ec == asio::error::operation_aborted)
                              return;
-                           p->ended = true;
-                           if (p->child) {
-                             int status = 0;
-                             if (::waitpid(static_cast<pid_t>(p->ref.shim_pid),
-                                           &status, 0)
-                                 > 0)
-                               p->wait_status = status;
-                           }
-                           maybe_finish(p);
+                           finish(p, outcome_of(*p));
                          });
   }
 
-  void read_ready_line(const std::shared_ptr<followed>& p) {
-    asio::async_read_until(
-      *p->ready_pipe, p->ready_buf, '\n',
-      [this, p](const boost::system::error_code& ec, size_t) {
-        if (!ec) {
-          std::istream in{&p->ready_buf};
-          int64_t pid = 0;
-          int64_t shim_pid = 0;
-          uint64_t start = 0;
-          if (in >> pid >> shim_pid >> start && shim_pid == p->ref.shim_pid) {
-            p->ref.pid = pid;
-            p->ref.shim_start = start;
-            p->on_start(p->ref);
-          }
-        }
-        p->ready = true;
-        p->ready_pipe.reset();
-        maybe_finish(p);
-      });
-  }
-
-  /// Starts the shim with `args` and exactly the variables `env`: stdin
-  /// from /dev/null, stdout to `out_fd`, stderr to `err_fd`, no other
-  /// descriptor of the node, no blocked signal (cw-node blocks SIGTERM).
-  /// The shim makes its own session. Returns its pid, or 0 and why.
-  std::pair<int64_t, std::string>
-  spawn_shim(const std::vector<std::string>& args,
-             const std::map<std::string, std::string>& env, int out_fd,
-             int err_fd) {
-    std::vector<std::string> env_strings;
-    env_strings.reserve(env.size());
-    for (auto& [key, value] : env)
-      env_strings.push_back(key + "=" + value);
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(shim.c_str()));
-    for (auto& a : args)
-      argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    for (auto& e : env_strings)
-      envp.push_back(e.data());
-    envp.push_back(nullptr);
+  /// Starts `cw-shim --serve` with `end` (one end of a socket pair) as its
+  /// stdin and stdout, stderr to /dev/null (a shim may outlive the node: it
+  /// must not hold the node's stderr open), no other descriptor of the node,
+  /// no environment and no blocked signal (cw-node blocks SIGTERM): each
+  /// program gets its environment with its command. The shim makes its own
+  /// session. Returns its pid, or 0 and why.
+  std::pair<int64_t, std::string> spawn_server(int end) {
+    char* argv[] = {const_cast<char*>(shim.c_str()),
+                    const_cast<char*>("--serve"), nullptr};
+    char* envp[] = {nullptr};
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attr;
     ::posix_spawn_file_actions_init(&actions);
     ::posix_spawnattr_init(&attr);
-    ::posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    ::posix_spawn_file_actions_adddup2(&actions, out_fd, 1);
-    ::posix_spawn_file_actions_adddup2(&actions, err_fd, 2);
+    ::posix_spawn_file_actions_adddup2(&actions, end, 0);
+    ::posix_spawn_file_actions_adddup2(&actions, end, 1);
+    ::posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
     ::posix_spawn_file_actions_addclosefrom_np(&actions, 3);
     sigset_t none;
     sigemptyset(&none);
     ::posix_spawnattr_setsigmask(&attr, &none);
     ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
     pid_t pid = 0;
-    auto rc = ::posix_spawn(&pid, shim.c_str(), &actions, &attr, argv.data(),
-                            envp.data());
+    // posix_spawn, not fork: glibc spawns with CLONE_VM|CLONE_VFORK, so the
+    // node's page tables are not copied (fork's cost grows with the node's
+    // memory and threads).
+    auto rc = ::posix_spawn(&pid, shim.c_str(), &actions, &attr, argv, envp);
     ::posix_spawn_file_actions_destroy(&actions);
     ::posix_spawnattr_destroy(&attr);
     if (rc != 0)
       return {0, std::strerror(rc)};
     return {static_cast<int64_t>(pid), {}};
+  }
+
+  /// Starts a shim server; null and why when it cannot.
+  std::pair<std::shared_ptr<shim_server>, std::string> start_server() {
+    int fds[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+      return {nullptr, std::string{"socketpair: "} + std::strerror(errno)};
+    auto [pid, why] = spawn_server(fds[1]);
+    ::close(fds[1]);
+    if (pid == 0) {
+      ::close(fds[0]);
+      return {nullptr, "cannot start cw-shim " + shim + ": " + why};
+    }
+    int pidfd = open_pidfd(pid);
+    if (pidfd < 0) {
+      // Cannot happen for an unreaped child; stop it rather than lose it.
+      auto err = errno;
+      ::close(fds[0]);
+      ::kill(static_cast<pid_t>(pid), SIGKILL);
+      ::waitpid(static_cast<pid_t>(pid), nullptr, 0);
+      return {nullptr, std::string{"cannot follow cw-shim: pidfd_open: "}
+                         + std::strerror(err)};
+    }
+    auto s = std::make_shared<shim_server>();
+    s->pid = pid;
+    s->socket = std::make_unique<asio::local::stream_protocol::socket>(
+      ioc, asio::local::stream_protocol{}, fds[0]);
+    s->pidfd = std::make_unique<asio::posix::stream_descriptor>(ioc, pidfd);
+    servers.emplace(pid, s);
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      ++live_servers;
+    }
+    read_reports(s);
+    s->pidfd->async_wait(asio::posix::stream_descriptor::wait_read,
+                         [this, s](const boost::system::error_code& ec) {
+                           if (ec == asio::error::operation_aborted)
+                             return;
+                           ::waitpid(static_cast<pid_t>(s->pid), nullptr, 0);
+                           s->reaped = true;
+                           server_gone(s);
+                         });
+    return {s, {}};
+  }
+
+  /// Reads the reports of `s` until its socket ends.
+  void read_reports(const std::shared_ptr<shim_server>& s) {
+    asio::async_read_until(
+      *s->socket, s->reports, '\n',
+      [this, s](const boost::system::error_code& ec, size_t) {
+        if (ec) {
+          s->closed = true;
+          return server_gone(s);
+        }
+        std::string line;
+        {
+          std::istream in{&s->reports};
+          std::getline(in, line);
+        }
+        on_report(s, line);
+        read_reports(s);
+      });
+  }
+
+  /// Handles one line `s` reported about its current program.
+  void on_report(const std::shared_ptr<shim_server>& s,
+                 const std::string& line) {
+    auto p = s->current;
+    if (!p)
+      return;
+    std::istringstream in{line};
+    std::string kind;
+    in >> kind;
+    if (kind == "start") {
+      int64_t pid = 0;
+      int64_t shim_pid = 0;
+      uint64_t start = 0;
+      if (in >> pid >> shim_pid >> start && shim_pid == s->pid) {
+        p->ref.pid = pid;
+        p->ref.shim_start = start;
+        p->on_start(p->ref);
+      }
+      return;
+    }
+    if (kind == "exit") {
+      shim_status st;
+      st.state = "exited";
+      in >> st.pid >> st.exit_code >> st.signal;
+      s->current.reset();
+      finish(p, outcome_of(*p, st));
+    } else if (kind == "fail") {
+      std::string why;
+      std::getline(in >> std::ws, why);
+      s->current.reset();
+      finish(p, failed("cw-shim could not start the program: " + why));
+    } else {
+      spdlog::warn("cw-shim {}: unexpected report: {}", s->pid, line);
+      return;
+    }
+    make_idle(s);
+  }
+
+  /// Puts `s` among the idle servers and makes sure it is retired in time.
+  void make_idle(const std::shared_ptr<shim_server>& s) {
+    if (s->closed)
+      return;
+    s->idle_since = steady_ms();
+    idle.push_back(s);
+    arm_retire();
+  }
+
+  void arm_retire() {
+    if (retire_armed || idle.empty())
+      return;
+    retire_armed = true;
+    auto due = idle.front()->idle_since + idle_limit.count() - steady_ms();
+    retire_timer.expires_after(std::chrono::milliseconds{std::max<int64_t>(due, 1)});
+    retire_timer.async_wait([this](const boost::system::error_code& ec) {
+      retire_armed = false;
+      if (ec)
+        return;
+      auto now = steady_ms();
+      // The oldest are first: stop those idle for `idle_limit`.
+      while (!idle.empty() && now - idle.front()->idle_since >= idle_limit.count()) {
+        close(idle.front());
+        idle.erase(idle.begin());
+      }
+      arm_retire();
+    });
+  }
+
+  /// Closes the socket of `s`: it lets its program (if any) finish, then
+  /// leaves.
+  void close(const std::shared_ptr<shim_server>& s) {
+    s->closed = true;
+    boost::system::error_code ignored;
+    s->socket->close(ignored);
+  }
+
+  /// Forgets `s` once it ended and its socket closed; a program it was
+  /// running ends as its status file says.
+  void server_gone(const std::shared_ptr<shim_server>& s) {
+    if (!s->closed || !s->reaped)
+      return;
+    if (servers.erase(s->pid) == 0)
+      return;
+    idle.erase(std::remove(idle.begin(), idle.end(), s), idle.end());
+    s->pidfd.reset();
+    if (auto p = std::move(s->current))
+      finish(p, outcome_of(*p));
+    std::lock_guard<std::mutex> guard{mtx};
+    --live_servers;
+    changed.notify_all();
+  }
+
+  /// Returns the `run` command for `req`.
+  static std::string run_command(const launch_request& req) {
+    std::string payload = req.log_path;
+    auto field = [&](const std::string& f) {
+      payload += '\0';
+      payload += f;
+    };
+    field(req.status_path);
+    field(req.workspace);
+    field(std::to_string(req.argv.size()));
+    for (auto& a : req.argv)
+      field(a);
+    for (auto& [key, value] : req.env)
+      field(key + "=" + value);
+    return "run " + std::to_string(payload.size()) + "\n" + payload;
   }
 
   void start(launch_request& req, start_callback& on_start,
@@ -377,73 +542,63 @@ struct shim_launcher::impl {
     } else if (::access(program.c_str(), X_OK) != 0) {
       return fail("cannot execute " + program + ": " + std::strerror(errno));
     }
-    // The shim's own complaints go to the task log too.
-    FILE* log = std::fopen(req.log_path.c_str(), "a");
-    if (log == nullptr)
+    // Where this attempt's output begins.
+    int log = ::open(req.log_path.c_str(),
+                     O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (log < 0)
       return fail("cannot open log file " + req.log_path + ": "
                   + std::strerror(errno));
     struct stat info = {};
-    uint64_t offset = ::fstat(::fileno(log), &info) == 0
+    uint64_t offset = ::fstat(log, &info) == 0
                         ? static_cast<uint64_t>(info.st_size)
                         : 0;
+    ::close(log);
     ::unlink(req.status_path.c_str());
-    std::vector<std::string> args{"--log", req.log_path, "--status",
-                                  req.status_path, "--ready-fd", "1"};
-    if (!req.workspace.empty()) {
-      args.emplace_back("--cwd");
-      args.emplace_back(req.workspace);
-    }
-    args.emplace_back("--");
-    args.insert(args.end(), req.argv.begin(), req.argv.end());
     auto p = std::make_shared<followed>();
     p->status_path = req.status_path;
     p->on_start = std::move(on_start);
     p->on_exit = std::move(on_exit);
-    p->child = true;
-    p->ready = false;
     p->ref.log_offset = offset;
     p->log_path = req.log_path;
     p->hung_after = req.hung_after;
     p->last_log_size = offset;
-    p->ready_pipe = std::make_unique<bp::async_pipe>(ioc);
-    // posix_spawn, not fork: glibc spawns with CLONE_VM|CLONE_VFORK, so the
-    // node's page tables are not copied for every process (fork's cost
-    // grows with the node's memory and threads).
-    auto [pid, why] = spawn_shim(args, req.env, p->ready_pipe->native_sink(),
-                                 ::fileno(log));
-    // Our copy of the write end goes: the read end sees EOF when the shim
-    // ends.
-    {
-      auto sink = std::move(*p->ready_pipe).sink();
-      boost::system::error_code ignored;
-      sink.close(ignored);
+    auto command = run_command(req);
+    // An idle server, else a new one. A server that went away unnoticed
+    // (its socket refuses the command) is dropped and the next one tried.
+    for (;;) {
+      std::shared_ptr<shim_server> s;
+      if (!idle.empty()) {
+        s = idle.back();
+        idle.pop_back();
+      } else {
+        auto [fresh, why] = start_server();
+        if (!fresh)
+          return p->on_exit(failed(why));
+        s = fresh;
+      }
+      boost::system::error_code ec;
+      asio::write(*s->socket, asio::buffer(command), ec);
+      if (ec) {
+        spdlog::warn("cw-shim {}: cannot send it a program: {}", s->pid,
+                     ec.message());
+        close(s);
+        continue;
+      }
+      p->ref.shim_pid = s->pid;
+      s->current = p;
+      {
+        std::lock_guard<std::mutex> guard{mtx};
+        procs[s->pid] = p;
+      }
+      break;
     }
-    if (pid == 0) {
-      std::fclose(log);
-      return fail("cannot start cw-shim " + shim + ": " + why);
-    }
-    p->ref.shim_pid = pid;
-    std::fclose(log);
-    int fd = open_pidfd(p->ref.shim_pid);
-    if (fd < 0) {
-      // Cannot happen for an unreaped child; stop it rather than lose it.
-      ::kill(static_cast<pid_t>(p->ref.shim_pid), SIGKILL);
-      ::waitpid(static_cast<pid_t>(p->ref.shim_pid), nullptr, 0);
-      return p->on_exit(
-        failed(std::string{"cannot follow cw-shim: pidfd_open: "}
-               + std::strerror(errno)));
-    }
-    p->pidfd = std::make_unique<asio::posix::stream_descriptor>(ioc, fd);
-    {
-      std::lock_guard<std::mutex> guard{mtx};
-      procs.emplace(p->ref.shim_pid, p);
-    }
-    read_ready_line(p);
-    watch(p);
     check_liveness(p);
   }
 
-  void kill_group(int64_t shim_pid, std::chrono::milliseconds grace) {
+  /// SIGTERM to the program of shim `shim_pid` if it is still `pid`'s
+  /// (0: whichever runs), SIGKILL to its group after `grace`.
+  void kill_group(int64_t shim_pid, int64_t pid,
+                  std::chrono::milliseconds grace) {
     std::shared_ptr<followed> p;
     {
       std::lock_guard<std::mutex> guard{mtx};
@@ -452,26 +607,36 @@ struct shim_launcher::impl {
         return;
       p = i->second;
     }
+    if (pid != 0 && p->ref.pid != 0 && p->ref.pid != pid)
+      return; // that program ended; the shim runs another one now
     // The shim passes SIGTERM on to the program's group and stays to record
     // how it ended.
     ::kill(static_cast<pid_t>(shim_pid), SIGTERM);
     auto timer = std::make_shared<asio::steady_timer>(ioc, grace);
-    timer->async_wait([this, timer, p](const boost::system::error_code&) {
-      {
-        std::lock_guard<std::mutex> guard{mtx};
-        if (procs.count(p->ref.shim_pid) == 0)
-          return;
-      }
+    timer->async_wait([timer, p](const boost::system::error_code&) {
+      if (p->ended)
+        return;
       if (p->ref.pid > 0)
         ::kill(-static_cast<pid_t>(p->ref.pid), SIGKILL);
       else
         ::kill(static_cast<pid_t>(p->ref.shim_pid), SIGKILL);
     });
   }
+
+  /// Closes every server: idle ones leave at once, busy ones after their
+  /// program.
+  void close_all() {
+    for (auto& [pid, s] : servers)
+      if (!s->closed)
+        close(s);
+    idle.clear();
+    retire_timer.cancel();
+  }
 };
 
-shim_launcher::shim_launcher(std::string shim)
-  : impl_(std::make_unique<impl>(std::move(shim))) {
+shim_launcher::shim_launcher(std::string shim,
+                             std::chrono::milliseconds idle_limit)
+  : impl_(std::make_unique<impl>(std::move(shim), idle_limit)) {
   // nop
 }
 
@@ -505,9 +670,12 @@ bool shim_launcher::adopt(const process_ref& ref,
   p->ref.pid = st.pid;
   p->ref.shim_pid = st.shim_pid;
   p->ref.shim_start = st.shim_start;
-  p->ended = true;
+  auto alive = false;
   if (st.state == "running" && st.shim_start != 0) {
     // Alive only if the pid still names the process that wrote the file.
+    // A shim of the node before this one runs this program to its end and
+    // then leaves (its socket to that node is gone): its end is the
+    // program's.
     int fd = -1;
     if (process_start_ticks(st.shim_pid) == st.shim_start) {
       fd = open_pidfd(st.shim_pid);
@@ -517,19 +685,19 @@ bool shim_launcher::adopt(const process_ref& ref,
       }
     }
     if (fd >= 0) {
-      p->ended = false;
+      alive = true;
       p->pidfd = std::make_unique<asio::posix::stream_descriptor>(impl_->ioc,
                                                                   fd);
     }
   }
-  if (!p->ended) {
+  if (alive) {
     std::lock_guard<std::mutex> guard{impl_->mtx};
     impl_->procs.emplace(p->ref.shim_pid, p);
   }
   // Ended while the node was down (or just now): the status file says how.
-  asio::post(impl_->ioc, [this, p] {
-    if (p->ended) {
-      p->on_exit(impl::outcome_of(*p));
+  asio::post(impl_->ioc, [this, p, alive] {
+    if (!alive) {
+      impl_->finish(p, impl::outcome_of(*p));
     } else {
       impl_->watch(p);
       impl_->check_liveness(p);
@@ -540,8 +708,8 @@ bool shim_launcher::adopt(const process_ref& ref,
 
 void shim_launcher::terminate(const process_ref& ref,
                               std::chrono::milliseconds grace) {
-  asio::post(impl_->ioc, [this, shim_pid = ref.shim_pid, grace] {
-    impl_->kill_group(shim_pid, grace);
+  asio::post(impl_->ioc, [this, shim_pid = ref.shim_pid, pid = ref.pid, grace] {
+    impl_->kill_group(shim_pid, pid, grace);
   });
 }
 
@@ -557,14 +725,24 @@ void shim_launcher::shutdown(std::chrono::milliseconds grace, bool keep) {
         pids.push_back(pid);
     }
     for (auto pid : pids)
-      asio::post(d.ioc, [this, pid, grace] { impl_->kill_group(pid, grace); });
+      asio::post(d.ioc, [this, pid, grace] { impl_->kill_group(pid, 0, grace); });
     std::unique_lock<std::mutex> guard{d.mtx};
-    d.all_ended.wait_for(guard, grace + std::chrono::seconds(2),
-                         [&] { return d.procs.empty(); });
+    d.changed.wait_for(guard, grace + std::chrono::seconds(2),
+                       [&] { return d.procs.empty(); });
+  }
+  // The shim servers leave once their program (if any) ended: at once
+  // unless `keep` left programs running. Without `keep` they are reaped.
+  if (!keep) {
+    asio::post(d.ioc, [this] { impl_->close_all(); });
+    std::unique_lock<std::mutex> guard{d.mtx};
+    d.changed.wait_for(guard, std::chrono::seconds(2),
+                       [&] { return d.live_servers == 0; });
   }
   d.work.reset();
   d.ioc.stop();
   d.thread.join();
+  // No other thread touches the servers now.
+  d.close_all();
   std::lock_guard<std::mutex> guard{d.mtx};
   if (keep && !d.procs.empty())
     spdlog::info("leaving {} agent processes running for the next start",
@@ -575,6 +753,11 @@ void shim_launcher::shutdown(std::chrono::milliseconds grace, bool keep) {
 size_t shim_launcher::running() const {
   std::lock_guard<std::mutex> guard{impl_->mtx};
   return impl_->procs.size();
+}
+
+size_t shim_launcher::shims() const {
+  std::lock_guard<std::mutex> guard{impl_->mtx};
+  return impl_->live_servers;
 }
 
 } // namespace cw::runtime

@@ -8,20 +8,27 @@
 
 namespace cw::runtime {
 
-/// Starts every agent process under its own `cw-shim` (see
-/// apps/cw-shim/main.cpp), spawned with Boost.Process: no shell, a clean
-/// environment, stdin from /dev/null. The shim leaves the node's session,
-/// runs the program in a process group of its own with stdout and stderr
-/// appended to the log file, and records its state in the status file; so
-/// the program outlives the node and a restarted node adopts it.
+/// Starts every agent process under a `cw-shim` (see apps/cw-shim/main.cpp),
+/// never through a shell, with exactly the environment asked for and stdin
+/// from /dev/null. A shim leaves the node's session, runs the program in a
+/// process group of its own with stdout and stderr appended to the log file,
+/// and records its state in the status file; so the program outlives the
+/// node and a restarted node adopts it.
 ///
-/// The launcher follows each shim with a pidfd on its own I/O thread, never
-/// on a CAF scheduler thread, and takes the outcome from the status file
-/// when the shim ends; started shims are reaped there too.
+/// The shims are servers (`cw-shim --serve`, spawned with `posix_spawn`)
+/// that run one program after another, each sent over a socket pair: a task
+/// costs one process start, not two. A shim idle for `idle_limit` is told to
+/// leave (its socket closed); so is every shim when the launcher shuts down,
+/// and one whose node died leaves after its program. All I/O (sockets,
+/// pidfds of adopted shims, liveness checks) runs on the launcher's own
+/// thread, never on a CAF scheduler thread; the shims are reaped there too.
 class shim_launcher : public actors::process_launcher {
 public:
-  /// `shim` is the path of the cw-shim executable.
-  explicit shim_launcher(std::string shim);
+  /// `shim` is the path of the cw-shim executable; a shim that ran no
+  /// program for `idle_limit` leaves.
+  explicit shim_launcher(std::string shim,
+                         std::chrono::milliseconds idle_limit
+                         = std::chrono::seconds(10));
 
   ~shim_launcher() override;
 
@@ -41,6 +48,9 @@ public:
 
   /// Returns the number of processes followed that have not ended.
   size_t running() const;
+
+  /// Returns the number of shims started here that have not ended.
+  size_t shims() const;
 
 private:
   struct impl;

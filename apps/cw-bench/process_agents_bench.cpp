@@ -196,8 +196,9 @@ int process_agents(const bench_args& args) {
   std::filesystem::create_directories(workspace);
   auto res = drive(n->system(), n->scheduler(), tasks, workspace.string());
   cpu_self = cpu_seconds(RUSAGE_SELF) - cpu_self;
-  cpu_children = cpu_seconds(RUSAGE_CHILDREN) - cpu_children;
+  // The shims count once reaped: they serve until the node stops.
   n->stop();
+  cpu_children = cpu_seconds(RUSAGE_CHILDREN) - cpu_children;
   if (!res) {
     std::cerr << describe(res.error()) << "\n";
     return 1;

@@ -1,7 +1,8 @@
-// cw-shim: owns one agent process so that it outlives the node.
+// cw-shim: owns agent processes so that they outlive the node.
 //
 //   cw-shim --log FILE --status FILE [--cwd DIR] [--ready-fd FD]
 //           -- PROGRAM ARGS...
+//   cw-shim --serve
 //
 // The shim leaves the node's session (setsid), starts PROGRAM in a process
 // group of its own with stdout and stderr appended to FILE, and keeps a
@@ -19,6 +20,21 @@
 // exits with its status (128 + signal when killed). Exit codes of the shim
 // itself: 2 for bad arguments, 125 when it cannot start at all; a program
 // that cannot be executed ends with exit code 127 and a line in the log.
+//
+// With --serve the shim stays and runs one program after another, each as
+// above (its own group, log and status file), so that a task costs one
+// process start instead of two. Stdin and stdout are the node's end of a
+// socket. The node sends
+//   "run N\n" and N bytes: LOG \0 STATUS \0 CWD \0 ARGC \0 ARGV... \0 ENV...
+// (fields separated by NUL; ENV is the program's whole environment, as
+// NAME=VALUE) only while no program runs; the shim answers
+//   "start C P K\n"          once the status file says running,
+//   "exit C CODE SIGNAL\n"   once the status file says exited,
+//   "fail REASON\n"          when the program could not be started at all.
+// Signals sent while no program runs are dropped before the next one starts.
+// At the end of its stdin (the node closed it, or died) the shim lets the
+// program that runs finish, records its exit and leaves: a restarted node
+// follows it by its status file, as it follows a one-program shim.
 //
 // Plain POSIX on purpose: nothing but async-signal-safe calls between fork
 // and exec, no threads, no allocations after the fork in the child.
@@ -45,12 +61,16 @@ int64_t now_ms() {
     .count();
 }
 
-struct options {
+/// One program to run: where its output and status go, where it runs and
+/// with what environment.
+struct job {
   std::string log;
   std::string status;
   std::string cwd;
-  int ready_fd = -1;
   std::vector<std::string> argv;
+  /// NAME=VALUE entries; empty and `own_env` set: the shim's own.
+  std::vector<std::string> env;
+  bool own_env = true;
 };
 
 /// Returns the start time of this process in clock ticks since boot.
@@ -79,9 +99,24 @@ unsigned long long own_start_ticks() {
 int usage(const char* why) {
   std::fprintf(stderr,
                "cw-shim: %s\nusage: cw-shim --log FILE --status FILE "
-               "[--cwd DIR] -- PROGRAM ARGS...\n",
+               "[--cwd DIR] [--ready-fd FD] -- PROGRAM ARGS...\n"
+               "       cw-shim --serve\n",
                why);
   return 2;
+}
+
+/// Writes all of `text` to `fd`; false when the reader went away.
+bool write_all(int fd, const std::string& text) {
+  size_t done = 0;
+  while (done < text.size()) {
+    auto n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
 }
 
 /// Writes `text` to `path` atomically: a temporary file, then rename.
@@ -114,77 +149,72 @@ std::string status_json(const char* state, pid_t shim,
   return result + "}\n";
 }
 
-} // namespace
-
-int main(int argc, char** argv) {
-  options opts;
-  int i = 1;
-  for (; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--") {
-      ++i;
-      break;
-    }
-    if (i + 1 >= argc)
-      return usage(("missing value after " + arg).c_str());
-    if (arg == "--log")
-      opts.log = argv[++i];
-    else if (arg == "--status")
-      opts.status = argv[++i];
-    else if (arg == "--cwd")
-      opts.cwd = argv[++i];
-    else if (arg == "--ready-fd")
-      opts.ready_fd = std::atoi(argv[++i]);
-    else
-      return usage(("unknown option " + arg).c_str());
-  }
-  for (; i < argc; ++i)
-    opts.argv.emplace_back(argv[i]);
-  if (opts.log.empty())
-    return usage("--log is required");
-  if (opts.status.empty())
-    return usage("--status is required");
-  if (opts.argv.empty() || opts.argv.front().empty())
-    return usage("a program to run is required after --");
-  // Out of the node's session and process group: signals to the node's
-  // group and the node's death do not reach the shim.
-  ::setsid();
-  int log = ::open(opts.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-                   0644);
-  if (log < 0) {
-    std::fprintf(stderr, "cw-shim: cannot open log %s: %s\n", opts.log.c_str(),
-                 std::strerror(errno));
-    return 125;
-  }
-  std::vector<char*> args;
-  for (auto& a : opts.argv)
-    args.push_back(a.data());
-  args.push_back(nullptr);
-  // The signals the shim handles stay blocked and are taken with
-  // sigwaitinfo: no handler, no window between a check and a wait.
+/// The signals the shim handles: blocked at all times and taken with
+/// sigwaitinfo (no handler, no window between a check and a wait).
+sigset_t handled_signals() {
   sigset_t handled;
   sigemptyset(&handled);
   for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGCHLD})
     sigaddset(&handled, sig);
-  sigset_t previous;
-  ::sigprocmask(SIG_BLOCK, &handled, &previous);
-  // A node gone before the ready line is written must not kill the shim:
-  // with SIGPIPE blocked the write fails with EPIPE instead. The program
-  // gets the node's mask back.
-  sigset_t pipe;
-  sigemptyset(&pipe);
-  sigaddset(&pipe, SIGPIPE);
-  ::sigprocmask(SIG_BLOCK, &pipe, nullptr);
-  auto cwd = opts.cwd;
+  return handled;
+}
+
+/// Drops the handled signals that are pending: they were meant for a
+/// program that has ended.
+void drop_pending(const sigset_t& handled) {
+  timespec zero{0, 0};
+  while (::sigtimedwait(&handled, nullptr, &zero) > 0) {
+    // nop
+  }
+}
+
+/// The shim's identity, as the status file and the node name it.
+struct identity {
+  pid_t pid = 0;
+  unsigned long long start = 0;
+};
+
+/// How one program went.
+struct run_result {
+  /// Why it could not start at all (the shim's fault, not the program's).
+  std::string error;
+  pid_t pid = 0;
+  int exit_code = -1;
+  int signal = 0;
+};
+
+/// Runs `j` to its end: a process group of its own, output appended to the
+/// log, status file kept. `on_start(child)` is called once the status file
+/// says running. `mask` is the signal mask the program gets.
+template <class OnStart>
+run_result run_program(const job& j, const identity& self,
+                       const sigset_t& mask, OnStart on_start) {
+  run_result result;
+  int log = ::open(j.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+                   0644);
+  if (log < 0) {
+    result.error = "cannot open log " + j.log + ": " + std::strerror(errno);
+    return result;
+  }
+  std::vector<char*> args;
+  for (auto& a : j.argv)
+    args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::vector<char*> envp;
+  for (auto& e : j.env)
+    envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  auto handled = handled_signals();
   pid_t child = ::fork();
   if (child < 0) {
-    std::fprintf(stderr, "cw-shim: fork failed: %s\n", std::strerror(errno));
-    return 125;
+    result.error = std::string{"fork failed: "} + std::strerror(errno);
+    ::close(log);
+    return result;
   }
   if (child == 0) {
     // Only async-signal-safe calls from here to exec.
     ::setpgid(0, 0);
-    ::sigprocmask(SIG_SETMASK, &previous, nullptr);
+    ::sigprocmask(SIG_SETMASK, &mask, nullptr);
     ::dup2(log, STDOUT_FILENO);
     ::dup2(log, STDERR_FILENO);
     int null = ::open("/dev/null", O_RDONLY);
@@ -192,36 +222,27 @@ int main(int argc, char** argv) {
       ::dup2(null, STDIN_FILENO);
       ::close(null);
     }
-    if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) {
+    if (!j.cwd.empty() && ::chdir(j.cwd.c_str()) != 0) {
       static const char msg[] = "cw-shim: cannot enter the working directory\n";
       [[maybe_unused]] auto n = ::write(STDERR_FILENO, msg, sizeof(msg) - 1);
       ::_exit(126);
     }
+    // execvp looks the program up on the PATH of `environ`: the program's.
+    if (!j.own_env)
+      environ = envp.data();
     ::execvp(args[0], args.data());
     static const char msg[] = "cw-shim: program not found or not executable\n";
     [[maybe_unused]] auto n = ::write(STDERR_FILENO, msg, sizeof(msg) - 1);
     ::_exit(127);
   }
+  ::close(log);
+  result.pid = child;
   // Also from the parent: the group exists before anyone signals it.
   ::setpgid(child, child);
-  auto self = ::getpid();
-  auto self_start = own_start_ticks();
   auto started = now_ms();
-  write_status(opts.status,
-               status_json("running", self, self_start, child, started));
-  if (opts.ready_fd >= 0) {
-    auto line = std::to_string(child) + " " + std::to_string(self) + " "
-                + std::to_string(self_start) + "\n";
-    [[maybe_unused]] auto n = ::write(opts.ready_fd, line.data(), line.size());
-    // Nothing else goes there: a reader that went away cannot hurt later.
-    int null = ::open("/dev/null", O_WRONLY);
-    if (null >= 0) {
-      ::dup2(null, opts.ready_fd);
-      ::close(null);
-    } else {
-      ::close(opts.ready_fd);
-    }
-  }
+  write_status(j.status,
+               status_json("running", self.pid, self.start, child, started));
+  on_start(child);
   int wstatus = 0;
   for (;;) {
     auto r = ::waitpid(child, &wstatus, WNOHANG);
@@ -232,13 +253,167 @@ int main(int argc, char** argv) {
     if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP)
       ::kill(-child, SIGTERM);
   }
-  int code = -1;
-  int sig = 0;
   if (WIFEXITED(wstatus))
-    code = WEXITSTATUS(wstatus);
+    result.exit_code = WEXITSTATUS(wstatus);
   else if (WIFSIGNALED(wstatus))
-    sig = WTERMSIG(wstatus);
-  write_status(opts.status, status_json("exited", self, self_start, child,
-                                       started, now_ms(), code, sig));
-  return sig != 0 ? 128 + sig : code;
+    result.signal = WTERMSIG(wstatus);
+  write_status(j.status,
+               status_json("exited", self.pid, self.start, child, started,
+                           now_ms(), result.exit_code, result.signal));
+  return result;
+}
+
+/// Splits a `run` payload into a job; false when it is malformed.
+bool parse_job(const std::string& payload, job& j) {
+  std::vector<std::string> fields;
+  size_t pos = 0;
+  while (pos < payload.size()) {
+    auto end = payload.find('\0', pos);
+    if (end == std::string::npos)
+      end = payload.size();
+    fields.emplace_back(payload, pos, end - pos);
+    pos = end + 1;
+  }
+  if (fields.size() < 5)
+    return false;
+  j.log = fields[0];
+  j.status = fields[1];
+  j.cwd = fields[2];
+  char* end = nullptr;
+  auto argc = std::strtoul(fields[3].c_str(), &end, 10);
+  if (end == fields[3].c_str() || *end != '\0' || argc == 0
+      || argc > fields.size() - 4)
+    return false;
+  j.argv.assign(fields.begin() + 4, fields.begin() + 4 + argc);
+  j.env.assign(fields.begin() + 4 + argc, fields.end());
+  j.own_env = false;
+  return !j.log.empty() && !j.status.empty() && !j.argv.front().empty();
+}
+
+/// Reads commands from stdin and runs them one at a time, reporting on
+/// stdout, until stdin ends. Returns the shim's exit code.
+int serve(const identity& self, const sigset_t& mask) {
+  auto handled = handled_signals();
+  std::string buf;
+  char chunk[65536];
+  for (;;) {
+    // A whole command: "run N\n" and N bytes.
+    auto nl = buf.find('\n');
+    if (nl != std::string::npos) {
+      if (buf.compare(0, 4, "run ") != 0) {
+        std::fprintf(stderr, "cw-shim: unknown command: %s\n",
+                     buf.substr(0, nl).c_str());
+        return 2;
+      }
+      auto size = std::strtoull(buf.c_str() + 4, nullptr, 10);
+      if (buf.size() >= nl + 1 + size) {
+        job j;
+        auto ok = parse_job(buf.substr(nl + 1, size), j);
+        buf.erase(0, nl + 1 + size);
+        if (!ok) {
+          write_all(STDOUT_FILENO, "fail malformed run command\n");
+          continue;
+        }
+        drop_pending(handled);
+        auto result = run_program(j, self, mask, [&](pid_t child) {
+          write_all(STDOUT_FILENO, "start " + std::to_string(child) + " "
+                                     + std::to_string(self.pid) + " "
+                                     + std::to_string(self.start) + "\n");
+        });
+        if (!result.error.empty())
+          write_all(STDOUT_FILENO, "fail " + result.error + "\n");
+        else
+          write_all(STDOUT_FILENO, "exit " + std::to_string(result.pid) + " "
+                                     + std::to_string(result.exit_code)
+                                     + " " + std::to_string(result.signal)
+                                     + "\n");
+        continue;
+      }
+    }
+    auto n = ::read(STDIN_FILENO, chunk, sizeof(chunk));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return 0;
+    buf.append(chunk, static_cast<size_t>(n));
+  }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  job j;
+  int ready_fd = -1;
+  bool serving = false;
+  int i = 1;
+  for (; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--") {
+      ++i;
+      break;
+    }
+    if (arg == "--serve") {
+      serving = true;
+      continue;
+    }
+    if (i + 1 >= argc)
+      return usage(("missing value after " + arg).c_str());
+    if (arg == "--log")
+      j.log = argv[++i];
+    else if (arg == "--status")
+      j.status = argv[++i];
+    else if (arg == "--cwd")
+      j.cwd = argv[++i];
+    else if (arg == "--ready-fd")
+      ready_fd = std::atoi(argv[++i]);
+    else
+      return usage(("unknown option " + arg).c_str());
+  }
+  for (; i < argc; ++i)
+    j.argv.emplace_back(argv[i]);
+  if (serving && (!j.log.empty() || !j.status.empty() || !j.argv.empty()))
+    return usage("--serve takes its programs from stdin, not arguments");
+  if (!serving) {
+    if (j.log.empty())
+      return usage("--log is required");
+    if (j.status.empty())
+      return usage("--status is required");
+    if (j.argv.empty() || j.argv.front().empty())
+      return usage("a program to run is required after --");
+  }
+  // Out of the node's session and process group: signals to the node's
+  // group and the node's death do not reach the shim.
+  ::setsid();
+  auto handled = handled_signals();
+  sigset_t previous;
+  ::sigprocmask(SIG_BLOCK, &handled, &previous);
+  // A node gone before a report is written must not kill the shim: with
+  // SIGPIPE blocked the write fails with EPIPE instead. The program gets
+  // the caller's mask back.
+  sigset_t pipe;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  ::sigprocmask(SIG_BLOCK, &pipe, nullptr);
+  identity self{::getpid(), own_start_ticks()};
+  if (serving)
+    return serve(self, previous);
+  auto result = run_program(j, self, previous, [&](pid_t child) {
+    if (ready_fd < 0)
+      return;
+    write_all(ready_fd, std::to_string(child) + " " + std::to_string(self.pid)
+                          + " " + std::to_string(self.start) + "\n");
+    // Nothing else goes there: a reader that went away cannot hurt later.
+    int null = ::open("/dev/null", O_WRONLY);
+    if (null >= 0) {
+      ::dup2(null, ready_fd);
+      ::close(null);
+    } else {
+      ::close(ready_fd);
+    }
+  });
+  if (!result.error.empty()) {
+    std::fprintf(stderr, "cw-shim: %s\n", result.error.c_str());
+    return 125;
+  }
+  return result.signal != 0 ? 128 + result.signal : result.exit_code;
 }

@@ -11,6 +11,7 @@
 
 #include "actors/agent/agent.hpp"
 #include "runtime/shim_launcher.hpp"
+#include "tests/support/processes.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/waiter.hpp"
 
@@ -19,12 +20,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream in{path};
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
+using test::slurp;
 
 /// Polls `pred` until it holds or 10 s passed; returns whether it held.
 template <class Pred>
@@ -269,6 +265,77 @@ CAF_TEST(output keeps a process alive past the hung setting) {
          actors::agent_environment(), 1000ms);
   auto x = outcome();
   CAF_CHECK(x.status == task_status::completed);
+}
+
+CAF_TEST(programs started one after another share one shim) {
+  // One process start per task: the second program runs under the shim
+  // that ran the first, which waited for it.
+  launch({"true"});
+  auto first = started.wait(30s);
+  CAF_REQUIRE(first.has_value());
+  CAF_CHECK(outcome().status == task_status::completed);
+  test::waiter<process_ref> second_start;
+  test::waiter<task_outcome> second_end;
+  launcher.launch({{"sh", "-c", "exit 4"}, dir.path().string(),
+                   dir.file("two.log"), dir.file("two.status"),
+                   actors::agent_environment(), 0ms},
+                  [&](process_ref p) { second_start.set(p); },
+                  [&](task_outcome x) { second_end.set(std::move(x)); });
+  auto second = second_start.wait(30s);
+  CAF_REQUIRE(second.has_value());
+  CAF_CHECK_EQUAL(second->shim_pid, first->shim_pid);
+  CAF_CHECK_EQUAL(second->shim_start, first->shim_start);
+  CAF_CHECK_NOT_EQUAL(second->pid, first->pid);
+  auto x = second_end.wait(30s);
+  CAF_REQUIRE(x.has_value());
+  CAF_CHECK_EQUAL(x->exit_code, 4);
+  CAF_CHECK_EQUAL(launcher.shims(), 1u);
+  // Each program kept a status file of its own.
+  CAF_CHECK(slurp(dir.file("two.status")).find("\"exit_code\":4")
+            != std::string::npos);
+  CAF_CHECK(slurp(status_file()).find("\"exit_code\":0") != std::string::npos);
+}
+
+CAF_TEST(a shim killed under its program fails the attempt and is replaced) {
+  launch({"sleep", "60"});
+  auto ref = started.wait(30s);
+  CAF_REQUIRE(ref.has_value());
+  ::kill(static_cast<pid_t>(ref->shim_pid), SIGKILL);
+  auto x = outcome();
+  CAF_CHECK(x.status == task_status::failed);
+  CAF_CHECK(x.reason.find("died without recording") != std::string::npos);
+  // What it left behind was stopped.
+  CAF_CHECK(test::await_end(static_cast<pid_t>(ref->pid), 10s));
+  CAF_CHECK(eventually([&] { return launcher.shims() == 0; }));
+  // The next program gets a new shim.
+  test::waiter<process_ref> next_start;
+  test::waiter<task_outcome> next_end;
+  launcher.launch({{"true"}, dir.path().string(), dir.file("two.log"),
+                   dir.file("two.status"), actors::agent_environment(), 0ms},
+                  [&](process_ref p) { next_start.set(p); },
+                  [&](task_outcome y) { next_end.set(std::move(y)); });
+  auto next = next_start.wait(30s);
+  CAF_REQUIRE(next.has_value());
+  CAF_CHECK_NOT_EQUAL(next->shim_pid, ref->shim_pid);
+  auto y = next_end.wait(30s);
+  CAF_REQUIRE(y.has_value());
+  CAF_CHECK(y->status == task_status::completed);
+}
+
+CAF_TEST(an idle shim leaves after the idle limit) {
+  runtime::shim_launcher brief{CW_SHIM_BIN, 200ms};
+  test::waiter<process_ref> start;
+  test::waiter<task_outcome> end;
+  brief.launch({{"true"}, dir.path().string(), dir.file("out.log"),
+                status_file(), actors::agent_environment(), 0ms},
+               [&](process_ref p) { start.set(p); },
+               [&](task_outcome x) { end.set(std::move(x)); });
+  auto ref = start.wait(30s);
+  CAF_REQUIRE(ref.has_value());
+  CAF_REQUIRE(end.wait(30s).has_value());
+  // The shim waits for more work, then goes; no process is left behind.
+  CAF_CHECK(test::await_end(static_cast<pid_t>(ref->shim_pid), 10s));
+  CAF_CHECK(eventually([&] { return brief.shims() == 0; }));
 }
 
 CAF_TEST(no status file means the process never started) {

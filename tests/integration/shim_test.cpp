@@ -101,6 +101,45 @@ struct fixture {
   }
 };
 
+/// A `cw-shim --serve` fed and read over pipes, as the launcher does over
+/// a socket.
+struct server {
+  bp::opstream in;
+  bp::ipstream out;
+  bp::child c{bp::exe = CW_SHIM_BIN, bp::args = {"--serve"}, bp::std_in < in,
+              bp::std_out > out, test::dies_with_test()};
+
+  /// Sends one program: its log, status file, directory, argv and the
+  /// whole environment.
+  void run(const std::string& log, const std::string& status,
+           const std::string& cwd, std::vector<std::string> argv,
+           std::vector<std::string> env) {
+    std::string payload = log + '\0' + status + '\0' + cwd + '\0'
+                          + std::to_string(argv.size());
+    for (auto& f : argv)
+      payload += '\0' + f;
+    for (auto& f : env)
+      payload += '\0' + f;
+    send("run " + std::to_string(payload.size()) + "\n" + payload);
+  }
+
+  void send(const std::string& bytes) {
+    in << bytes;
+    in.flush();
+  }
+
+  /// The next report line, split into words.
+  std::vector<std::string> report() {
+    std::string line;
+    std::getline(out, line);
+    std::istringstream words{line};
+    std::vector<std::string> result;
+    for (std::string w; words >> w;)
+      result.push_back(w);
+    return result;
+  }
+};
+
 } // namespace
 
 CAF_TEST_FIXTURE_SCOPE(shim_tests, fixture)
@@ -195,8 +234,9 @@ CAF_TEST(the shim outlives the process that started it) {
   auto go = dir.file("GO");
   auto pid_file = dir.file("shim.pid");
   auto script = std::string{CW_SHIM_BIN} + " --log " + log + " --status "
-                + status + " -- sh -c 'while [ ! -f " + go
-                + " ]; do sleep 0.02; done; echo done' & echo $! > " + pid_file;
+                + status + " -- sh -c 'i=0; while [ ! -f " + go
+                + " ] && [ $i -lt 1500 ]; do sleep 0.02; i=$((i+1)); done; "
+                  "echo done' & echo $! > " + pid_file;
   bp::child parent{bp::exe = "/bin/sh", bp::args = {"-c", script},
                    bp::std_in < bp::null};
   CAF_REQUIRE(test::wait_exit(parent, std::chrono::seconds(10)));
@@ -209,6 +249,108 @@ CAF_TEST(the shim outlives the process that started it) {
   auto ended = await_state("exited");
   CAF_CHECK_EQUAL(ended["exit_code"], 0);
   CAF_CHECK_EQUAL(test::slurp(log), "done\n");
+}
+
+CAF_TEST(a serving shim runs programs one after another each with its own files) {
+  server s;
+  auto script = "echo \"$WHO in $(pwd)\"; "
+                "read -r pid comm state ppid pgrp rest < /proc/$$/stat; "
+                "echo \"$pgrp $$\"; exit $CODE";
+  std::vector<std::vector<std::string>> starts;
+  for (auto [who, code] : {std::pair{"one", "4"}, std::pair{"two", "0"}}) {
+    s.run(dir.file(std::string{who} + ".log"),
+          dir.file(std::string{who} + ".status"), dir.path().string(),
+          {"sh", "-c", script},
+          {"PATH=/usr/bin:/bin", std::string{"WHO="} + who,
+           std::string{"CODE="} + code});
+    auto start = s.report();
+    CAF_REQUIRE_EQUAL(start.size(), 4u);
+    CAF_CHECK_EQUAL(start[0], "start");
+    CAF_CHECK_EQUAL(std::stoll(start[2]), static_cast<int64_t>(s.c.id()));
+    auto exit = s.report();
+    CAF_CHECK_EQUAL(exit, (std::vector<std::string>{"exit", start[1], code, "0"}));
+    starts.push_back(start);
+    // The program ran in its directory, group and environment, and the
+    // status file names the same shim and program.
+    std::istringstream out{test::slurp(dir.file(std::string{who} + ".log"))};
+    std::string line;
+    std::getline(out, line);
+    CAF_CHECK_EQUAL(line, std::string{who} + " in "
+                            + std::filesystem::canonical(dir.path()).string());
+    int64_t pgrp = 0;
+    int64_t pid = 0;
+    out >> pgrp >> pid;
+    CAF_CHECK_EQUAL(pgrp, pid);
+    CAF_CHECK_EQUAL(std::to_string(pid), start[1]);
+    auto status = json::parse(test::slurp(dir.file(std::string{who} + ".status")));
+    CAF_CHECK_EQUAL(status["state"], "exited");
+    CAF_CHECK_EQUAL(std::to_string(status["pid"].get<int64_t>()), start[1]);
+    CAF_CHECK_EQUAL(std::to_string(status["exit_code"].get<int>()), code);
+  }
+  CAF_CHECK_NOT_EQUAL(starts[0][1], starts[1][1]);
+  CAF_CHECK_EQUAL(starts[0][3], starts[1][3]);
+  s.in.pipe().close();
+  CAF_REQUIRE(test::wait_exit(s.c, std::chrono::seconds(10)));
+  CAF_CHECK_EQUAL(s.c.exit_code(), 0);
+}
+
+CAF_TEST(a serving shim lets its program finish when its input ends) {
+  // The node died: the shim's input ends while a program runs. The program
+  // goes on, its exit is recorded, then the shim leaves.
+  server s;
+  auto go = dir.file("GO");
+  s.run(log, status, dir.path().string(),
+        // Bounded (30 s), so that a failed test leaves nothing spinning.
+        {"sh", "-c", "i=0; while [ ! -f " + go + " ] && [ $i -lt 1500 ]; do "
+                     "sleep 0.02; i=$((i+1)); done; echo done"},
+        {"PATH=/usr/bin:/bin"});
+  auto start = s.report();
+  CAF_REQUIRE_EQUAL(start.size(), 4u);
+  s.in.pipe().close();
+  CAF_CHECK(alive(std::stoll(start[1])));
+  auto running = read_status();
+  CAF_CHECK_EQUAL(running["state"], "running");
+  std::ofstream{go} << "go";
+  CAF_REQUIRE(test::wait_exit(s.c, std::chrono::seconds(20)));
+  CAF_CHECK_EQUAL(s.c.exit_code(), 0);
+  auto ended = read_status();
+  CAF_CHECK_EQUAL(ended["state"], "exited");
+  CAF_CHECK_EQUAL(ended["exit_code"], 0);
+  CAF_CHECK_EQUAL(test::slurp(log), "done\n");
+}
+
+CAF_TEST(a signal sent to an idle serving shim does not reach the next program) {
+  // A SIGTERM meant for a program that has just ended must not stop the
+  // next one.
+  server s;
+  s.run(log, status, "", {"true"}, {"PATH=/usr/bin:/bin"});
+  CAF_REQUIRE_EQUAL(s.report().size(), 4u);
+  CAF_REQUIRE_EQUAL(s.report().size(), 4u); // exit
+  CAF_REQUIRE_EQUAL(::kill(s.c.id(), SIGTERM), 0);
+  s.run(log, status, "", {"sh", "-c", "sleep 0.3; echo survived"},
+        {"PATH=/usr/bin:/bin"});
+  auto start = s.report();
+  CAF_REQUIRE_EQUAL(start.size(), 4u);
+  CAF_CHECK_EQUAL(s.report(), (std::vector<std::string>{"exit", start[1], "0", "0"}));
+  CAF_CHECK_EQUAL(test::slurp(log), "survived\n");
+}
+
+CAF_TEST(a serving shim refuses a malformed command and serves on) {
+  server s;
+  s.send("run 5\nabcde");
+  CAF_CHECK_EQUAL(s.report(),
+                  (std::vector<std::string>{"fail", "malformed", "run", "command"}));
+  s.run(dir.file("no-such-dir/x.log"), status, "", {"true"}, {});
+  auto fail = s.report();
+  CAF_REQUIRE_GREATER_OR_EQUAL(fail.size(), 2u);
+  CAF_CHECK_EQUAL(fail[0], "fail");
+  CAF_CHECK_EQUAL(fail[1], "cannot");
+  s.run(log, status, "", {"true"}, {"PATH=/usr/bin:/bin"});
+  auto start = s.report();
+  auto exit = s.report();
+  CAF_REQUIRE(!start.empty() && !exit.empty());
+  CAF_CHECK_EQUAL(start[0], "start");
+  CAF_CHECK_EQUAL(exit[0], "exit");
 }
 
 CAF_TEST(bad arguments are refused naming the problem) {

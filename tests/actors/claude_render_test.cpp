@@ -7,19 +7,14 @@
 
 #include "actors/claude/render.hpp"
 
+#include "tests/support/paths.hpp"
+
 using namespace cw::actors;
 
 namespace {
 
 std::string read_fixture(const std::string& name) {
-#ifdef CW_SOURCE_DIR
-  std::string root = CW_SOURCE_DIR "/";
-#else
-  std::string file = __FILE__;
-  auto pos = file.rfind("tests/actors/");
-  std::string root = pos == std::string::npos ? "" : file.substr(0, pos);
-#endif
-  auto path = root + "tests/fixtures/claude/" + name;
+  auto path = std::string{CW_FIXTURES_DIR} + "/claude/" + name;
   std::ifstream in{path, std::ios::binary};
   if (!in.good())
     CAF_FAIL("cannot open fixture " << path);

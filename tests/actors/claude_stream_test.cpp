@@ -13,22 +13,16 @@
 #include "actors/claude/usage_limit.hpp"
 #include "messages/errc.hpp"
 
+#include "tests/support/paths.hpp"
+
 using namespace cw;
 using namespace cw::actors;
 
 namespace {
 
-/// Returns the path of a file under `tests/fixtures/claude/`: below
-/// `CW_SOURCE_DIR` when the build defines it, else next to this source file.
+/// Returns the path of a file under `tests/fixtures/claude/`.
 std::string fixture_path(const std::string& name) {
-#ifdef CW_SOURCE_DIR
-  std::string root = CW_SOURCE_DIR "/";
-#else
-  std::string file = __FILE__;
-  auto pos = file.rfind("tests/actors/");
-  std::string root = pos == std::string::npos ? "" : file.substr(0, pos);
-#endif
-  return root + "tests/fixtures/claude/" + name;
+  return std::string{CW_FIXTURES_DIR} + "/claude/" + name;
 }
 
 std::string read_fixture(const std::string& name) {

@@ -10,6 +10,7 @@
 
 #include "persistence/journal.hpp"
 #include "runtime/http_client.hpp"
+#include "tests/support/paths.hpp"
 #include "tests/support/processes.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -28,7 +29,7 @@ using test::node_process;
 using test::run_cw;
 using test::temp_dir;
 
-const std::string fake_claude = CW_SOURCE_DIR "/tests/fixtures/fake-claude";
+const std::string fake_claude = std::string{CW_FIXTURES_DIR} + "/fake-claude";
 
 bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;

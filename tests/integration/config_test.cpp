@@ -10,6 +10,7 @@
 #include "runtime/config.hpp"
 #include "runtime/http_client.hpp"
 #include "runtime/node.hpp"
+#include "tests/support/paths.hpp"
 #include "tests/support/processes.hpp"
 #include "tests/support/temp_dir.hpp"
 

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/http_client.hpp"
+#include "tests/support/paths.hpp"
 #include "tests/support/processes.hpp"
 #include "tests/support/temp_dir.hpp"
 

@@ -11,6 +11,7 @@
 
 #include "actors/agent/agent.hpp"
 #include "runtime/shim_launcher.hpp"
+#include "tests/support/paths.hpp"
 #include "tests/support/processes.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/waiter.hpp"

@@ -9,6 +9,7 @@
 
 #include "runtime/http_client.hpp"
 #include "runtime/node.hpp"
+#include "tests/support/paths.hpp"
 #include "tests/support/processes.hpp"
 #include "tests/support/temp_dir.hpp"
 

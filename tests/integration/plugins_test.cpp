@@ -10,6 +10,7 @@
 #include "persistence/journal.hpp"
 #include "runtime/http_client.hpp"
 #include "runtime/plugin/api.hpp"
+#include "tests/support/paths.hpp"
 #include "tests/support/processes.hpp"
 #include "tests/support/temp_dir.hpp"
 

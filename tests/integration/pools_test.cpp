@@ -11,6 +11,7 @@
 
 #include "runtime/http_client.hpp"
 #include "runtime/node.hpp"
+#include "tests/support/paths.hpp"
 #include "tests/support/poll.hpp"
 #include "tests/support/temp_dir.hpp"
 

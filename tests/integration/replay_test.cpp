@@ -25,6 +25,7 @@
 #include "persistence/journal.hpp"
 #include "runtime/http_client.hpp"
 #include "runtime/node.hpp"
+#include "tests/support/paths.hpp"
 #include "tests/support/processes.hpp"
 #include "tests/support/temp_dir.hpp"
 

@@ -15,6 +15,7 @@
 #include "messages/type_ids.hpp"
 #include "runtime/http_client.hpp"
 #include "runtime/node.hpp"
+#include "tests/support/paths.hpp"
 #include "tests/support/processes.hpp"
 #include "tests/support/poll.hpp"
 #include "tests/support/tasks.hpp"

@@ -8,6 +8,7 @@
 #include "messages/errc.hpp"
 #include "persistence/event_codec.hpp"
 #include "persistence/journal.hpp"
+#include "tests/support/paths.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace cw;
@@ -23,7 +24,7 @@ struct fixture {
   std::string path = dir.file("journal.db");
 
   fixture() {
-    std::filesystem::copy_file(CW_FIXTURES_DIR "/journal-v1.db", path);
+    std::filesystem::copy_file(std::string{CW_FIXTURES_DIR} + "/journal-v1.db", path);
   }
 };
 

@@ -30,6 +30,7 @@
 
 #include "caf/test/unit_test.hpp"
 
+#include "tests/support/paths.hpp"
 #include "tests/support/waiter.hpp"
 
 namespace cw::test {

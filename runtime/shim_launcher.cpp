@@ -562,37 +562,56 @@ struct shim_launcher::impl {
     p->log_path = req.log_path;
     p->hung_after = req.hung_after;
     p->last_log_size = offset;
-    auto command = run_command(req);
-    // An idle server, else a new one. A server that went away unnoticed
-    // (its socket refuses the command) is dropped and the next one tried.
-    for (;;) {
-      std::shared_ptr<shim_server> s;
-      if (!idle.empty()) {
-        s = idle.back();
-        idle.pop_back();
-      } else {
-        auto [fresh, why] = start_server();
-        if (!fresh)
-          return p->on_exit(failed(why));
-        s = fresh;
-      }
-      boost::system::error_code ec;
-      asio::write(*s->socket, asio::buffer(command), ec);
-      if (ec) {
+    hand_over(p, std::make_shared<const std::string>(run_command(req)), 1);
+    if (!p->ended)
+      check_liveness(p);
+  }
+
+  /// Gives `p` to an idle shim, else to a new one, by writing `command` to
+  /// its socket without blocking this thread (a stopped shim cannot hold
+  /// it). A shim that refuses the command (it went away unnoticed) is
+  /// closed and the next one tried, `attempt` of three.
+  void hand_over(const std::shared_ptr<followed>& p,
+                 std::shared_ptr<const std::string> command, int attempt) {
+    std::shared_ptr<shim_server> s;
+    if (!idle.empty()) {
+      s = idle.back();
+      idle.pop_back();
+    } else {
+      auto [fresh, why] = start_server();
+      if (!fresh)
+        return finish(p, failed(why));
+      s = fresh;
+    }
+    p->ref.shim_pid = s->pid;
+    s->current = p;
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      procs[s->pid] = p;
+    }
+    auto& bytes = *command;
+    asio::async_write(
+      *s->socket, asio::buffer(bytes),
+      [this, s, p, command = std::move(command),
+       attempt](const boost::system::error_code& ec, size_t) mutable {
+        // Gone before the command was out: its end already finished `p`.
+        if (!ec || s->current != p)
+          return;
         spdlog::warn("cw-shim {}: cannot send it a program: {}", s->pid,
                      ec.message());
+        s->current.reset();
+        {
+          std::lock_guard<std::mutex> guard{mtx};
+          auto i = procs.find(s->pid);
+          if (i != procs.end() && i->second == p)
+            procs.erase(i);
+        }
         close(s);
-        continue;
-      }
-      p->ref.shim_pid = s->pid;
-      s->current = p;
-      {
-        std::lock_guard<std::mutex> guard{mtx};
-        procs[s->pid] = p;
-      }
-      break;
-    }
-    check_liveness(p);
+        if (attempt >= 3)
+          return finish(p, failed("cannot send the program to cw-shim: "
+                                  + ec.message()));
+        hand_over(p, std::move(command), attempt + 1);
+      });
   }
 
   /// SIGTERM to the program of shim `shim_pid` if it is still `pid`'s

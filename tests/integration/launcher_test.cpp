@@ -339,6 +339,43 @@ CAF_TEST(an idle shim leaves after the idle limit) {
   CAF_CHECK(eventually([&] { return brief.shims() == 0; }));
 }
 
+CAF_TEST(a stopped shim does not hold up other launches) {
+  launch({"true"});
+  auto first = started.wait(30s);
+  CAF_REQUIRE(first.has_value());
+  CAF_REQUIRE(outcome().status == task_status::completed);
+  // The idle shim stops; the next program goes to it with a command far
+  // larger than a socket's buffer, so sending it cannot finish.
+  auto shim = static_cast<pid_t>(first->shim_pid);
+  CAF_REQUIRE_EQUAL(::kill(shim, SIGSTOP), 0);
+  std::vector<std::string> big{"sh", "-c", "exit 0"};
+  for (int i = 0; i < 8; ++i)
+    big.emplace_back(120'000, 'x');
+  test::waiter<task_outcome> big_end;
+  launcher.launch({big, dir.path().string(), dir.file("big.log"),
+                   dir.file("big.status"), actors::agent_environment(), 0ms},
+                  [](process_ref) {},
+                  [&](task_outcome x) { big_end.set(std::move(x)); });
+  // Another program starts and ends meanwhile, under another shim.
+  test::waiter<process_ref> other_start;
+  test::waiter<task_outcome> other_end;
+  launcher.launch({{"true"}, dir.path().string(), dir.file("two.log"),
+                   dir.file("two.status"), actors::agent_environment(), 0ms},
+                  [&](process_ref p) { other_start.set(p); },
+                  [&](task_outcome x) { other_end.set(std::move(x)); });
+  auto other = other_start.wait(30s);
+  auto other_x = other_end.wait(30s);
+  ::kill(shim, SIGCONT);
+  CAF_REQUIRE(other.has_value());
+  CAF_CHECK_NOT_EQUAL(other->shim_pid, first->shim_pid);
+  CAF_REQUIRE(other_x.has_value());
+  CAF_CHECK(other_x->status == task_status::completed);
+  // Resumed, the first shim reads the command and runs the program.
+  auto x = big_end.wait(30s);
+  CAF_REQUIRE(x.has_value());
+  CAF_CHECK(x->status == task_status::completed);
+}
+
 CAF_TEST(no status file means the process never started) {
   CAF_CHECK(!launcher.adopt(process_ref{}, request(), [](task_outcome) {}));
 }

@@ -71,6 +71,25 @@ struct fixture {
                     [this](task_outcome x) { ended.set(std::move(x)); });
   }
 
+  /// Another program's start and end, for tests that run several.
+  struct attempt {
+    test::waiter<process_ref> started;
+    test::waiter<task_outcome> ended;
+  };
+
+  /// Launches `argv` with `via` (the fixture's launcher by default), its
+  /// output in NAME.log and its status in NAME.status; `a` sees its start
+  /// and end.
+  void launch_as(attempt& a, const std::string& name,
+                 std::vector<std::string> argv,
+                 runtime::shim_launcher* via = nullptr) {
+    (via != nullptr ? *via : launcher)
+      .launch({std::move(argv), dir.path().string(), dir.file(name + ".log"),
+               dir.file(name + ".status"), actors::agent_environment(), 0ms},
+              [&a](process_ref p) { a.started.set(p); },
+              [&a](task_outcome x) { a.ended.set(std::move(x)); });
+  }
+
   task_outcome outcome() {
     auto res = ended.wait(30s);
     CAF_REQUIRE(res.has_value());
@@ -275,19 +294,14 @@ CAF_TEST(programs started one after another share one shim) {
   auto first = started.wait(30s);
   CAF_REQUIRE(first.has_value());
   CAF_CHECK(outcome().status == task_status::completed);
-  test::waiter<process_ref> second_start;
-  test::waiter<task_outcome> second_end;
-  launcher.launch({{"sh", "-c", "exit 4"}, dir.path().string(),
-                   dir.file("two.log"), dir.file("two.status"),
-                   actors::agent_environment(), 0ms},
-                  [&](process_ref p) { second_start.set(p); },
-                  [&](task_outcome x) { second_end.set(std::move(x)); });
-  auto second = second_start.wait(30s);
+  attempt two;
+  launch_as(two, "two", {"sh", "-c", "exit 4"});
+  auto second = two.started.wait(30s);
   CAF_REQUIRE(second.has_value());
   CAF_CHECK_EQUAL(second->shim_pid, first->shim_pid);
   CAF_CHECK_EQUAL(second->shim_start, first->shim_start);
   CAF_CHECK_NOT_EQUAL(second->pid, first->pid);
-  auto x = second_end.wait(30s);
+  auto x = two.ended.wait(30s);
   CAF_REQUIRE(x.has_value());
   CAF_CHECK_EQUAL(x->exit_code, 4);
   CAF_CHECK_EQUAL(launcher.shims(), 1u);
@@ -309,31 +323,23 @@ CAF_TEST(a shim killed under its program fails the attempt and is replaced) {
   CAF_CHECK(test::await_end(static_cast<pid_t>(ref->pid), 10s));
   CAF_CHECK(eventually([&] { return launcher.shims() == 0; }));
   // The next program gets a new shim.
-  test::waiter<process_ref> next_start;
-  test::waiter<task_outcome> next_end;
-  launcher.launch({{"true"}, dir.path().string(), dir.file("two.log"),
-                   dir.file("two.status"), actors::agent_environment(), 0ms},
-                  [&](process_ref p) { next_start.set(p); },
-                  [&](task_outcome y) { next_end.set(std::move(y)); });
-  auto next = next_start.wait(30s);
+  attempt two;
+  launch_as(two, "two", {"true"});
+  auto next = two.started.wait(30s);
   CAF_REQUIRE(next.has_value());
   CAF_CHECK_NOT_EQUAL(next->shim_pid, ref->shim_pid);
-  auto y = next_end.wait(30s);
+  auto y = two.ended.wait(30s);
   CAF_REQUIRE(y.has_value());
   CAF_CHECK(y->status == task_status::completed);
 }
 
 CAF_TEST(an idle shim leaves after the idle limit) {
   runtime::shim_launcher brief{CW_SHIM_BIN, 200ms};
-  test::waiter<process_ref> start;
-  test::waiter<task_outcome> end;
-  brief.launch({{"true"}, dir.path().string(), dir.file("out.log"),
-                status_file(), actors::agent_environment(), 0ms},
-               [&](process_ref p) { start.set(p); },
-               [&](task_outcome x) { end.set(std::move(x)); });
-  auto ref = start.wait(30s);
+  attempt one;
+  launch_as(one, "one", {"true"}, &brief);
+  auto ref = one.started.wait(30s);
   CAF_REQUIRE(ref.has_value());
-  CAF_REQUIRE(end.wait(30s).has_value());
+  CAF_REQUIRE(one.ended.wait(30s).has_value());
   // The shim waits for more work, then goes; no process is left behind.
   CAF_CHECK(test::await_end(static_cast<pid_t>(ref->shim_pid), 10s));
   CAF_CHECK(eventually([&] { return brief.shims() == 0; }));
@@ -351,27 +357,20 @@ CAF_TEST(a stopped shim does not hold up other launches) {
   std::vector<std::string> big{"sh", "-c", "exit 0"};
   for (int i = 0; i < 8; ++i)
     big.emplace_back(120'000, 'x');
-  test::waiter<task_outcome> big_end;
-  launcher.launch({big, dir.path().string(), dir.file("big.log"),
-                   dir.file("big.status"), actors::agent_environment(), 0ms},
-                  [](process_ref) {},
-                  [&](task_outcome x) { big_end.set(std::move(x)); });
+  attempt stuck;
+  launch_as(stuck, "big", big);
   // Another program starts and ends meanwhile, under another shim.
-  test::waiter<process_ref> other_start;
-  test::waiter<task_outcome> other_end;
-  launcher.launch({{"true"}, dir.path().string(), dir.file("two.log"),
-                   dir.file("two.status"), actors::agent_environment(), 0ms},
-                  [&](process_ref p) { other_start.set(p); },
-                  [&](task_outcome x) { other_end.set(std::move(x)); });
-  auto other = other_start.wait(30s);
-  auto other_x = other_end.wait(30s);
+  attempt two;
+  launch_as(two, "two", {"true"});
+  auto other = two.started.wait(30s);
+  auto other_x = two.ended.wait(30s);
   ::kill(shim, SIGCONT);
   CAF_REQUIRE(other.has_value());
   CAF_CHECK_NOT_EQUAL(other->shim_pid, first->shim_pid);
   CAF_REQUIRE(other_x.has_value());
   CAF_CHECK(other_x->status == task_status::completed);
   // Resumed, the first shim reads the command and runs the program.
-  auto x = big_end.wait(30s);
+  auto x = stuck.ended.wait(30s);
   CAF_REQUIRE(x.has_value());
   CAF_CHECK(x->status == task_status::completed);
 }

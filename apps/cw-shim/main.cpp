@@ -206,12 +206,13 @@ std::string resolve(const std::string& program, const char* path) {
   return {};
 }
 
-/// Starts `j` with posix_spawn: its own process group, `mask`, stdin from
-/// /dev/null, stdout and stderr to `log`, in its directory. Returns the
+/// Starts `j` (its `args` and `envp` as execve takes them) with
+/// posix_spawn: its own process group, `mask`, stdin from /dev/null,
+/// stdout and stderr to `log`, in its directory. Returns the
 /// pid, or 0 when the program or the directory is not there (or the spawn
 /// failed): the caller then forks, and the child says what is wrong.
 pid_t spawn(const job& j, int log, const sigset_t& mask,
-            std::vector<char*>& envp) {
+            const std::vector<char*>& args, const std::vector<char*>& envp) {
   const char* path = nullptr;
   if (j.own_env) {
     path = ::getenv("PATH");
@@ -229,10 +230,6 @@ pid_t spawn(const job& j, int log, const sigset_t& mask,
         || ::access(j.cwd.c_str(), X_OK) != 0)
       return 0;
   }
-  std::vector<char*> args;
-  for (auto& a : j.argv)
-    args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
   posix_spawn_file_actions_t actions;
   posix_spawnattr_t attr;
   ::posix_spawn_file_actions_init(&actions);
@@ -281,7 +278,7 @@ run_result run_program(const job& j, const identity& self,
   // with CLONE_VM|CLONE_VFORK: no copy of the shim's page tables, no
   // copy-on-write faults after it); fork otherwise, whose child reports
   // what is wrong in the log and with its exit code.
-  pid_t child = spawn(j, log, mask, envp);
+  pid_t child = spawn(j, log, mask, args, envp);
   if (child <= 0)
     child = ::fork();
   if (child < 0) {

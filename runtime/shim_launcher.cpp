@@ -130,8 +130,6 @@ std::string default_shim_path() {
   return found.empty() ? std::string{} : found.string();
 }
 
-struct shim_server;
-
 /// One program followed by the launcher, from its start (or adoption) to
 /// its end. Touched only on the I/O thread once registered.
 struct followed {
@@ -435,9 +433,12 @@ struct shim_launcher::impl {
       int64_t pid = 0;
       int64_t shim_pid = 0;
       uint64_t start = 0;
-      if (in >> pid >> shim_pid >> start && shim_pid == s->pid) {
+      uint64_t offset = 0;
+      if (in >> pid >> shim_pid >> start >> offset && shim_pid == s->pid) {
         p->ref.pid = pid;
         p->ref.shim_start = start;
+        p->ref.log_offset = offset;
+        p->last_log_size = offset;
         p->on_start(p->ref);
       }
       return;
@@ -542,26 +543,14 @@ struct shim_launcher::impl {
     } else if (::access(program.c_str(), X_OK) != 0) {
       return fail("cannot execute " + program + ": " + std::strerror(errno));
     }
-    // Where this attempt's output begins.
-    int log = ::open(req.log_path.c_str(),
-                     O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (log < 0)
-      return fail("cannot open log file " + req.log_path + ": "
-                  + std::strerror(errno));
-    struct stat info = {};
-    uint64_t offset = ::fstat(log, &info) == 0
-                        ? static_cast<uint64_t>(info.st_size)
-                        : 0;
-    ::close(log);
+    // Where this attempt's output begins comes with the shim's `start`.
     ::unlink(req.status_path.c_str());
     auto p = std::make_shared<followed>();
     p->status_path = req.status_path;
     p->on_start = std::move(on_start);
     p->on_exit = std::move(on_exit);
-    p->ref.log_offset = offset;
     p->log_path = req.log_path;
     p->hung_after = req.hung_after;
-    p->last_log_size = offset;
     hand_over(p, std::make_shared<const std::string>(run_command(req)), 1);
     if (!p->ended)
       check_liveness(p);

@@ -28,7 +28,8 @@
 //   "run N\n" and N bytes: LOG \0 STATUS \0 CWD \0 ARGC \0 ARGV... \0 ENV...
 // (fields separated by NUL; ENV is the program's whole environment, as
 // NAME=VALUE) only while no program runs; the shim answers
-//   "start C P K\n"          once the status file says running,
+//   "start C P K O\n"        once the status file says running (O: the
+//                            log's size before the program wrote to it),
 //   "exit C CODE SIGNAL\n"   once the status file says exited,
 //   "fail REASON\n"          when the program could not be started at all.
 // Signals sent while no program runs are dropped before the next one starts.
@@ -253,7 +254,8 @@ pid_t spawn(const job& j, int log, const sigset_t& mask,
 }
 
 /// Runs `j` to its end: a process group of its own, output appended to the
-/// log, status file kept. `on_start(child)` is called once the status file
+/// log, status file kept. `on_start(child, offset)` is called once the
+/// status file
 /// says running. `mask` is the signal mask the program gets.
 template <class OnStart>
 run_result run_program(const job& j, const identity& self,
@@ -265,6 +267,11 @@ run_result run_program(const job& j, const identity& self,
     result.error = "cannot open log " + j.log + ": " + std::strerror(errno);
     return result;
   }
+  // Where this program's output begins in the log.
+  struct stat info = {};
+  uint64_t offset = ::fstat(log, &info) == 0
+                      ? static_cast<uint64_t>(info.st_size)
+                      : 0;
   std::vector<char*> args;
   for (auto& a : j.argv)
     args.push_back(const_cast<char*>(a.c_str()));
@@ -317,7 +324,7 @@ run_result run_program(const job& j, const identity& self,
   auto started = now_ms();
   write_status(j.status,
                status_json("running", self.pid, self.start, child, started));
-  on_start(child);
+  on_start(child, offset);
   int wstatus = 0;
   for (;;) {
     auto r = ::waitpid(child, &wstatus, WNOHANG);
@@ -390,10 +397,12 @@ int serve(const identity& self, const sigset_t& mask) {
           continue;
         }
         drop_pending(handled);
-        auto result = run_program(j, self, mask, [&](pid_t child) {
+        auto result = run_program(j, self, mask,
+                                  [&](pid_t child, uint64_t offset) {
           write_all(STDOUT_FILENO, "start " + std::to_string(child) + " "
                                      + std::to_string(self.pid) + " "
-                                     + std::to_string(self.start) + "\n");
+                                     + std::to_string(self.start) + " "
+                                     + std::to_string(offset) + "\n");
         });
         if (!result.error.empty())
           write_all(STDOUT_FILENO, "fail " + result.error + "\n");
@@ -472,7 +481,7 @@ int main(int argc, char** argv) {
   identity self{::getpid(), own_start_ticks()};
   if (serving)
     return serve(self, previous);
-  auto result = run_program(j, self, previous, [&](pid_t child) {
+  auto result = run_program(j, self, previous, [&](pid_t child, uint64_t) {
     if (ready_fd < 0)
       return;
     write_all(ready_fd, std::to_string(child) + " " + std::to_string(self.pid)

@@ -265,7 +265,7 @@ CAF_TEST(a serving shim runs programs one after another each with its own files)
           {"PATH=/usr/bin:/bin", std::string{"WHO="} + who,
            std::string{"CODE="} + code});
     auto start = s.report();
-    CAF_REQUIRE_EQUAL(start.size(), 4u);
+    CAF_REQUIRE_EQUAL(start.size(), 5u);
     CAF_CHECK_EQUAL(start[0], "start");
     CAF_CHECK_EQUAL(std::stoll(start[2]), static_cast<int64_t>(s.c.id()));
     auto exit = s.report();
@@ -306,7 +306,7 @@ CAF_TEST(a serving shim lets its program finish when its input ends) {
                      "sleep 0.02; i=$((i+1)); done; echo done"},
         {"PATH=/usr/bin:/bin"});
   auto start = s.report();
-  CAF_REQUIRE_EQUAL(start.size(), 4u);
+  CAF_REQUIRE_EQUAL(start.size(), 5u);
   s.in.pipe().close();
   CAF_CHECK(alive(std::stoll(start[1])));
   auto running = read_status();
@@ -325,13 +325,13 @@ CAF_TEST(a signal sent to an idle serving shim does not reach the next program) 
   // next one.
   server s;
   s.run(log, status, "", {"true"}, {"PATH=/usr/bin:/bin"});
-  CAF_REQUIRE_EQUAL(s.report().size(), 4u);
+  CAF_REQUIRE_EQUAL(s.report().size(), 5u);
   CAF_REQUIRE_EQUAL(s.report().size(), 4u); // exit
   CAF_REQUIRE_EQUAL(::kill(s.c.id(), SIGTERM), 0);
   s.run(log, status, "", {"sh", "-c", "sleep 0.3; echo survived"},
         {"PATH=/usr/bin:/bin"});
   auto start = s.report();
-  CAF_REQUIRE_EQUAL(start.size(), 4u);
+  CAF_REQUIRE_EQUAL(start.size(), 5u);
   CAF_CHECK_EQUAL(s.report(), (std::vector<std::string>{"exit", start[1], "0", "0"}));
   CAF_CHECK_EQUAL(test::slurp(log), "survived\n");
 }

@@ -65,10 +65,20 @@ struct shim_status {
   int32_t signal = 0;
 };
 
+/// Reads the state a shim last recorded in `path`: the last whole line (the
+/// shim appends one JSON line per state; a line without its newline is
+/// still being written).
 shim_status read_status(const std::string& path) {
   shim_status result;
   auto text = slurp(path);
-  auto j = nlohmann::json::parse(text, nullptr, false);
+  auto end = text.rfind('\n');
+  if (end == std::string::npos)
+    return result;
+  auto begin = end == 0 ? std::string::npos : text.rfind('\n', end - 1);
+  begin = begin == std::string::npos ? 0 : begin + 1;
+  auto j = nlohmann::json::parse(text.begin() + static_cast<ptrdiff_t>(begin),
+                                 text.begin() + static_cast<ptrdiff_t>(end),
+                                 nullptr, false);
   if (!j.is_object())
     return result;
   result.state = j.value("state", "");
@@ -543,8 +553,10 @@ struct shim_launcher::impl {
     } else if (::access(program.c_str(), X_OK) != 0) {
       return fail("cannot execute " + program + ": " + std::strerror(errno));
     }
-    // Where this attempt's output begins comes with the shim's `start`.
-    ::unlink(req.status_path.c_str());
+    // A status file of this attempt is stale (its shim never started the
+    // program); the check spares the directory's lock when there is none.
+    if (::access(req.status_path.c_str(), F_OK) == 0)
+      ::unlink(req.status_path.c_str());
     auto p = std::make_shared<followed>();
     p->status_path = req.status_path;
     p->on_start = std::move(on_start);

@@ -259,7 +259,29 @@ CAF_TEST(a shim that died without an exit status fails the attempt) {
   {
     std::ofstream out{status_file()};
     out << R"({"state":"running","shim_pid":)" << ::getpid()
-        << R"(,"shim_start":1,"pid":999999,"started_ms":1})";
+        << R"(,"shim_start":1,"pid":999999,"started_ms":1})" << '\n';
+  }
+  test::waiter<task_outcome> adopted_end;
+  CAF_REQUIRE(launcher.adopt(process_ref{}, request(), [&](task_outcome x) {
+    adopted_end.set(std::move(x));
+  }));
+  auto x = adopted_end.wait(30s);
+  CAF_REQUIRE(x.has_value());
+  CAF_CHECK(x->status == task_status::failed);
+  CAF_CHECK(x->reason.find("died without recording") != std::string::npos);
+}
+
+CAF_TEST(a status line without its newline is still being written and is not read) {
+  // The shim appends one line per state: a reader that comes in the middle
+  // of the `exited` line must go by the `running` line before it, whose
+  // shim (this process, with another start time) is gone.
+  {
+    std::ofstream out{status_file()};
+    out << R"({"state":"running","shim_pid":)" << ::getpid()
+        << R"(,"shim_start":1,"pid":999999,"started_ms":1})" << '\n'
+        << R"({"state":"exited","shim_pid":)" << ::getpid()
+        << R"(,"shim_start":1,"pid":999999,"started_ms":1,"ended_ms":2,)"
+        << R"("exit_code":0,"signal":0})";
   }
   test::waiter<task_outcome> adopted_end;
   CAF_REQUIRE(launcher.adopt(process_ref{}, request(), [&](task_outcome x) {

@@ -23,6 +23,27 @@ namespace bp = boost::process;
 
 namespace {
 
+/// The whole lines of the status file `path`, one per state its shim
+/// recorded (a last line without its newline is still being written).
+std::vector<std::string> status_lines(const std::string& path) {
+  std::vector<std::string> lines;
+  std::istringstream in{test::slurp(path)};
+  std::string line;
+  while (std::getline(in, line))
+    if (!in.eof())
+      lines.push_back(line);
+  return lines;
+}
+
+/// The state the status file `path` records last: its last whole line.
+json last_state(const std::string& path) {
+  auto lines = status_lines(path);
+  if (lines.empty())
+    return json{};
+  auto j = json::parse(lines.back(), nullptr, false);
+  return j.is_discarded() ? json{} : j;
+}
+
 struct fixture {
   test::temp_dir dir;
   std::string log = dir.file("task.log");
@@ -44,18 +65,16 @@ struct fixture {
   }
 
   json read_status() {
-    auto text = test::slurp(status);
-    auto j = json::parse(text, nullptr, false);
-    return j.is_discarded() ? json{} : j;
+    return last_state(status);
   }
 
   /// Waits (at most 30 s) until the status file reports `state`. The shim
-  /// renames each new status into place, so every change is an inotify
-  /// IN_MOVED_TO event in the directory: the test blocks on those.
+  /// appends each new state to the file in the directory, so every change
+  /// is an inotify IN_MODIFY event there: the test blocks on those.
   json await_state(const std::string& state) {
     int fd = ::inotify_init1(IN_CLOEXEC);
     CAF_REQUIRE(fd >= 0);
-    CAF_REQUIRE(::inotify_add_watch(fd, dir.path().c_str(), IN_MOVED_TO) >= 0);
+    CAF_REQUIRE(::inotify_add_watch(fd, dir.path().c_str(), IN_MODIFY) >= 0);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     for (;;) {
       // Read after arming the watch: a change in between is not missed.
@@ -156,6 +175,12 @@ CAF_TEST(the shim logs both streams and records the exit status) {
   CAF_CHECK_GREATER(j["pid"].get<int64_t>(), 0);
   CAF_CHECK_GREATER_OR_EQUAL(j["ended_ms"].get<int64_t>(),
                              j["started_ms"].get<int64_t>());
+  // One line per state, appended to one file: running, then exited.
+  auto lines = status_lines(status);
+  CAF_REQUIRE_EQUAL(lines.size(), 2u);
+  auto first = json::parse(lines.front(), nullptr, false);
+  CAF_CHECK_EQUAL(first.value("state", ""), "running");
+  CAF_CHECK_EQUAL(first.value("pid", int64_t{0}), j["pid"].get<int64_t>());
 }
 
 CAF_TEST(a program that cannot run ends with 127 and a line in the log) {
@@ -283,7 +308,7 @@ CAF_TEST(a serving shim runs programs one after another each with its own files)
     out >> pgrp >> pid;
     CAF_CHECK_EQUAL(pgrp, pid);
     CAF_CHECK_EQUAL(std::to_string(pid), start[1]);
-    auto status = json::parse(test::slurp(dir.file(std::string{who} + ".status")));
+    auto status = last_state(dir.file(std::string{who} + ".status"));
     CAF_CHECK_EQUAL(status["state"], "exited");
     CAF_CHECK_EQUAL(std::to_string(status["pid"].get<int64_t>()), start[1]);
     CAF_CHECK_EQUAL(std::to_string(status["exit_code"].get<int>()), code);

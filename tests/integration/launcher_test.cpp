@@ -90,6 +90,25 @@ struct fixture {
               [&a](task_outcome x) { a.ended.set(std::move(x)); });
   }
 
+  /// The `running` line of a status file whose shim is gone: this process's
+  /// pid with a start time it does not have.
+  static std::string gone_shim_running_line() {
+    return R"({"state":"running","shim_pid":)" + std::to_string(::getpid())
+           + R"(,"shim_start":1,"pid":999999,"started_ms":1})" + "\n";
+  }
+
+  /// Adopts the attempt whose status file the test wrote and waits for its
+  /// outcome.
+  task_outcome adopt_from_status_file() {
+    test::waiter<task_outcome> adopted_end;
+    CAF_REQUIRE(launcher.adopt(process_ref{}, request(), [&](task_outcome x) {
+      adopted_end.set(std::move(x));
+    }));
+    auto x = adopted_end.wait(30s);
+    CAF_REQUIRE(x.has_value());
+    return *x;
+  }
+
   task_outcome outcome() {
     auto res = ended.wait(30s);
     CAF_REQUIRE(res.has_value());
@@ -256,41 +275,24 @@ CAF_TEST(a process that ended while nobody watched reports its recorded exit) {
 CAF_TEST(a shim that died without an exit status fails the attempt) {
   // A status file left by a shim that was killed: its pid is gone (or is
   // another process now, with another start time).
-  {
-    std::ofstream out{status_file()};
-    out << R"({"state":"running","shim_pid":)" << ::getpid()
-        << R"(,"shim_start":1,"pid":999999,"started_ms":1})" << '\n';
-  }
-  test::waiter<task_outcome> adopted_end;
-  CAF_REQUIRE(launcher.adopt(process_ref{}, request(), [&](task_outcome x) {
-    adopted_end.set(std::move(x));
-  }));
-  auto x = adopted_end.wait(30s);
-  CAF_REQUIRE(x.has_value());
-  CAF_CHECK(x->status == task_status::failed);
-  CAF_CHECK(x->reason.find("died without recording") != std::string::npos);
+  std::ofstream{status_file()} << gone_shim_running_line();
+  auto x = adopt_from_status_file();
+  CAF_CHECK(x.status == task_status::failed);
+  CAF_CHECK(x.reason.find("died without recording") != std::string::npos);
 }
 
 CAF_TEST(a status line without its newline is still being written and is not read) {
   // The shim appends one line per state: a reader that comes in the middle
   // of the `exited` line must go by the `running` line before it, whose
   // shim (this process, with another start time) is gone.
-  {
-    std::ofstream out{status_file()};
-    out << R"({"state":"running","shim_pid":)" << ::getpid()
-        << R"(,"shim_start":1,"pid":999999,"started_ms":1})" << '\n'
-        << R"({"state":"exited","shim_pid":)" << ::getpid()
-        << R"(,"shim_start":1,"pid":999999,"started_ms":1,"ended_ms":2,)"
-        << R"("exit_code":0,"signal":0})";
-  }
-  test::waiter<task_outcome> adopted_end;
-  CAF_REQUIRE(launcher.adopt(process_ref{}, request(), [&](task_outcome x) {
-    adopted_end.set(std::move(x));
-  }));
-  auto x = adopted_end.wait(30s);
-  CAF_REQUIRE(x.has_value());
-  CAF_CHECK(x->status == task_status::failed);
-  CAF_CHECK(x->reason.find("died without recording") != std::string::npos);
+  std::ofstream{status_file()}
+    << gone_shim_running_line() << R"({"state":"exited","shim_pid":)"
+    << ::getpid()
+    << R"(,"shim_start":1,"pid":999999,"started_ms":1,"ended_ms":2,)"
+    << R"("exit_code":0,"signal":0})";
+  auto x = adopt_from_status_file();
+  CAF_CHECK(x.status == task_status::failed);
+  CAF_CHECK(x.reason.find("died without recording") != std::string::npos);
 }
 
 CAF_TEST(a process without output or cpu time past the setting is hung) {

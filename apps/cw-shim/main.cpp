@@ -129,9 +129,9 @@ bool write_all(int fd, const std::string& text) {
 /// Appending to one file made per program, instead of renaming a fresh
 /// temporary over it at each state, spares the directory two renames and
 /// an inode freed per program: on ext4 without a journal, every inode freed
-/// in the last seconds is skipped one block lookup at a time by the next
-/// file creation, which with hundreds of programs a second cost the shims a
-/// fifth of their time. No fsync: the file outlives the node, not the
+/// in the last minute or more is skipped, one block lookup each, by the
+/// next file created, which with hundreds of programs a second cost the
+/// shims a quarter of their time. No fsync: the file outlives the node, not the
 /// machine (whose crash ends the program too), and an fsync per write cost
 /// about 10 ms of every task's start and end.
 class status_file {

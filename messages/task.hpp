@@ -126,6 +126,10 @@ struct task_spec {
   std::string workspace;
   /// Higher runs first.
   int32_t priority = 0;
+  /// Limit on agentic turns for prompt-driven providers; 0: the pool's.
+  /// (Declared beside `priority`: two 4-byte fields share 8 bytes, and a
+  /// queue of millions of tasks is held in memory.)
+  uint32_t max_turns = 0;
   /// Retries of failed attempts.
   retry_policy retry;
   /// Longest an attempt may run, 0 for no limit.
@@ -165,8 +169,6 @@ struct task_spec {
   bool new_session = false;
   /// Model for this task; empty: the pool's.
   std::string model;
-  /// Limit on agentic turns; 0: the pool's.
-  uint32_t max_turns = 0;
   /// Most this task may cost in USD; 0: no limit of its own.
   double budget_usd = 0;
   // -- resources ------------------------------------------------------------
@@ -340,6 +342,9 @@ struct task_info {
   task_id id = 0;
   task_spec spec;
   task_status status = task_status::queued;
+  /// Failed with every attempt used: in the dead-letter queue. (Declared
+  /// beside `status`: both fit in the padding before `attempts`.)
+  bool dead = false;
   /// Number of attempts started so far.
   uint32_t attempts = 0;
   /// Name of the agent of the latest attempt, empty before the first.
@@ -360,8 +365,6 @@ struct task_info {
   int64_t finished_ms = 0;
   /// While queued: not before this time (a delay or a retry back-off).
   int64_t not_before_ms = 0;
-  /// Failed with every attempt used: in the dead-letter queue.
-  bool dead = false;
   /// What the latest prompt-driven attempt reported (parked ones included);
   /// boxed: most tasks have none, and a queue of millions is held in memory.
   boxed<run_report> report;

@@ -14,6 +14,7 @@ packages=(
   libtomlplusplus-dev
   libsimdjson-dev
   libssl-dev
+  libjemalloc-dev
   curl python3
 )
 

@@ -37,6 +37,16 @@ struct scratch_dir {
 /// Returns the resident set size of this process in bytes.
 size_t resident_bytes();
 
+/// Bytes the allocator has handed out and not got back: jemalloc's
+/// `stats.allocated` when the program runs on jemalloc (cw-bench links it
+/// outside sanitizer builds), else glibc's `mallinfo2`.
+size_t heap_bytes();
+
+/// Gives the allocator's free memory back to the system, so that a change
+/// of resident memory counts the pages a measurement touches: jemalloc
+/// purges every arena, glibc trims its heaps.
+void release_free_memory();
+
 /// Benchmarks; each returns the process exit status.
 int submit_roundtrip(const bench_args& args);
 int journal_append(const bench_args& args);

@@ -6,7 +6,6 @@
 #include <iostream>
 #include <vector>
 
-#include <malloc.h>
 
 #include "caf/actor_system.hpp"
 #include "caf/actor_system_config.hpp"
@@ -33,12 +32,6 @@ constexpr uint32_t round_agents = 10'000;
 
 double seconds_since(clock_type::time_point start) {
   return std::chrono::duration<double>(clock_type::now() - start).count();
-}
-
-/// Returns the bytes malloc has handed out and not yet got back, over all
-/// arenas.
-size_t heap_bytes() {
-  return ::mallinfo2().uordblks;
 }
 
 /// A launcher for agents that never run a task.
@@ -98,7 +91,7 @@ round_result run_round(
     sys.spawn(registrar, round_agents, done));
   // Give freed memory of earlier rounds back, so that the RSS delta counts
   // pages this round touches.
-  ::malloc_trim(0);
+  release_free_memory();
   auto rss0 = resident_bytes();
   auto heap0 = heap_bytes();
   auto start = clock_type::now();

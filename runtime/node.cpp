@@ -256,6 +256,7 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
                                                : c.worktree_dir;
   from_string(c.workspace_conflict_policy, ws_cfg.default_policy);
   ws_cfg.ignore = c.workspace_ignore;
+  ws_cfg.node_dirs = {c.data_dir, ws_cfg.worktree_dir};
   ws_cfg.max_watched_dirs = c.max_watched_dirs;
   ws_cfg.watcher_idle = std::chrono::seconds(c.watcher_idle_s);
   ws_cfg.settle_ms = c.watch_settle_ms;

@@ -151,6 +151,23 @@ std::string read_gitignore(const fs::path& root) {
   return in ? out.str() : std::string{};
 }
 
+/// The ignore pattern for `dir` inside the tree at `root` (anchored, glob
+/// characters escaped); empty when `dir` is not below `root`.
+std::string pattern_below(const fs::path& root, const fs::path& dir) {
+  std::error_code ec;
+  auto rel = fs::weakly_canonical(dir, ec).lexically_relative(
+    fs::weakly_canonical(root, ec));
+  if (ec || rel.empty() || rel == "." || *rel.begin() == "..")
+    return {};
+  std::string result = "/";
+  for (char c : rel.generic_string()) {
+    if (c == '*' || c == '?' || c == '[' || c == '\\')
+      result += '\\';
+    result += c;
+  }
+  return result + "/";
+}
+
 /// Returns the watcher of `ws`, starting one if none runs. Errors: as
 /// `spawn_watcher`.
 caf::expected<watch*> watcher_for(self_ptr self, const workspace_info& ws) {
@@ -172,6 +189,10 @@ caf::expected<watch*> watcher_for(self_ptr self, const workspace_info& ws) {
     wcfg.ignore.add(x);
   for (auto& x : ws.ignore)
     wcfg.ignore.add(x);
+  // Last: no pattern of the workspace's can take them back.
+  for (auto& x : st.cfg.node_dirs)
+    if (auto pattern = pattern_below(ws.root, x); !pattern.empty())
+      wcfg.ignore.add(pattern);
   auto handle = spawn_watcher(self->system(), ws.name, std::move(wcfg));
   if (!handle) {
     st.unwatchable[ws.name] = {handle.error(), now + st.cfg.watcher_idle};

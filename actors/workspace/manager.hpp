@@ -31,6 +31,10 @@ struct workspace_manager_config {
   /// Ignore patterns every watcher adds to the defaults and to the
   /// workspace's own `.gitignore` and patterns.
   std::vector<std::string> ignore;
+  /// Directories the node itself writes (its data dir, the worktree dir):
+  /// a watcher whose tree holds one ignores it, so that the node's journal,
+  /// logs and status files never count as a task's changes.
+  std::vector<std::string> node_dirs = {};
   /// A file is reported once quiet this long.
   int64_t settle_ms = 50;
   /// Largest tree a watcher follows, in directories (0: no limit).

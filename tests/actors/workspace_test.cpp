@@ -861,6 +861,7 @@ struct manager_fixture : repo_fixture {
     mcfg.journal = journal;
     mcfg.locks = locks;
     mcfg.worktree_dir = trees.string();
+    mcfg.node_dirs = {(plain / "node-data").string()};
     // Long enough that nothing settles by itself: conclude must flush.
     mcfg.settle_ms = 60'000;
     m = spawn_workspace_manager(sys, std::move(mcfg));
@@ -981,6 +982,17 @@ CAF_TEST(prune removes worktrees of ended tasks only) {
                                               prune_spec{"nope", false});
   CAF_REQUIRE(!bad);
   CAF_CHECK(names(bad.error(), "workspace"));
+}
+
+CAF_TEST(what the node writes inside a shared workspace is no task change) {
+  // The node's data dir lies in the workspace (cw-node started in it with
+  // `--data-dir node-data`): its journal and logs change while tasks run.
+  fs::create_directories(plain / "node-data/logs");
+  prepare(1, plain);
+  write_file(plain / "node-data/journal.db-wal");
+  write_file(plain / "node-data/logs/1.log");
+  write_file(plain / "mine.txt");
+  CAF_CHECK_EQUAL(conclude(1).changed_files, (strings{"mine.txt"}));
 }
 
 CAF_TEST(a shared workspace reports the files of each task and their conflicts) {

@@ -6,7 +6,6 @@
 #include <iostream>
 #include <vector>
 
-
 #include "caf/actor_system.hpp"
 #include "caf/actor_system_config.hpp"
 #include "caf/event_based_actor.hpp"

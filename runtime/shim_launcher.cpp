@@ -273,18 +273,22 @@ struct shim_launcher::impl {
     return outcome_of(p, read_status(p.status_path));
   }
 
+  /// Drops `p` from the programs followed under shim `shim_pid` (unless
+  /// another took its place) and wakes whoever waits for that set to change.
+  void unregister(int64_t shim_pid, const std::shared_ptr<followed>& p) {
+    std::lock_guard<std::mutex> guard{mtx};
+    auto i = procs.find(shim_pid);
+    if (i != procs.end() && i->second == p)
+      procs.erase(i);
+    changed.notify_all();
+  }
+
   /// Reports the end of `p` (once) and stops following it.
   void finish(const std::shared_ptr<followed>& p, task_outcome outcome) {
     if (p->ended)
       return;
     p->ended = true;
-    {
-      std::lock_guard<std::mutex> guard{mtx};
-      auto i = procs.find(p->ref.shim_pid);
-      if (i != procs.end() && i->second == p)
-        procs.erase(i);
-      changed.notify_all();
-    }
+    unregister(p->ref.shim_pid, p);
     p->pidfd.reset();
     p->liveness.reset();
     p->on_exit(std::move(outcome));
@@ -601,12 +605,7 @@ struct shim_launcher::impl {
         spdlog::warn("cw-shim {}: cannot send it a program: {}", s->pid,
                      ec.message());
         s->current.reset();
-        {
-          std::lock_guard<std::mutex> guard{mtx};
-          auto i = procs.find(s->pid);
-          if (i != procs.end() && i->second == p)
-            procs.erase(i);
-        }
+        unregister(s->pid, p);
         close(s);
         if (attempt >= 3)
           return finish(p, failed("cannot send the program to cw-shim: "

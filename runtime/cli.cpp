@@ -15,6 +15,7 @@
 #include "messages/errc.hpp"
 #include "runtime/api_codec.hpp"
 #include "runtime/http_client.hpp"
+#include "runtime/replay_format.hpp"
 
 namespace cw::runtime {
 
@@ -129,15 +130,17 @@ void print_task(const cli_context& ctx, const task_info& x) {
       << "attempts:   " << x.attempts << " of " << x.spec.retry.max_attempts
       << "\n";
   if (x.spec.timeout_ms > 0)
-    out << "timeout:    " << x.spec.timeout_ms << " ms\n";
+    out << "timeout:    " << format_duration(x.spec.timeout_ms) << "\n";
   if (!x.spec.locks.empty()) {
     std::string names;
     for (auto& name : x.spec.locks)
       names += (names.empty() ? "" : ", ") + name;
     out << "locks:      " << names << "\n";
   }
+  if (x.submitted_ms != 0)
+    out << "submitted:  " << format_time(x.submitted_ms) << "\n";
   if (x.status == task_status::queued && x.not_before_ms > 0)
-    out << "not before: " << x.not_before_ms << " ms since the epoch\n";
+    out << "not before: " << format_time(x.not_before_ms) << "\n";
   if (const auto& c = *x.changes; !c.empty()) {
     if (!c.branch.empty())
       out << "branch:     " << c.branch << " (worktree " << c.worktree
@@ -156,8 +159,7 @@ void print_task(const cli_context& ctx, const task_info& x) {
   if (x.status == task_status::parked)
     out << "parked:     "
         << (x.parked_until_ms > 0
-              ? "until " + std::to_string(x.parked_until_ms)
-                  + " ms since the epoch"
+              ? "until " + format_time(x.parked_until_ms)
               : x.reason.rfind("budget:", 0) == 0
                   ? std::string{"until cw retry (a budget is spent)"}
                   : std::string{"until cw retry (auto-resume is off)"})
@@ -187,7 +189,7 @@ void print_task(const cli_context& ctx, const task_info& x) {
     if (!r.limit.empty())
       out << "limit:      " << r.limit
           << (r.limit_reset_ms > 0
-                ? ", resets at " + std::to_string(r.limit_reset_ms)
+                ? ", resets at " + format_time(r.limit_reset_ms)
                 : std::string{})
           << "\n";
   }
@@ -201,8 +203,15 @@ void print_task(const cli_context& ctx, const task_info& x) {
     out << "signal:     " << x.signal << "\n";
   if (!x.reason.empty())
     out << "reason:     " << x.reason << "\n";
-  if (x.finished_ms != 0 && x.started_ms != 0)
-    out << "run time:   " << (x.finished_ms - x.started_ms) << " ms\n";
+  // A queued or parked task's times are those of an attempt that ended.
+  auto current = x.status == task_status::running || is_terminal(x.status);
+  if (current && x.started_ms != 0)
+    out << "started:    " << format_time(x.started_ms) << "\n";
+  if (current && x.finished_ms != 0)
+    out << "ended:      " << format_time(x.finished_ms) << "\n";
+  if (current && x.finished_ms != 0 && x.started_ms != 0)
+    out << "run time:   " << format_duration(x.finished_ms - x.started_ms)
+        << "\n";
 }
 
 /// Long-polls the node until task `id` has ended.

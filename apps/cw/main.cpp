@@ -1,13 +1,58 @@
 // cw: the command-line client of a cw node.
 
+#include <cmath>
 #include <cstdlib>
 #include <iostream>
+#include <map>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
 #include "messages/errc.hpp"
 #include "runtime/cli.hpp"
 #include "runtime/replay.hpp"
+
+namespace {
+
+/// A duration from `min_s` to `max_s` seconds (`range` says so to people):
+/// seconds, or a number with a unit (500ms, 30s, 10m, 2h, 1d). Converted to
+/// seconds.
+CLI::Validator duration(double min_s, double max_s, const std::string& range) {
+  static const std::map<std::string, double> units{
+    {"ms", 0.001}, {"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}};
+  return CLI::Validator{
+    [=](std::string& input) -> std::string {
+      auto digits = input.find_last_not_of(
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
+      auto number = input.substr(0, digits == std::string::npos ? 0 : digits + 1);
+      auto unit = input.substr(number.size());
+      double scale = 1;
+      if (!unit.empty()) {
+        auto i = units.find(unit);
+        if (i == units.end())
+          return "'" + input + "': unknown unit '" + unit
+                 + "' (use ms, s, m, h or d)";
+        scale = i->second;
+      }
+      double value = 0;
+      size_t used = 0;
+      try {
+        value = std::stod(number, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (number.empty() || used != number.size() || !std::isfinite(value))
+        return "'" + input + "' is not a duration (e.g. 90, 500ms, 10m, 2h)";
+      value *= scale;
+      if (value < min_s || value > max_s)
+        return "'" + input + "' is out of range (" + range + ")";
+      input = std::to_string(value);
+      return {};
+    },
+    range + "; seconds, or with a unit: ms, s, m, h, d"};
+}
+
+} // namespace
 
 int main(int argc, char** argv) {
   using namespace cw::runtime;
@@ -36,10 +81,13 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--attempts", run.attempts,
                       "attempts in all, retried with back-off (default: node's)")
     ->check(CLI::Range(1, 100));
-  run_cmd->add_option("--timeout", run.timeout_s, "seconds an attempt may run")
-    ->check(CLI::Range(0.001, 7.0 * 24 * 3600));
-  run_cmd->add_option("--delay", run.delay_s, "seconds before it may start")
-    ->check(CLI::Range(0.0, 7.0 * 24 * 3600));
+  const double week = 7.0 * 24 * 3600;
+  run_cmd->add_option("--timeout", run.timeout_s, "how long an attempt may run")
+    ->type_name("DURATION")
+    ->transform(duration(0.001, week, "1ms to 7d"));
+  run_cmd->add_option("--delay", run.delay_s, "how long before it may start")
+    ->type_name("DURATION")
+    ->transform(duration(0, week, "0 to 7d"));
   run_cmd->add_option("--after", run.after,
                       "start only after task ID completed (repeatable)")
     ->allow_extra_args(false);
@@ -170,8 +218,9 @@ int main(int argc, char** argv) {
   lock_acquire->add_option("--priority", lock.priority, "higher is served first")
     ->check(CLI::Range(-1000, 1000));
   lock_acquire->add_option("--timeout", lock.timeout_s,
-                           "seconds to wait (default 30, 0: try once)")
-    ->check(CLI::Range(0.0, 600.0));
+                           "how long to wait (default 30s, 0: try once)")
+    ->type_name("DURATION")
+    ->transform(duration(0, 600, "0 to 10m"));
   auto lock_release = lock_cmd->add_subcommand("release", "release a lock");
   lock_release->add_option("name", lock.resource, "resource name")->required();
   lock_release->add_option("--owner", lock.owner, "who holds it")->required();

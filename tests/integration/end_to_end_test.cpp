@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/support/processes.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -112,6 +114,60 @@ CAF_TEST(cw explains bad input and a node that is not running) {
   CAF_CHECK_EQUAL(down.exit_code, 3);
   CAF_CHECK_EQUAL(down.err, "cw: cannot reach cw-node at " + url
                               + ": connection refused (is cw-node running?)\n");
+}
+
+CAF_TEST(durations take units and a task shows its times in UTC) {
+  node_process node{data_dir};
+  auto delayed = cw(node.url(), {"run", "--timeout", "1500ms", "--delay", "2h",
+                                 "--", "true"});
+  CAF_REQUIRE_EQUAL(delayed.exit_code, 0);
+  auto id = delayed.out.substr(0, delayed.out.find('\n'));
+  auto task = nlohmann::json::parse(cw(node.url(), {"--json", "status", id}).out);
+  CAF_CHECK_EQUAL(task["spec"]["timeout_ms"].get<int64_t>(), 1500);
+  auto delay_ms = task["spec"]["run_at_ms"].get<int64_t>()
+                  - task["submitted_ms"].get<int64_t>();
+  CAF_CHECK_GREATER_OR_EQUAL(delay_ms, 2 * 3600 * 1000 - 1000);
+  CAF_CHECK_LESS_OR_EQUAL(delay_ms, 2 * 3600 * 1000);
+  auto waiting = cw(node.url(), {"status", id}).out;
+  CAF_CHECK(waiting.find("timeout:    1.500 s\n") != std::string::npos);
+  // 2026-12-05T23:37:51.132Z
+  auto utc = [](const std::string& text, const std::string& label) {
+    auto at = text.find(label);
+    if (at == std::string::npos)
+      return false;
+    auto value = text.substr(at + label.size(), 25);
+    return value.size() == 25 && value[4] == '-' && value[10] == 'T'
+           && value[19] == '.' && value[23] == 'Z' && value[24] == '\n';
+  };
+  CAF_CHECK(utc(waiting, "submitted:  "));
+  CAF_CHECK(utc(waiting, "not before: "));
+  CAF_CHECK(waiting.find("started:") == std::string::npos);
+  auto done = cw(node.url(), {"run", "--wait", "--", "true"});
+  CAF_REQUIRE_EQUAL(done.exit_code, 0);
+  std::istringstream words{done.out};
+  std::string word, done_id;
+  words >> word >> done_id;
+  auto ended = cw(node.url(), {"status", done_id}).out;
+  CAF_CHECK(utc(ended, "started:    "));
+  CAF_CHECK(utc(ended, "ended:      "));
+  CAF_CHECK(ended.find("run time:   ") != std::string::npos);
+  CAF_CHECK(ended.find("not before:") == std::string::npos);
+  // Bad durations are refused with the flag named, and nothing is submitted.
+  auto unit = cw(node.url(), {"run", "--delay", "5x", "--", "true"});
+  CAF_CHECK_EQUAL(unit.exit_code, 2);
+  CAF_CHECK(unit.err.find("--delay: '5x': unknown unit 'x'") != std::string::npos);
+  auto too_long = cw(node.url(), {"run", "--timeout", "8d", "--", "true"});
+  CAF_CHECK_EQUAL(too_long.exit_code, 2);
+  CAF_CHECK(too_long.err.find("--timeout: '8d' is out of range (1ms to 7d)")
+            != std::string::npos);
+  auto garbled = cw(node.url(), {"lock", "acquire", "db", "--owner", "me",
+                                 "--timeout", "1.5.2"});
+  CAF_CHECK_EQUAL(garbled.exit_code, 2);
+  CAF_CHECK(garbled.err.find("--timeout: '1.5.2' is not a duration")
+            != std::string::npos);
+  auto listed = cw(node.url(), {"--json", "tasks"});
+  CAF_CHECK_EQUAL(nlohmann::json::parse(listed.out)["tasks"].size(), 2u);
+  CAF_CHECK_EQUAL(node.stop(), 0);
 }
 
 CAF_TEST(sigterm terminates running processes and the task runs again later) {

@@ -188,11 +188,12 @@ using workspace_actor = caf::typed_actor<
 ///   `invalid_argument` naming the field (`path`, `name`, `base`, …).
 /// - `workspace()`: replies with every workspace, by name.
 /// - `prune(spec)`: removes the worktrees of tasks not running (and their
-///   branches when asked) and replies with them. Errors: `invalid_argument`
-///   naming `workspace` when it names none.
+///   branches when asked) and replies with what it did to each; without
+///   `force` a worktree with uncommitted changes, and a branch not merged,
+///   stay. Errors: `invalid_argument` naming `workspace` when it names none.
 using workspace_manager_actor = workspace_actor::extend<
   caf::replies_to<workspace_atom, workspace_info>::with<workspace_info>,
   caf::replies_to<workspace_atom>::with<std::vector<workspace_info>>,
-  caf::replies_to<prune_atom, prune_spec>::with<std::vector<worktree_entry>>>;
+  caf::replies_to<prune_atom, prune_spec>::with<std::vector<prune_outcome>>>;
 
 } // namespace cw

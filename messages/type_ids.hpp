@@ -123,5 +123,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(cw, caf::first_custom_type_id)
   CAF_ADD_ATOM(cw, cw, prune_atom, "prune")
   CAF_ADD_ATOM(cw, cw, prepare_atom, "prepare")
   CAF_ADD_ATOM(cw, cw, conclude_atom, "conclude")
+  CAF_ADD_TYPE_ID(cw, (cw::prune_outcome))
+  CAF_ADD_TYPE_ID(cw, (std::vector<cw::prune_outcome>))
 
 CAF_END_TYPE_ID_BLOCK(cw)

@@ -103,12 +103,34 @@ struct prune_spec {
   std::string workspace;
   /// Deletes the `cw/<task>` branches too (they hold the tasks' commits).
   bool delete_branches = false;
+  /// Removes worktrees with changes not committed, and deletes branches
+  /// with commits not merged into the repository's HEAD; without it those
+  /// stay (`prune_outcome::kept` says why).
+  bool force = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, prune_spec& x) {
   return f(caf::meta::type_name("cw.prune_spec"), x.workspace,
-           x.delete_branches);
+           x.delete_branches, x.force);
+}
+
+/// What `prune` did with one worktree of an ended task.
+struct prune_outcome {
+  std::string workspace;
+  worktree_entry worktree;
+  /// Whether the worktree's directory was removed.
+  bool removed = false;
+  /// Whether its branch was deleted.
+  bool branch_deleted = false;
+  /// Why the worktree, or a branch asked to go, stayed; empty otherwise.
+  std::string kept;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, prune_outcome& x) {
+  return f(caf::meta::type_name("cw.prune_outcome"), x.workspace, x.worktree,
+           x.removed, x.branch_deleted, x.kept);
 }
 
 /// Where a task runs, as the workspace manager prepared it.

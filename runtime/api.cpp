@@ -501,10 +501,25 @@ void route_workspaces(self_ptr self, http_exchange& x, const target& t) {
       return reply_error(self, x, spec.error());
     self->request(ws, request_timeout, prune_atom_v, std::move(*spec))
       .then(
-        [x](const std::vector<worktree_entry>& removed) mutable {
-          json arr;
-          persistence::to_json(arr, removed);
-          reply_json(x, 200, json{{"removed", std::move(arr)}});
+        [x](const std::vector<prune_outcome>& outcomes) mutable {
+          auto removed = json::array();
+          auto kept = json::array();
+          for (auto& o : outcomes) {
+            json entry;
+            persistence::to_json(entry, o.worktree);
+            entry["workspace"] = o.workspace;
+            if (o.removed) {
+              entry["branch_deleted"] = o.branch_deleted;
+              if (!o.kept.empty())
+                entry["branch_kept"] = o.kept;
+              removed.push_back(std::move(entry));
+            } else {
+              entry["reason"] = o.kept;
+              kept.push_back(std::move(entry));
+            }
+          }
+          reply_json(x, 200, json{{"removed", std::move(removed)},
+                                  {"kept", std::move(kept)}});
         },
         fail(x));
     return;

@@ -677,6 +677,10 @@ caf::expected<prune_spec> parse_prune_spec(const std::string& body) {
       if (!value.is_boolean())
         return invalid(key, "must be true or false");
       spec.delete_branches = value.get<bool>();
+    } else if (key == "force") {
+      if (!value.is_boolean())
+        return invalid(key, "must be true or false");
+      spec.force = value.get<bool>();
     } else {
       return invalid(key, "unknown field");
     }

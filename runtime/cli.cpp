@@ -910,9 +910,9 @@ cli_status cli_workspace_list(const cli_context& ctx) {
 }
 
 cli_status cli_workspace_prune(const cli_context& ctx, const std::string& name,
-                               bool delete_branches) {
+                               bool delete_branches, bool force) {
   return guarded([&] {
-    json body{{"delete_branches", delete_branches}};
+    json body{{"delete_branches", delete_branches}, {"force", force}};
     if (!name.empty())
       body["workspace"] = name;
     auto client = connect(ctx);
@@ -923,16 +923,27 @@ cli_status cli_workspace_prune(const cli_context& ctx, const std::string& name,
       return cli_status::success;
     }
     auto j = json::parse(res.body, nullptr, false);
-    if (!j.is_object() || !j.contains("removed"))
+    if (!j.is_object() || !j.contains("removed") || !j.contains("kept"))
       return cli_status::failure;
-    for (auto& w : j["removed"])
-      *ctx.out << "removed worktree of task " << w.value("task", uint64_t{0})
-               << " at " << w.value("path", "")
-               << (delete_branches ? " and branch " : " (branch kept: ")
-               << w.value("branch", "") << (delete_branches ? "" : ")")
-               << "\n";
-    if (j["removed"].empty())
-      *ctx.out << "nothing to prune\n";
+    auto& out = *ctx.out;
+    auto worktree = [](const json& w) {
+      return "worktree of task " + std::to_string(w.value("task", uint64_t{0}))
+             + " at " + w.value("path", "");
+    };
+    for (auto& w : j["removed"]) {
+      out << "removed " << worktree(w);
+      if (w.value("branch_deleted", false))
+        out << " and branch " << w.value("branch", "");
+      else if (!delete_branches)
+        out << " (branch kept: " << w.value("branch", "") << ")";
+      else
+        out << "; " << w.value("branch_kept", "");
+      out << "\n";
+    }
+    for (auto& w : j["kept"])
+      out << "kept " << worktree(w) << ": " << w.value("reason", "") << "\n";
+    if (j["removed"].empty() && j["kept"].empty())
+      out << "nothing to prune\n";
     return cli_status::success;
   });
 }

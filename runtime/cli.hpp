@@ -168,10 +168,11 @@ cli_status cli_workspace_add(const cli_context& ctx,
 /// tasks and worktrees.
 cli_status cli_workspace_list(const cli_context& ctx);
 
-/// `cw workspace prune [NAME] [--delete-branches]`: removes the worktrees of
-/// tasks that no longer run and prints them.
+/// `cw workspace prune [NAME] [--delete-branches] [--force]`: removes the
+/// worktrees of tasks that no longer run and prints what it removed and
+/// what it kept (uncommitted changes, unmerged branches) and why.
 cli_status cli_workspace_prune(const cli_context& ctx, const std::string& name,
-                               bool delete_branches);
+                               bool delete_branches, bool force);
 
 /// Reads a workflow file into the JSON body of `POST /v1/workflows`.
 /// Errors: `invalid_argument` naming the file (and line, for TOML).

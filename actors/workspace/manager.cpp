@@ -118,6 +118,58 @@ void arm_overdue(self_ptr self) {
 /// tagged with the seq of the last one: the registry then holds exactly the
 /// events up to it (with appends in flight it would hold later ones too, and
 /// replaying those again would count a conflict twice).
+/// Prunes the worktree `w` of an ended task of workspace `name` (at
+/// `root`) as `spec` asks: removes it unless it has uncommitted changes
+/// (or `force`), then deletes its branch if asked and merged (or `force`).
+prune_outcome prune_one(const std::string& name, const std::string& root,
+                        const worktree_entry& w, const prune_spec& spec) {
+  prune_outcome out;
+  out.workspace = name;
+  out.worktree = w;
+  std::error_code ec;
+  if (fs::exists(w.path, ec)) {
+    if (!spec.force) {
+      auto files = changed_files(w.path, "HEAD");
+      if (!files) {
+        out.kept = "cannot tell whether it has uncommitted changes: "
+                   + describe(files.error());
+        return out;
+      }
+      if (!files->empty()) {
+        std::string shown;
+        for (size_t i = 0; i < files->size() && i < 3; ++i)
+          shown += (i == 0 ? "" : ", ") + (*files)[i];
+        out.kept = std::to_string(files->size()) + " file"
+                   + (files->size() == 1 ? "" : "s") + " not committed ("
+                   + shown + (files->size() > 3 ? ", ..." : "")
+                   + "); --force removes them";
+        return out;
+      }
+    }
+    if (auto ok = remove_worktree(root, w.path); !ok) {
+      spdlog::warn("workspace {}: cannot remove worktree {}: {}", name,
+                   w.path, describe(ok.error()));
+      out.kept = describe(ok.error());
+      return out;
+    }
+  } else {
+    // Gone already: git forgets it.
+    prune_worktrees(root);
+  }
+  out.removed = true;
+  if (spec.delete_branches) {
+    if (auto ok = delete_branch(root, w.branch, spec.force); !ok) {
+      auto why = describe(ok.error());
+      out.kept = "branch " + w.branch + " kept: "
+                 + why.substr(0, why.find('\n'))
+                 + (spec.force ? "" : "; --force deletes it");
+    } else {
+      out.branch_deleted = true;
+    }
+  }
+  return out;
+}
+
 void record(self_ptr self, workspace_event ev, std::function<void()> then) {
   auto& st = self->state;
   st.cfg.registry.apply(ev);
@@ -388,41 +440,28 @@ manager(self_ptr self, workspace_manager_config cfg) {
       return result;
     },
     [self](prune_atom,
-           const prune_spec& spec) -> caf::result<std::vector<worktree_entry>> {
+           const prune_spec& spec) -> caf::result<std::vector<prune_outcome>> {
       auto& st = self->state;
       if (!spec.workspace.empty() && !st.cfg.registry.find(spec.workspace))
         return invalid("workspace: no workspace named '" + spec.workspace
                        + "'");
       std::vector<worktree_removed> removed;
-      std::vector<worktree_entry> result;
+      std::vector<prune_outcome> result;
       for (auto& [name, ws] : st.cfg.registry.all()) {
         if (!spec.workspace.empty() && name != spec.workspace)
           continue;
         for (auto& w : ws.worktrees) {
           if (st.open.count(w.task) != 0)
             continue;
-          std::error_code ec;
-          if (fs::exists(w.path, ec)) {
-            if (auto ok = remove_worktree(ws.root, w.path,
-                                          spec.delete_branches);
-                !ok) {
-              spdlog::warn("workspace {}: cannot remove worktree {}: {}",
-                           name, w.path, describe(ok.error()));
-              continue;
-            }
-          } else {
-            // Gone already: git forgets it; the branch stays unless asked.
-            prune_worktrees(ws.root);
-            if (spec.delete_branches)
-              run_git(ws.root, {"branch", "-D", "--quiet", w.branch});
-          }
-          removed.push_back({name, w.task, w.path, spec.delete_branches});
-          result.push_back(w);
+          result.push_back(prune_one(name, ws.root, w, spec));
+          if (result.back().removed)
+            removed.push_back({name, w.task, w.path,
+                               result.back().branch_deleted});
         }
       }
       if (removed.empty())
         return result;
-      auto rp = self->make_response_promise<std::vector<worktree_entry>>();
+      auto rp = self->make_response_promise<std::vector<prune_outcome>>();
       for (size_t i = 0; i < removed.size(); ++i) {
         auto last = i + 1 == removed.size();
         record(self, removed[i], [rp, result, last]() mutable {

@@ -315,8 +315,8 @@ list_worktrees(const fs::path& repo) {
   return result;
 }
 
-caf::expected<void> remove_worktree(const fs::path& repo, const fs::path& path,
-                                    bool delete_branch) {
+caf::expected<void> remove_worktree(const fs::path& repo,
+                                    const fs::path& path) {
   auto top = git_toplevel(repo);
   if (!top)
     return std::move(top.error());
@@ -336,12 +336,19 @@ caf::expected<void> remove_worktree(const fs::path& repo, const fs::path& path,
                         path);
   if (!removed)
     return std::move(removed.error());
-  if (delete_branch) {
-    auto deleted = git_ok("deleting the branch of worktree", *top,
-                          {"branch", "-D", i->branch}, path);
-    if (!deleted)
-      return std::move(deleted.error());
-  }
+  return caf::unit;
+}
+
+caf::expected<void> delete_branch(const fs::path& repo,
+                                  const std::string& branch, bool force) {
+  auto top = git_toplevel(repo);
+  if (!top)
+    return std::move(top.error());
+  auto deleted = git_ok("deleting branch", *top,
+                        {"branch", force ? "-D" : "-d", "--quiet", branch},
+                        branch);
+  if (!deleted)
+    return std::move(deleted.error());
   return caf::unit;
 }
 

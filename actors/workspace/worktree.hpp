@@ -85,11 +85,17 @@ caf::expected<std::vector<worktree_info>>
 list_worktrees(const std::filesystem::path& repo);
 
 /// Removes the worktree at `path` (with its uncommitted changes) from
-/// `repo`, and its branch too when `delete_branch`. Errors:
-/// `invalid_argument` naming `path` when it is not a worktree of `repo`.
+/// `repo`; its branch stays. Errors: `invalid_argument` naming `path` when
+/// it is not a worktree of `repo`.
 caf::expected<void> remove_worktree(const std::filesystem::path& repo,
-                                    const std::filesystem::path& path,
-                                    bool delete_branch = false);
+                                    const std::filesystem::path& path);
+
+/// Deletes `branch` of `repo` if it is merged into the repository's HEAD
+/// (`git branch -d`), or whatever it holds when `force` (`-D`). Errors:
+/// `invalid_argument` naming the branch, with git's reason (e.g. not fully
+/// merged).
+caf::expected<void> delete_branch(const std::filesystem::path& repo,
+                                  const std::string& branch, bool force);
 
 /// Forgets worktrees whose directories are gone (`git worktree prune`).
 /// Errors: `invalid_argument` naming `repo` when it is no git repository.

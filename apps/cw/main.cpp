@@ -254,7 +254,12 @@ int main(int argc, char** argv) {
     "prune", "remove the worktrees of tasks that no longer run");
   ws_prune->add_option("name", prune_name, "only this workspace");
   ws_prune->add_flag("--delete-branches", delete_branches,
-                     "delete their cw/<id> branches too");
+                     "delete their cw/<id> branches too (if merged into "
+                     "HEAD, unless --force)");
+  bool prune_force = false;
+  ws_prune->add_flag("--force", prune_force,
+                     "also remove worktrees with changes not committed, and "
+                     "delete branches not merged");
 
   replay_options replay;
   auto replay_cmd = app.add_subcommand(
@@ -333,7 +338,7 @@ int main(int argc, char** argv) {
   else if (*ws_list)
     rc = cli_workspace_list(ctx);
   else if (*ws_prune)
-    rc = cli_workspace_prune(ctx, prune_name, delete_branches);
+    rc = cli_workspace_prune(ctx, prune_name, delete_branches, prune_force);
   else if (*replay_cmd)
     rc = cli_replay(ctx, replay);
   else if (*wf_submit)

@@ -371,8 +371,14 @@ CAF_TEST(a deleted worktree directory is pruned and a branch deleted) {
   auto listed = list_worktrees(repo);
   CAF_REQUIRE_EQUAL(listed->size(), 1u);
   CAF_CHECK_EQUAL(listed->at(0).task, 5u);
-  CAF_REQUIRE(remove_worktree(repo, trees / "5", true));
+  CAF_REQUIRE(remove_worktree(repo, trees / "5"));
+  CAF_CHECK_EQUAL(git(repo, {"branch", "--list", "cw/5"}), "  cw/5\n");
+  // Merged into HEAD (no commits of its own): `-d` deletes it.
+  CAF_REQUIRE(delete_branch(repo, "cw/5", false));
   CAF_CHECK_EQUAL(git(repo, {"branch", "--list", "cw/5"}), "");
+  auto gone = delete_branch(repo, "cw/5", false);
+  CAF_REQUIRE(!gone);
+  CAF_CHECK(names(gone.error(), "cw/5"));
   CAF_CHECK(!prune_worktrees(dir.path() / "nothing"));
 }
 
@@ -961,10 +967,14 @@ CAF_TEST(prune removes worktrees of ended tasks only) {
   conclude(3);
   auto running = prepare(2, repo);
   jd->snapshots.clear();
-  auto removed = value(ask<std::vector<worktree_entry>>(prune_atom_v,
-                                                        prune_spec{}));
-  CAF_REQUIRE_EQUAL(removed.size(), 2u);
-  CAF_CHECK_EQUAL(removed[0].task, 1u);
+  auto pruned = value(ask<std::vector<prune_outcome>>(prune_atom_v,
+                                                      prune_spec{}));
+  CAF_REQUIRE_EQUAL(pruned.size(), 2u);
+  CAF_CHECK_EQUAL(pruned[0].worktree.task, 1u);
+  CAF_CHECK_EQUAL(pruned[0].workspace, "app");
+  CAF_CHECK(pruned[0].removed && pruned[1].removed);
+  CAF_CHECK(!pruned[0].branch_deleted);
+  CAF_CHECK_EQUAL(pruned[0].kept, "");
   CAF_CHECK(!fs::exists(also_done.cwd));
   // Two removals in one go: the snapshot waits for both.
   check_snapshots();
@@ -975,13 +985,55 @@ CAF_TEST(prune removes worktrees of ended tasks only) {
             != std::string::npos);
   conclude(2);
   prune_spec all{"app", true};
-  removed = value(ask<std::vector<worktree_entry>>(prune_atom_v, all));
-  CAF_CHECK_EQUAL(removed.size(), 1u);
+  pruned = value(ask<std::vector<prune_outcome>>(prune_atom_v, all));
+  CAF_REQUIRE_EQUAL(pruned.size(), 1u);
+  CAF_CHECK(pruned[0].removed && pruned[0].branch_deleted);
   CAF_CHECK_EQUAL(git(repo, {"branch", "--list", "cw/2"}), "");
-  auto bad = ask<std::vector<worktree_entry>>(prune_atom_v,
-                                              prune_spec{"nope", false});
+  auto bad = ask<std::vector<prune_outcome>>(prune_atom_v,
+                                             prune_spec{"nope", false});
   CAF_REQUIRE(!bad);
   CAF_CHECK(names(bad.error(), "workspace"));
+}
+
+CAF_TEST(prune keeps uncommitted work and unmerged branches unless forced) {
+  value(add(registered("app", repo.string(), workspace_isolation::worktree)));
+  // Task 1 left a file it did not commit; task 2 committed its work.
+  auto dirty = prepare(1, repo);
+  write_file(fs::path{dirty.cwd} / "notes.txt", "draft\n");
+  conclude(1);
+  auto committed = prepare(2, repo);
+  write_file(fs::path{committed.cwd} / "done.txt", "done\n");
+  git(committed.cwd, {"add", "done.txt"});
+  git(committed.cwd, {"commit", "-q", "-m", "work"});
+  conclude(2);
+  auto pruned = value(ask<std::vector<prune_outcome>>(
+    prune_atom_v, prune_spec{"app", true, false}));
+  CAF_REQUIRE_EQUAL(pruned.size(), 2u);
+  // The uncommitted file keeps the worktree, named in the reason.
+  CAF_CHECK(!pruned[0].removed);
+  CAF_CHECK_EQUAL(pruned[0].kept,
+                  "1 file not committed (notes.txt); --force removes them");
+  CAF_CHECK(fs::exists(fs::path{dirty.cwd} / "notes.txt"));
+  // The clean worktree goes; its branch holds a commit HEAD lacks: it stays.
+  CAF_CHECK(pruned[1].removed);
+  CAF_CHECK(!pruned[1].branch_deleted);
+  CAF_CHECK(pruned[1].kept.rfind("branch cw/2 kept: ", 0) == 0);
+  CAF_CHECK(pruned[1].kept.find("--force deletes it") != std::string::npos);
+  CAF_CHECK(!fs::exists(committed.cwd));
+  CAF_CHECK(git(repo, {"branch", "--list", "cw/2"}).find("cw/2")
+            != std::string::npos);
+  // Only the removal is journaled, and the registry still lists task 1.
+  auto listed = value(ask<std::vector<workspace_info>>(workspace_atom_v));
+  CAF_REQUIRE_EQUAL(listed.size(), 1u);
+  CAF_REQUIRE_EQUAL(listed[0].worktrees.size(), 1u);
+  CAF_CHECK_EQUAL(listed[0].worktrees[0].task, 1u);
+  // Forced: the uncommitted file goes with its worktree and branch.
+  pruned = value(ask<std::vector<prune_outcome>>(
+    prune_atom_v, prune_spec{"app", true, true}));
+  CAF_REQUIRE_EQUAL(pruned.size(), 1u);
+  CAF_CHECK(pruned[0].removed && pruned[0].branch_deleted);
+  CAF_CHECK(!fs::exists(dirty.cwd));
+  CAF_CHECK_EQUAL(git(repo, {"branch", "--list", "cw/1"}), "");
 }
 
 CAF_TEST(what the node writes inside a shared workspace is no task change) {

@@ -138,9 +138,20 @@ CAF_TEST(a task in a worktree workspace works on its own branch) {
   auto list = cw(n, {"workspace", "list"});
   CAF_CHECK(list.out.find("worktree") != std::string::npos);
   CAF_CHECK(list.out.find(worktree) != std::string::npos);
-  auto prune = cw(n, {"workspace", "prune", "repo"});
+  // The task's changes are not committed: prune keeps them unless forced.
+  auto keep = cw(n, {"workspace", "prune", "repo"});
+  CAF_CHECK_EQUAL(keep.exit_code, 0);
+  CAF_CHECK_EQUAL(keep.out.rfind("kept worktree of task ", 0), 0u);
+  CAF_CHECK(keep.out.find(" at " + worktree
+                          + ": 2 files not committed (README.md, new.txt); "
+                            "--force removes them\n")
+            != std::string::npos);
+  CAF_CHECK(fs::exists(fs::path{worktree} / "new.txt"));
+  auto prune = cw(n, {"workspace", "prune", "repo", "--force"});
   CAF_CHECK_EQUAL(prune.exit_code, 0);
-  CAF_CHECK(prune.out.find("removed worktree") != std::string::npos);
+  CAF_CHECK_EQUAL(prune.out.rfind("removed worktree of task ", 0), 0u);
+  CAF_CHECK(prune.out.find(" at " + worktree + " (branch kept: cw/")
+            != std::string::npos);
   CAF_CHECK(!fs::exists(worktree));
   CAF_CHECK(workspace(n, "repo")["worktrees"].empty());
   // Bad input: clear errors naming the flag's field, nothing changed.

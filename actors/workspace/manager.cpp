@@ -113,11 +113,6 @@ void arm_overdue(self_ptr self) {
   self->delayed_send(self, *due - self->clock().now(), ws_overdue_atom::value);
 }
 
-/// Applies `ev` to the registry, journals it, and runs `then` once it is
-/// durable. Once no append is in flight, a snapshot of the registry follows,
-/// tagged with the seq of the last one: the registry then holds exactly the
-/// events up to it (with appends in flight it would hold later ones too, and
-/// replaying those again would count a conflict twice).
 /// Prunes the worktree `w` of an ended task of workspace `name` (at
 /// `root`) as `spec` asks: removes it unless it has uncommitted changes
 /// (or `force`), then deletes its branch if asked and merged (or `force`).
@@ -170,6 +165,11 @@ prune_outcome prune_one(const std::string& name, const std::string& root,
   return out;
 }
 
+/// Applies `ev` to the registry, journals it, and runs `then` once it is
+/// durable. Once no append is in flight, a snapshot of the registry follows,
+/// tagged with the seq of the last one: the registry then holds exactly the
+/// events up to it (with appends in flight it would hold later ones too, and
+/// replaying those again would count a conflict twice).
 void record(self_ptr self, workspace_event ev, std::function<void()> then) {
   auto& st = self->state;
   st.cfg.registry.apply(ev);

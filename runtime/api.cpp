@@ -1,5 +1,6 @@
 #include "runtime/api.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <fstream>
@@ -410,18 +411,64 @@ void acquire_lock(self_ptr self, http_exchange x) {
           [self, x](caf::error& err) mutable { reply_lock_error(self, x, err); });
 }
 
-void release_lock(self_ptr self, http_exchange x) {
-  auto spec = parse_lock_release(x.req.body);
-  if (!spec)
-    return reply_error(self, x, spec.error());
+/// Releases a lock for `owner`, as the lock manager decides.
+void forward_release(self_ptr self, http_exchange x, std::string owner,
+                     std::string resource) {
   self
     ->request(self->state.cfg.locks, request_timeout, release_atom_v,
-              std::move(spec->owner), std::move(spec->resource))
+              std::move(owner), std::move(resource))
     .then(
       [x](const lock_holder_view& h) mutable {
         reply_json(x, 200, json{{"released", to_json(h)}});
       },
       [self, x](caf::error& err) mutable { reply_error(self, x, err); });
+}
+
+void release_lock(self_ptr self, http_exchange x) {
+  auto spec = parse_lock_release(x.req.body);
+  if (!spec)
+    return reply_error(self, x, spec.error());
+  // A lock a task declared (`--lock`) is held for it by the scheduler until
+  // it ends: released by hand, a second task could enter what the first
+  // still works in. Locks a task's process took itself (as `task:<id>`) are
+  // its own to release.
+  const std::string prefix = "task:";
+  const auto& owner = spec->owner;
+  task_id id = 0;
+  auto digits = owner.data() + prefix.size();
+  auto end = owner.data() + owner.size();
+  auto is_task = owner.rfind(prefix, 0) == 0 && digits != end;
+  if (is_task) {
+    auto [ptr, ec] = std::from_chars(digits, end, id);
+    is_task = ec == std::errc{} && ptr == end;
+  }
+  if (!is_task)
+    return forward_release(self, x, std::move(spec->owner),
+                           std::move(spec->resource));
+  self->request(self->state.cfg.scheduler, request_timeout, lookup_atom_v, id)
+    .then(
+      [self, x, spec = *spec, id](const task_info& info) mutable {
+        auto declared = std::any_of(
+          info.spec.locks.begin(), info.spec.locks.end(),
+          [&](const std::string& text) {
+            return parse_lock_need(text).resource == spec.resource;
+          });
+        if (declared && !is_terminal(info.status))
+          return reply_error(
+            self, x,
+            make_error(errc::invalid_argument,
+                       "owner: task " + std::to_string(id) + " holds '"
+                         + spec.resource
+                         + "' for its --lock until it ends (cancel the task "
+                           "to end it sooner)"));
+        forward_release(self, x, std::move(spec.owner),
+                        std::move(spec.resource));
+      },
+      [self, x, spec = *spec](caf::error&) mutable {
+        // No such task: the lock manager answers as for any owner.
+        forward_release(self, x, std::move(spec.owner),
+                        std::move(spec.resource));
+      });
 }
 
 void list_agents(self_ptr self, http_exchange x) {

@@ -68,17 +68,23 @@ struct fixture {
     });
   }
 
-  /// Waits (polling, at most 30 s) until `owner` waits for `resource`.
-  void await_waiter(const std::string& owner, const std::string& resource) {
+  /// Waits (polling, at most 30 s) until `owner` is among the `role`
+  /// (`holders` or `waiters`) of `resource` in `GET /v1/locks`.
+  void await_lock(const std::string& role, const std::string& owner,
+                  const std::string& resource) {
     auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (std::chrono::steady_clock::now() < until) {
       auto j = json::parse(call("GET", "/v1/locks").body);
-      for (auto& w : j["waiters"])
+      for (auto& w : j[role])
         if (w["owner"] == owner && w["resource"] == resource)
           return;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    CAF_FAIL(owner << " never waited for " << resource);
+    CAF_FAIL(owner << " never among the " << role << " of " << resource);
+  }
+
+  void await_waiter(const std::string& owner, const std::string& resource) {
+    await_lock("waiters", owner, resource);
   }
 
   void check_refused(const http_response& res, unsigned status,
@@ -233,6 +239,44 @@ CAF_TEST(the locks of a task are released when the task ends) {
   auto j = json::parse(call("GET", "/v1/locks").body);
   CAF_REQUIRE_EQUAL(j["holders"].size(), 1u);
   CAF_CHECK_EQUAL(j["holders"][0]["owner"], "agent:x");
+}
+
+CAF_TEST(a lock a task declared is not released by hand while the task runs) {
+  json task{{"argv", {"sleep", "30"}},
+            {"workspace", dir.path().string()},
+            {"locks", {"db:shared"}}};
+  auto submitted = call("POST", "/v1/tasks", task.dump());
+  CAF_REQUIRE_EQUAL(submitted.status, 201u);
+  auto id = json::parse(submitted.body)["id"].template get<uint64_t>();
+  auto owner = "task:" + std::to_string(id);
+  auto target = "/v1/tasks/" + std::to_string(id);
+  await_lock("holders", owner, "db");
+  auto release = [&](const std::string& resource) {
+    return call("POST", "/v1/locks/release",
+                json{{"owner", owner}, {"resource", resource}}.dump());
+  };
+  auto refused = release("db");
+  CAF_CHECK_EQUAL(refused.status, 400u);
+  auto body = json::parse(refused.body);
+  CAF_CHECK_EQUAL(body["field"], "owner");
+  CAF_CHECK_EQUAL(body["message"],
+                  "owner: task " + std::to_string(id)
+                    + " holds 'db' for its --lock until it ends (cancel the "
+                      "task to end it sooner)");
+  auto held = json::parse(call("GET", "/v1/locks").body);
+  CAF_REQUIRE_EQUAL(held["holders"].size(), 1u);
+  CAF_CHECK_EQUAL(held["holders"][0]["owner"], owner);
+  // What the task's process took in its own name is its own to release.
+  auto own = call("POST", "/v1/locks/acquire", acquire_body(owner, "cache", 0));
+  CAF_REQUIRE_EQUAL(own.status, 200u);
+  CAF_CHECK_EQUAL(release("cache").status, 200u);
+  // Once the task has ended, nothing of it is held.
+  CAF_CHECK_EQUAL(call("POST", target + "/cancel").status, 200u);
+  auto ended = json::parse(
+    client->request("GET", target + "?wait=30", "", std::chrono::seconds(40))
+      ->body);
+  CAF_CHECK_EQUAL(ended["status"], "cancelled");
+  CAF_CHECK(json::parse(call("GET", "/v1/locks").body)["holders"].empty());
 }
 
 CAF_TEST(a task that declares a lock waits queued without an agent until granted) {

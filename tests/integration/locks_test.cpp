@@ -87,6 +87,25 @@ struct fixture {
     await_lock("waiters", owner, resource);
   }
 
+  /// Submits `task` with `argv` and the fixture's workspace added; returns
+  /// its id.
+  uint64_t submit(json task, json argv = {"true"}) {
+    task["argv"] = std::move(argv);
+    task["workspace"] = dir.path().string();
+    auto res = call("POST", "/v1/tasks", task.dump());
+    CAF_REQUIRE_EQUAL(res.status, 201u);
+    return json::parse(res.body)["id"].template get<uint64_t>();
+  }
+
+  /// The task once it has ended (the API's long poll, at most 30 s).
+  json await_end(uint64_t id) {
+    auto res = client->request("GET",
+                               "/v1/tasks/" + std::to_string(id) + "?wait=30",
+                               "", std::chrono::seconds(40));
+    CAF_REQUIRE(res);
+    return json::parse(res->body);
+  }
+
   void check_refused(const http_response& res, unsigned status,
                      const std::string& field) {
     CAF_CHECK_EQUAL(res.status, status);
@@ -222,10 +241,7 @@ CAF_TEST(the cli takes and releases locks) {
 }
 
 CAF_TEST(the locks of a task are released when the task ends) {
-  json task{{"argv", {"sleep", "30"}}, {"workspace", dir.path().string()}};
-  auto submitted = call("POST", "/v1/tasks", task.dump());
-  CAF_REQUIRE_EQUAL(submitted.status, 201u);
-  auto id = json::parse(submitted.body)["id"].template get<uint64_t>();
+  auto id = submit(json::object(), {"sleep", "30"});
   auto owner = "task:" + std::to_string(id);
   auto held = call("POST", "/v1/locks/acquire", acquire_body(owner, "db", 1000));
   CAF_REQUIRE_EQUAL(held.status, 200u);
@@ -242,12 +258,7 @@ CAF_TEST(the locks of a task are released when the task ends) {
 }
 
 CAF_TEST(a lock a task declared is not released by hand while the task runs) {
-  json task{{"argv", {"sleep", "30"}},
-            {"workspace", dir.path().string()},
-            {"locks", {"db:shared"}}};
-  auto submitted = call("POST", "/v1/tasks", task.dump());
-  CAF_REQUIRE_EQUAL(submitted.status, 201u);
-  auto id = json::parse(submitted.body)["id"].template get<uint64_t>();
+  auto id = submit({{"locks", {"db:shared"}}}, {"sleep", "30"});
   auto owner = "task:" + std::to_string(id);
   auto target = "/v1/tasks/" + std::to_string(id);
   await_lock("holders", owner, "db");
@@ -272,9 +283,7 @@ CAF_TEST(a lock a task declared is not released by hand while the task runs) {
   CAF_CHECK_EQUAL(release("cache").status, 200u);
   // Once the task has ended, nothing of it is held.
   CAF_CHECK_EQUAL(call("POST", target + "/cancel").status, 200u);
-  auto ended = json::parse(
-    client->request("GET", target + "?wait=30", "", std::chrono::seconds(40))
-      ->body);
+  auto ended = await_end(id);
   CAF_CHECK_EQUAL(ended["status"], "cancelled");
   CAF_CHECK(json::parse(call("GET", "/v1/locks").body)["holders"].empty());
 }
@@ -283,12 +292,7 @@ CAF_TEST(a task that declares a lock waits queued without an agent until granted
   // Someone else holds db.
   auto held = call("POST", "/v1/locks/acquire", acquire_body("agent:x", "db", 0));
   CAF_REQUIRE_EQUAL(held.status, 200u);
-  json locked{{"argv", {"true"}},
-              {"workspace", dir.path().string()},
-              {"locks", {"db"}}};
-  auto submitted = call("POST", "/v1/tasks", locked.dump());
-  CAF_REQUIRE_EQUAL(submitted.status, 201u);
-  auto id = json::parse(submitted.body)["id"].template get<uint64_t>();
+  auto id = submit({{"locks", {"db"}}});
   auto target = "/v1/tasks/" + std::to_string(id);
   await_waiter("task:" + std::to_string(id), "db");
   auto status = [&](const std::string& t) {
@@ -296,12 +300,7 @@ CAF_TEST(a task that declares a lock waits queued without an agent until granted
   };
   CAF_CHECK_EQUAL(status(target), "queued");
   // The node's only agent is free: a task without locks runs meanwhile.
-  json free_task{{"argv", {"true"}}, {"workspace", dir.path().string()}};
-  auto other = json::parse(call("POST", "/v1/tasks", free_task.dump()).body);
-  auto other_target = "/v1/tasks/" + std::to_string(other["id"].get<uint64_t>());
-  auto done = json::parse(
-    client->request("GET", other_target + "?wait=30", "", std::chrono::seconds(40))
-      ->body);
+  auto done = await_end(submit(json::object()));
   CAF_CHECK_EQUAL(done["status"], "completed");
   CAF_CHECK_EQUAL(status(target), "queued");
   // It says what it waits for, in the API and in cw status; a finished
@@ -317,8 +316,7 @@ CAF_TEST(a task that declares a lock waits queued without an agent until granted
   auto released = call("POST", "/v1/locks/release",
                        json{{"owner", "agent:x"}, {"resource", "db"}}.dump());
   CAF_CHECK_EQUAL(released.status, 200u);
-  auto finished = json::parse(
-    client->request("GET", target + "?wait=30", "", std::chrono::seconds(40))->body);
+  auto finished = await_end(id);
   CAF_CHECK_EQUAL(finished["status"], "completed");
   auto locks = finished["spec"]["locks"];
   CAF_CHECK_EQUAL(locks, json::array({"db"}));
@@ -330,23 +328,13 @@ CAF_TEST(a task refused its declared lock in a deadlock is cancelled naming it) 
   // The task takes a, then waits for b, which agent:x holds.
   auto held = call("POST", "/v1/locks/acquire", acquire_body("agent:x", "b", 0));
   CAF_REQUIRE_EQUAL(held.status, 200u);
-  json task{{"argv", {"true"}},
-            {"workspace", dir.path().string()},
-            {"priority", -5},
-            {"locks", {"b", "a:shared"}}};
-  auto submitted = call("POST", "/v1/tasks", task.dump());
-  CAF_REQUIRE_EQUAL(submitted.status, 201u);
-  auto id = json::parse(submitted.body)["id"].template get<uint64_t>();
+  auto id = submit({{"priority", -5}, {"locks", {"b", "a:shared"}}});
   auto owner = "task:" + std::to_string(id);
   await_waiter(owner, "b");
   // agent:x asking for a closes the circle; the task has the lower priority.
   auto granted = acquire_async(acquire_body("agent:x", "a", 30'000)).get();
   CAF_CHECK_EQUAL(granted.status, 200u);
-  auto t = json::parse(client
-                         ->request("GET",
-                                   "/v1/tasks/" + std::to_string(id) + "?wait=30",
-                                   "", std::chrono::seconds(40))
-                         ->body);
+  auto t = await_end(id);
   CAF_CHECK_EQUAL(t["status"], "cancelled");
   auto reason = t["reason"].get<std::string>();
   CAF_CHECK_EQUAL(reason.rfind("lock b: deadlock: ", 0), 0u);

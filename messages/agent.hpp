@@ -6,6 +6,8 @@
 
 #include "caf/meta/type_name.hpp"
 
+#include "messages/task.hpp"
+
 namespace cw {
 
 /// How a pool picks one of the agents that may run a task.
@@ -73,6 +75,10 @@ struct pool_settings {
   int64_t idle_timeout_ms = 300'000;
   /// Each agent's max load (for the number of agents a backlog needs).
   uint32_t max_load = 1;
+  /// The provider account its agents use: a usage limit one of them hits
+  /// holds back every pool of the same provider and account. Empty: the
+  /// node's own (the default credentials).
+  std::string account = {};
 };
 
 /// When a circuit breaker trips and how it recovers.
@@ -118,14 +124,13 @@ typename Inspector::result_type inspect(Inspector& f, breaker_view& x) {
 /// What the tasks of one pool cost (see the cost ledger).
 struct pool_cost {
   std::string pool;
-  double today_usd = 0;
-  double total_usd = 0;
+  cost_figures today;
+  cost_figures total;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, pool_cost& x) {
-  return f(caf::meta::type_name("cw.pool_cost"), x.pool, x.today_usd,
-           x.total_usd);
+  return f(caf::meta::type_name("cw.pool_cost"), x.pool, x.today, x.total);
 }
 
 /// Every registered agent, every provider's breaker and the cost of every

@@ -150,6 +150,25 @@ struct session_changed {
   std::string reason = {};
 };
 
+/// A provider account hit a usage or rate limit, or the hold that put on it
+/// ended (`limit.held@1`, `limit.lifted@1`, entity
+/// `limit/<provider>/<account>`): while held, no pool of that provider and
+/// account starts a task. Held from the limited run's end until `until_ms`,
+/// whatever becomes of the task that hit it.
+struct limit_changed {
+  /// The task whose run hit the limit (`held`), or whose retry lifted it.
+  task_id id = 0;
+  /// `held` or `lifted`.
+  std::string what;
+  std::string provider;
+  /// The pools' `account`, empty for the node's own.
+  std::string account;
+  /// `held`: when it lifts (ms since the epoch).
+  int64_t until_ms = 0;
+  /// `held`: the limit and what the run said; `lifted`: why.
+  std::string reason = {};
+};
+
 /// A failed task was given fresh attempts (`task.retried@1`).
 struct task_retried {
   task_id id = 0;
@@ -197,6 +216,8 @@ struct workflow_submitted {
   failure_policy policy = failure_policy::fail_fast;
   /// Its tasks in topological order (dependencies first).
   std::vector<task_id> tasks;
+  /// Its own budget in USD (0: the node's `per_workflow_usd`).
+  double budget_usd = 0;
 };
 
 /// Every task of a workflow ended (`workflow.finished@1`).
@@ -211,7 +232,7 @@ using task_event
   = std::variant<task_submitted, task_assigned, task_started, task_finished,
                  task_requeued, task_retry_scheduled, task_cancelled,
                  task_retried, task_parked, workflow_submitted,
-                 workflow_finished, session_changed>;
+                 workflow_finished, session_changed, limit_changed>;
 
 /// Returns the id of the entity a typed event is about: a task id, or a
 /// workflow id for workflow events.
@@ -220,11 +241,14 @@ uint64_t subject(const task_event& x);
 /// Returns whether `x` is about a workflow rather than a task.
 bool is_workflow_event(const task_event& x);
 
+/// Returns whether `x` is about a limit hold rather than a task.
+bool is_limit_event(const task_event& x);
+
 /// Returns whether `x` is about a session rather than a task.
 bool is_session_event(const task_event& x);
 
-/// Returns the entity of `x` as the journal names it: `"task/42"` or
-/// `"workflow/7"`.
+/// Returns the entity of `x` as the journal names it: `"task/42"`,
+/// `"workflow/7"`, `"session/3"` or `"limit/claude/default"`.
 std::string entity_of(const task_event& x);
 
 } // namespace cw

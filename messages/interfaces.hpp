@@ -95,6 +95,12 @@ using agent_actor = caf::typed_actor<
 /// - `agents`: replies with every registered agent (profile, running tasks)
 ///   and each provider's circuit breaker. `agents(n)` replies with the same
 ///   once at least n agents are registered (the node waits so at start-up).
+/// - `session(list, state, limit)`: the newest sessions (0: all) in `state`
+///   (a state name, `open` for all but closed, empty for any).
+///   `session(lookup, id)`, `session(command)`: one session; open, pause,
+///   resume or close one. Errors: `no_such_task`, `illegal_transition`
+///   naming the allowed commands, `invalid_argument` naming the field.
+/// - `costs(days)`: the cost ledger, the newest `days` UTC days (0: all).
 /// - `interrupt`: the node stops on purpose and terminates its processes:
 ///   every running task goes back to the queue. Replies, once that is
 ///   durable, with the number of tasks requeued.
@@ -128,10 +134,11 @@ using scheduler_actor = caf::typed_actor<
   caf::replies_to<interrupt_atom>::with<uint32_t>,
   caf::replies_to<agents_atom>::with<agent_listing>,
   caf::replies_to<agents_atom, uint32_t>::with<agent_listing>,
-  caf::replies_to<session_atom, list_atom,
+  caf::replies_to<session_atom, list_atom, std::string,
                   uint32_t>::with<std::vector<session_info>>,
   caf::replies_to<session_atom, lookup_atom, session_id>::with<session_info>,
   caf::replies_to<session_atom, session_command_spec>::with<session_info>,
+  caf::replies_to<costs_atom, uint32_t>::with<cost_report>,
   caf::reacts_to<register_atom, std::string, caf::actor>,
   caf::reacts_to<shrink_atom, std::string, uint64_t>,
   caf::reacts_to<adopt_atom>,

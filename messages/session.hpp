@@ -44,6 +44,8 @@ struct session_info {
   std::vector<task_id> tasks;
   uint32_t turns = 0;
   double cost_usd = 0;
+  /// Tokens its tasks' runs used.
+  token_counts tokens;
   int64_t created_ms = 0;
   /// When the session last took, finished or resumed a task.
   int64_t last_active_ms = 0;
@@ -59,8 +61,8 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, session_info& x) {
   return f(caf::meta::type_name("cw.session_info"), x.id, x.provider, x.pool,
            x.state, x.cli_session_id, x.current_task, x.tasks, x.turns,
-           x.cost_usd, x.created_ms, x.last_active_ms, x.resume_key,
-           x.workspace);
+           x.cost_usd, x.tokens, x.created_ms, x.last_active_ms,
+           x.resume_key, x.workspace);
 }
 
 /// What a client asks of sessions: `open` (with provider, pool and an

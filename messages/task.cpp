@@ -56,7 +56,24 @@ constexpr std::array<std::pair<conflict_policy, const char*>, 2>
   {conflict_policy::lock, "lock"},
 }};
 
+constexpr std::array<std::pair<permission_mode, const char*>, 5>
+  permission_names{{
+    {permission_mode::unset, ""},
+    {permission_mode::default_mode, "default"},
+    {permission_mode::accept_edits, "acceptEdits"},
+    {permission_mode::plan, "plan"},
+    {permission_mode::bypass_permissions, "bypassPermissions"},
+  }};
+
 } // namespace
+
+std::string to_string(permission_mode x) {
+  return name_of(permission_names, x);
+}
+
+bool from_string(const std::string& str, permission_mode& x) {
+  return value_of(permission_names, str, x);
+}
 
 std::string to_string(workspace_isolation x) {
   return name_of(isolation_names, x);

@@ -43,6 +43,89 @@ bool from_string(const std::string& str, task_status& x);
 /// Returns whether a task in state `x` has ended for good.
 bool is_terminal(task_status x);
 
+/// The claude CLI's `--permission-mode` for a task; `unset` takes the
+/// pool's.
+enum class permission_mode : uint8_t {
+  unset,
+  default_mode,
+  accept_edits,
+  plan,
+  bypass_permissions,
+};
+
+/// Returns the CLI's name of `x` (`default`, `acceptEdits`, `plan`,
+/// `bypassPermissions`), empty for `unset`.
+std::string to_string(permission_mode x);
+
+/// Parses a CLI name; returns false if `str` names none (the empty string
+/// is `unset`).
+bool from_string(const std::string& str, permission_mode& x);
+
+/// Tokens a prompt-driven run used, or a sum of such runs.
+struct token_counts {
+  uint64_t input = 0;
+  uint64_t output = 0;
+  uint64_t cache_read = 0;
+  uint64_t cache_creation = 0;
+
+  bool empty() const noexcept {
+    return input == 0 && output == 0 && cache_read == 0 && cache_creation == 0;
+  }
+
+  token_counts& operator+=(const token_counts& x) noexcept {
+    input += x.input;
+    output += x.output;
+    cache_read += x.cache_read;
+    cache_creation += x.cache_creation;
+    return *this;
+  }
+
+  friend bool operator==(const token_counts&, const token_counts&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, token_counts& x) {
+  return f(caf::meta::type_name("cw.token_counts"), x.input, x.output,
+           x.cache_read, x.cache_creation);
+}
+
+/// Money and tokens spent by some runs (a task, a session, a pool, a day).
+struct cost_figures {
+  double usd = 0;
+  token_counts tokens;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cost_figures& x) {
+  return f(caf::meta::type_name("cw.cost_figures"), x.usd, x.tokens);
+}
+
+/// What one UTC day cost: the node's figures and each pool's.
+struct cost_day {
+  /// Days since 1970-01-01 (UTC).
+  int64_t day = 0;
+  cost_figures node;
+  std::map<std::string, cost_figures> pools;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cost_day& x) {
+  return f(caf::meta::type_name("cw.cost_day"), x.day, x.node, x.pools);
+}
+
+/// The cost ledger as a client reads it (`GET /v1/costs`, `cw costs`): the
+/// newest days first, and totals over all days.
+struct cost_report {
+  std::vector<cost_day> days;
+  cost_figures total;
+  std::map<std::string, cost_figures> pools;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cost_report& x) {
+  return f(caf::meta::type_name("cw.cost_report"), x.days, x.total, x.pools);
+}
+
 /// How failed attempts are retried: exponential back-off with jitter.
 struct retry_policy {
   /// Attempts in all, the first included; 0 means the node's default.
@@ -83,6 +166,24 @@ std::string to_string(scheduler_phase x);
 /// Parses a phase name; returns false if `str` names none.
 bool from_string(const std::string& str, scheduler_phase& x);
 
+/// A provider account held back by a usage or rate limit.
+struct limit_hold {
+  std::string provider;
+  /// Empty: the node's own account.
+  std::string account;
+  /// When it lifts (ms since the epoch).
+  int64_t until_ms = 0;
+  /// The task whose run hit the limit, and what the run said.
+  uint64_t task = 0;
+  std::string reason;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, limit_hold& x) {
+  return f(caf::meta::type_name("cw.limit_hold"), x.provider, x.account,
+           x.until_ms, x.task, x.reason);
+}
+
 /// What a client sees of the scheduler: phase, counts, recent throughput
 /// and latencies.
 struct scheduler_status {
@@ -99,19 +200,21 @@ struct scheduler_status {
   int64_t wait_p99_ms = 0;
   int64_t run_p50_ms = 0;
   int64_t run_p99_ms = 0;
-  /// USD spent by prompt-driven tasks: today (UTC), in all, and per pool
+  /// What prompt-driven tasks spent: today (UTC), in all, and per pool
   /// today.
-  double cost_today_usd = 0;
-  double cost_total_usd = 0;
-  std::map<std::string, double> pool_cost_today_usd;
+  cost_figures cost_today;
+  cost_figures cost_total;
+  std::map<std::string, cost_figures> pool_cost_today;
+  /// Provider accounts a usage or rate limit holds back now.
+  std::vector<limit_hold> holds = {};
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, scheduler_status& x) {
   return f(caf::meta::type_name("cw.scheduler_status"), x.phase, x.counts,
            x.agents, x.idle_agents, x.finished_last_minute, x.wait_p50_ms,
-           x.wait_p99_ms, x.run_p50_ms, x.run_p99_ms, x.cost_today_usd,
-           x.cost_total_usd, x.pool_cost_today_usd);
+           x.wait_p99_ms, x.run_p50_ms, x.run_p99_ms, x.cost_today,
+           x.cost_total, x.pool_cost_today, x.holds);
 }
 
 /// What to run: the part of a task a client chooses.
@@ -167,8 +270,13 @@ struct task_spec {
   /// given), never the key's or an idle one. When the pool has no room, its
   /// least recently active idle session is closed to make some.
   bool new_session = false;
+  /// `--permission-mode` for this task; `unset`: the pool's. (Beside
+  /// `new_session`: both fit in the padding before `model`.)
+  permission_mode permissions = permission_mode::unset;
   /// Model for this task; empty: the pool's.
   std::string model;
+  /// `--allowedTools` rules for this task; empty: the pool's.
+  std::vector<std::string> allowed_tools;
   /// Most this task may cost in USD; 0: no limit of its own.
   double budget_usd = 0;
   // -- resources ------------------------------------------------------------
@@ -184,7 +292,8 @@ typename Inspector::result_type inspect(Inspector& f, task_spec& x) {
            x.workspace, x.priority, x.retry, x.timeout_ms, x.run_at_ms,
            x.depends_on, x.workflow, x.key, x.pool, x.capabilities, x.required_agent,
            x.same_agent_as, x.excluded_agents, x.env, x.resume_key,
-           x.resume_session, x.new_session, x.model, x.max_turns, x.budget_usd, x.locks);
+           x.resume_session, x.new_session, x.permissions, x.model, x.allowed_tools,
+           x.max_turns, x.budget_usd, x.locks);
 }
 
 /// One lock a task needs.
@@ -204,11 +313,21 @@ struct run_report {
   /// The provider's session id, to continue the conversation.
   std::string session;
   std::string model;
+  /// From the stream's first (`system` `init`) line: the tools the CLI
+  /// offered, its MCP servers (`NAME (STATUS)`) and permission mode.
+  std::vector<std::string> tools;
+  std::vector<std::string> mcp_servers;
+  std::string permission_mode;
   /// The result's subtype (`success`, `error_max_turns`, …); empty when the
   /// stream ended without a result.
   std::string subtype;
+  /// The result's `is_error`.
+  bool is_error = false;
   /// The final text, at most `max_text_bytes`.
   std::string text;
+  /// The error result's `errors`, joined by `; ` (at most
+  /// `max_text_bytes`); empty otherwise.
+  std::string errors;
   double cost_usd = 0;
   uint64_t input_tokens = 0;
   uint64_t output_tokens = 0;
@@ -216,11 +335,18 @@ struct run_report {
   uint64_t cache_creation_tokens = 0;
   uint32_t turns = 0;
   uint32_t tool_uses = 0;
+  /// Tool calls per tool name, and the results marked as errors.
+  std::map<std::string, uint32_t> tool_calls;
+  uint32_t tool_errors = 0;
+  /// The result's `permission_denials`: tool calls the CLI refused.
+  uint32_t permission_denials = 0;
   /// Lines that were not JSON (garbage, stderr, a line cut off) and JSON
   /// lines of unknown types.
   uint32_t malformed_lines = 0;
   uint32_t unknown_lines = 0;
   int64_t duration_ms = 0;
+  /// The result's `duration_api_ms`: time spent waiting for the API.
+  int64_t duration_api_ms = 0;
   /// `usage_limit`, `rate_limit` or `overloaded` when the run hit a limit;
   /// empty otherwise.
   std::string limit;
@@ -228,6 +354,16 @@ struct run_report {
   int64_t limit_reset_ms = 0;
 
   static constexpr size_t max_text_bytes = 16 * 1024;
+
+  /// Returns the tokens the run used.
+  token_counts tokens() const noexcept {
+    token_counts result;
+    result.input = input_tokens;
+    result.output = output_tokens;
+    result.cache_read = cache_read_tokens;
+    result.cache_creation = cache_creation_tokens;
+    return result;
+  }
 
   /// Returns whether the run reported nothing (not a prompt-driven run).
   bool empty() const noexcept {
@@ -240,10 +376,12 @@ struct run_report {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, run_report& x) {
   return f(caf::meta::type_name("cw.run_report"), x.session, x.model,
-           x.subtype, x.text, x.cost_usd, x.input_tokens, x.output_tokens,
+           x.tools, x.mcp_servers, x.permission_mode, x.subtype, x.is_error,
+           x.text, x.errors, x.cost_usd, x.input_tokens, x.output_tokens,
            x.cache_read_tokens, x.cache_creation_tokens, x.turns, x.tool_uses,
-           x.malformed_lines, x.unknown_lines, x.duration_ms, x.limit,
-           x.limit_reset_ms);
+           x.tool_calls, x.tool_errors, x.permission_denials,
+           x.malformed_lines, x.unknown_lines, x.duration_ms,
+           x.duration_api_ms, x.limit, x.limit_reset_ms);
 }
 
 /// What a task did to its workspace: where it ran and which files it
@@ -337,6 +475,24 @@ typename Inspector::result_type inspect(Inspector& f, process_ref& x) {
            x.shim_start, x.log_offset);
 }
 
+/// What a prompt-driven task carries from one attempt to the next.
+struct prompt_progress {
+  /// The provider session the next attempt continues (set by parking).
+  std::string continue_session;
+  /// Tokens used over all attempts.
+  token_counts tokens;
+
+  bool empty() const noexcept {
+    return continue_session.empty() && tokens.empty();
+  }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, prompt_progress& x) {
+  return f(caf::meta::type_name("cw.prompt_progress"), x.continue_session,
+           x.tokens);
+}
+
 /// A task as the scheduler knows it: its spec plus everything that happened.
 struct task_info {
   task_id id = 0;
@@ -372,8 +528,9 @@ struct task_info {
   double cost_usd = 0;
   /// While parked: when it continues (ms since the epoch; 0: on `retry`).
   int64_t parked_until_ms = 0;
-  /// The provider session the next attempt continues (set by parking).
-  std::string continue_session;
+  /// The provider session the next attempt continues and the tokens used
+  /// so far; boxed like `report`.
+  boxed<prompt_progress> progress;
   /// The session of the latest attempt (0: none) and its agent's pool.
   uint64_t session = 0;
   std::string pool;
@@ -390,7 +547,7 @@ typename Inspector::result_type inspect(Inspector& f, task_info& x) {
   return f(caf::meta::type_name("cw.task_info"), x.id, x.spec, x.status,
            x.attempts, x.agent, x.pid, x.process, x.exit_code, x.signal, x.reason,
            x.submitted_ms, x.started_ms, x.finished_ms, x.not_before_ms,
-           x.dead, x.report, x.cost_usd, x.parked_until_ms, x.continue_session,
+           x.dead, x.report, x.cost_usd, x.parked_until_ms, x.progress,
            x.session, x.pool, x.changes, x.waiting);
 }
 
@@ -422,6 +579,7 @@ struct task_limits {
   static constexpr double max_factor = 10.0;
   static constexpr size_t max_capabilities = 64;
   static constexpr size_t max_name_bytes = 256;
+  static constexpr size_t max_allowed_tools = 256;
   static constexpr size_t max_env = 256;
   static constexpr size_t max_env_value_bytes = 32 * 1024;
   static constexpr uint32_t max_turns = 10'000;

@@ -125,5 +125,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(cw, caf::first_custom_type_id)
   CAF_ADD_ATOM(cw, cw, conclude_atom, "conclude")
   CAF_ADD_TYPE_ID(cw, (cw::prune_outcome))
   CAF_ADD_TYPE_ID(cw, (std::vector<cw::prune_outcome>))
+  /// The cost ledger by day (scheduler).
+  CAF_ADD_TYPE_ID(cw, (cw::cost_report))
+  CAF_ADD_ATOM(cw, cw, costs_atom, "costs")
 
 CAF_END_TYPE_ID_BLOCK(cw)

@@ -65,11 +65,15 @@ struct workflow_spec {
   std::string name;
   failure_policy policy = failure_policy::fail_fast;
   std::vector<workflow_task_spec> tasks;
+  /// Most its tasks may cost together in USD; 0: the node's
+  /// `per_workflow_usd`.
+  double budget_usd = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, workflow_spec& x) {
-  return f(caf::meta::type_name("cw.workflow_spec"), x.name, x.policy, x.tasks);
+  return f(caf::meta::type_name("cw.workflow_spec"), x.name, x.policy, x.tasks,
+           x.budget_usd);
 }
 
 /// One task of a workflow as clients see it.
@@ -107,13 +111,17 @@ struct workflow_info {
   int64_t critical_path_ms = 0;
   int64_t submitted_ms = 0;
   int64_t finished_ms = 0;
+  /// What its tasks spent, and its own budget (0: the node's).
+  cost_figures cost = {};
+  double budget_usd = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, workflow_info& x) {
   return f(caf::meta::type_name("cw.workflow_info"), x.id, x.name, x.policy,
            x.status, x.reason, x.tasks, x.progress, x.critical_path,
-           x.critical_path_ms, x.submitted_ms, x.finished_ms);
+           x.critical_path_ms, x.submitted_ms, x.finished_ms, x.cost,
+           x.budget_usd);
 }
 
 /// Limits that validation enforces on a workflow spec.

@@ -53,8 +53,12 @@ void to_json(json& j, const task_spec& x) {
     j["resume_session"] = x.resume_session;
   if (x.new_session)
     j["new_session"] = true;
+  if (x.permissions != permission_mode::unset)
+    j["permission_mode"] = to_string(x.permissions);
   if (!x.model.empty())
     j["model"] = x.model;
+  if (!x.allowed_tools.empty())
+    j["allowed_tools"] = x.allowed_tools;
   if (x.max_turns != 0)
     j["max_turns"] = x.max_turns;
   if (x.budget_usd != 0)
@@ -82,6 +86,26 @@ void to_json(json& j, const run_report& x) {
     j["limit"] = x.limit;
     j["limit_reset_ms"] = x.limit_reset_ms;
   }
+  // Fields added later appear only when set, so that older reports encode
+  // as they did.
+  if (!x.tools.empty())
+    j["tools"] = x.tools;
+  if (!x.mcp_servers.empty())
+    j["mcp_servers"] = x.mcp_servers;
+  if (!x.permission_mode.empty())
+    j["permission_mode"] = x.permission_mode;
+  if (x.is_error)
+    j["is_error"] = true;
+  if (!x.errors.empty())
+    j["errors"] = x.errors;
+  if (!x.tool_calls.empty())
+    j["tool_calls"] = x.tool_calls;
+  if (x.tool_errors != 0)
+    j["tool_errors"] = x.tool_errors;
+  if (x.permission_denials != 0)
+    j["permission_denials"] = x.permission_denials;
+  if (x.duration_api_ms != 0)
+    j["duration_api_ms"] = x.duration_api_ms;
 }
 
 void from_json(const json& j, run_report& x) {
@@ -101,6 +125,15 @@ void from_json(const json& j, run_report& x) {
   x.duration_ms = j.value("duration_ms", int64_t{0});
   x.limit = j.value("limit", std::string{});
   x.limit_reset_ms = j.value("limit_reset_ms", int64_t{0});
+  x.tools = j.value("tools", std::vector<std::string>{});
+  x.mcp_servers = j.value("mcp_servers", std::vector<std::string>{});
+  x.permission_mode = j.value("permission_mode", std::string{});
+  x.is_error = j.value("is_error", false);
+  x.errors = j.value("errors", std::string{});
+  x.tool_calls = j.value("tool_calls", std::map<std::string, uint32_t>{});
+  x.tool_errors = j.value("tool_errors", uint32_t{0});
+  x.permission_denials = j.value("permission_denials", uint32_t{0});
+  x.duration_api_ms = j.value("duration_api_ms", int64_t{0});
 }
 
 void to_json(json& j, const task_outcome& x) {
@@ -208,6 +241,15 @@ struct encoder {
     }
     return "session." + x.what;
   }
+  std::string operator()(const limit_changed& x) {
+    payload = json{{"id", x.id},
+                   {"provider", x.provider},
+                   {"account", x.account},
+                   {"reason", x.reason}};
+    if (x.what == "held")
+      payload["until_ms"] = x.until_ms;
+    return "limit." + x.what;
+  }
   std::string operator()(const task_parked& x) {
     payload = json{{"id", x.id},
                    {"reason", x.reason},
@@ -222,6 +264,8 @@ struct encoder {
                    {"name", x.name},
                    {"policy", to_string(x.policy)},
                    {"tasks", x.tasks}};
+    if (x.budget_usd != 0)
+      payload["budget_usd"] = x.budget_usd;
     return "workflow.submitted";
   }
   std::string operator()(const workflow_finished& x) {
@@ -358,7 +402,8 @@ struct fast_encoder {
     const auto& s = x.spec;
     // Prompt-driven tasks' fields and locks: the nlohmann path.
     if (!s.resume_key.empty() || !s.resume_session.empty() || s.new_session
-        || !s.model.empty()
+        || !s.model.empty() || s.permissions != permission_mode::unset
+        || !s.allowed_tools.empty()
         || s.max_turns != 0 || s.budget_usd != 0 || !s.locks.empty())
       return false;
     payload_writer w{out};
@@ -913,6 +958,33 @@ void read_report(Object& obj, run_report& r) {
         r.duration_ms = v.get_int64().value();
       else if (k == "limit_reset_ms")
         r.limit_reset_ms = v.get_int64().value();
+      else if (k == "tools" || k == "mcp_servers") {
+        auto& out = k == "tools" ? r.tools : r.mcp_servers;
+        simdjson::ondemand::array names = v.get_array().value();
+        for (auto name : names)
+          out.push_back(str(simdjson::ondemand::value{name.value()}));
+      } else if (k == "permission_mode")
+        r.permission_mode = str(v);
+      else if (k == "is_error")
+        r.is_error = v.get_bool().value();
+      else if (k == "errors")
+        r.errors = str(v);
+      else if (k == "tool_calls") {
+        simdjson::ondemand::object calls = v.get_object().value();
+        for (auto call : calls) {
+          simdjson::ondemand::field cf;
+          if (auto err = std::move(call).get(cf))
+            throw simdjson::simdjson_error(err);
+          std::string name{std::string_view{cf.unescaped_key().value()}};
+          r.tool_calls[std::move(name)]
+            = static_cast<uint32_t>(cf.value().get_uint64().value());
+        }
+      } else if (k == "tool_errors")
+        r.tool_errors = static_cast<uint32_t>(v.get_uint64().value());
+      else if (k == "permission_denials")
+        r.permission_denials = static_cast<uint32_t>(v.get_uint64().value());
+      else if (k == "duration_api_ms")
+        r.duration_api_ms = v.get_int64().value();
     }
   }
 }
@@ -1010,6 +1082,15 @@ caf::expected<task_event> decode(const event& x) {
           ev.spec.new_session = value.get_bool().value();
         else if (key == "model")
           ev.spec.model = str(value);
+        else if (key == "permission_mode") {
+          if (!from_string(str(value), ev.spec.permissions))
+            return fail("unknown permission mode");
+        } else if (key == "allowed_tools") {
+          simdjson::ondemand::array rules = value.get_array().value();
+          for (auto rule : rules)
+            ev.spec.allowed_tools.push_back(
+              str(simdjson::ondemand::value{rule.value()}));
+        }
         else if (key == "max_turns")
           ev.spec.max_turns = static_cast<uint32_t>(value.get_uint64().value());
         else if (key == "budget_usd")
@@ -1105,6 +1186,17 @@ caf::expected<task_event> decode(const event& x) {
       }
       return task_event{std::move(ev)};
     }
+    if (x.type == "limit.held" || x.type == "limit.lifted") {
+      limit_changed ev;
+      ev.id = id;
+      ev.what = x.type.substr(6);
+      ev.provider = str(obj["provider"].value());
+      ev.account = str(obj["account"].value());
+      ev.reason = str(obj["reason"].value());
+      if (ev.what == "held")
+        ev.until_ms = obj["until_ms"].get_int64().value();
+      return task_event{std::move(ev)};
+    }
     if (x.type == "task.parked") {
       task_parked ev{id, str(obj["reason"].value()), 0, ""};
       ev.until_ms = obj["until_ms"].get_int64().value();
@@ -1121,6 +1213,8 @@ caf::expected<task_event> decode(const event& x) {
       simdjson::ondemand::array tasks = obj["tasks"].get_array().value();
       for (auto t : tasks)
         ev.tasks.push_back(t.get_uint64().value());
+      if (auto b = obj["budget_usd"].get_double(); !b.error())
+        ev.budget_usd = b.value();
       return task_event{std::move(ev)};
     }
     if (x.type == "workflow.finished") {

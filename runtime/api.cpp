@@ -4,7 +4,10 @@
 #include <charconv>
 #include <chrono>
 #include <fstream>
+#include <initializer_list>
 #include <map>
+#include <optional>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -277,22 +280,36 @@ void submit_workflow(self_ptr self, http_exchange x) {
   workflow_call(self, std::move(x), 201, submit_atom_v, std::move(*spec));
 }
 
-/// Answers `GET /v1/NAME[?limit=N]` with `{"NAME": [...]}`: what the
-/// scheduler answers to `(atom, list, limit)`, in its order.
-template <class Info, class Atom>
-void list_limited(self_ptr self, http_exchange x, const target& t, Atom atom,
-                  const char* name) {
+/// Reads `?limit=N` (0 to 1000000, default 0) and refuses other query
+/// parameters than `limit` and `others`; answers the refusal itself.
+std::optional<uint32_t> read_limit(self_ptr self, http_exchange& x,
+                                   const target& t,
+                                   std::initializer_list<std::string_view> others
+                                   = {}) {
   uint64_t limit = 0;
   for (auto& [key, value] : t.query) {
-    if (key != "limit")
-      return reply_invalid(self, x, key, "unknown query parameter");
-    if (!parse_uint(value, limit) || limit > 1'000'000)
-      return reply_invalid(self, x, "limit",
-                           "must be an integer from 0 to 1000000");
+    if (std::find(others.begin(), others.end(), key) != others.end())
+      continue;
+    if (key != "limit") {
+      reply_invalid(self, x, key, "unknown query parameter");
+      return std::nullopt;
+    }
+    if (!parse_uint(value, limit) || limit > 1'000'000) {
+      reply_invalid(self, x, "limit", "must be an integer from 0 to 1000000");
+      return std::nullopt;
+    }
   }
+  return static_cast<uint32_t>(limit);
+}
+
+/// Answers `GET /v1/NAME` with `{"NAME": [...]}`: what the scheduler answers
+/// to `(atom, list, args...)`, in its order.
+template <class Info, class Atom, class... Ts>
+void list_of(self_ptr self, http_exchange x, const char* name, Atom atom,
+             Ts... args) {
   self
     ->request(self->state.cfg.scheduler, request_timeout, atom, list_atom_v,
-              static_cast<uint32_t>(limit))
+              std::move(args)...)
     .then(
       [x, name](const std::vector<Info>& all) mutable {
         auto arr = json::array();
@@ -304,8 +321,9 @@ void list_limited(self_ptr self, http_exchange x, const target& t, Atom atom,
 }
 
 void list_workflows(self_ptr self, http_exchange x, const target& t) {
-  list_limited<workflow_info>(self, std::move(x), t, workflow_atom_v,
-                              "workflows");
+  if (auto limit = read_limit(self, x, t))
+    list_of<workflow_info>(self, std::move(x), "workflows", workflow_atom_v,
+                           *limit);
 }
 
 void route_workflows(self_ptr self, http_exchange& x, const target& t) {
@@ -347,8 +365,41 @@ void session_call(self_ptr self, http_exchange x, unsigned status, Ts... msg) {
           [self, x](caf::error& err) mutable { reply_error(self, x, err); });
 }
 
+/// `GET /v1/sessions[?state=S][&limit=N]`: S a state's name, or `open`
+/// for all but closed ones.
 void list_sessions(self_ptr self, http_exchange x, const target& t) {
-  list_limited<session_info>(self, std::move(x), t, session_atom_v, "sessions");
+  auto limit = read_limit(self, x, t, {"state"});
+  if (!limit)
+    return;
+  std::string state;
+  if (auto i = t.query.find("state"); i != t.query.end()) {
+    state = i->second;
+    if (state != "idle" && state != "busy" && state != "paused"
+        && state != "closed" && state != "open")
+      return reply_invalid(self, x, "state",
+                           "must be idle, busy, paused, closed or open");
+  }
+  list_of<session_info>(self, std::move(x), "sessions", session_atom_v,
+                        std::move(state), *limit);
+}
+
+// -- costs --------------------------------------------------------------------
+
+/// `GET /v1/costs[?days=N]`: the ledger, the newest N UTC days (0: all).
+void list_costs(self_ptr self, http_exchange x, const target& t) {
+  uint64_t days = 0;
+  for (auto& [key, value] : t.query) {
+    if (key != "days")
+      return reply_invalid(self, x, key, "unknown query parameter");
+    if (!parse_uint(value, days) || days > 100'000)
+      return reply_invalid(self, x, "days",
+                           "must be an integer from 0 (all) to 100000");
+  }
+  self
+    ->request(self->state.cfg.scheduler, request_timeout, costs_atom_v,
+              static_cast<uint32_t>(days))
+    .then([x](const cost_report& r) mutable { reply_json(x, 200, to_json(r)); },
+          [self, x](caf::error& err) mutable { reply_error(self, x, err); });
 }
 
 /// `GET /v1/sessions`, `POST /v1/sessions` (open), `GET /v1/sessions/ID`,
@@ -606,6 +657,8 @@ void route(self_ptr self, http_exchange& x) {
     return route_sessions(self, x, t);
   if (seg.size() == 2 && seg[0] == "v1" && seg[1] == "agents")
     return method == "GET" ? list_agents(self, std::move(x)) : not_allowed();
+  if (seg.size() == 2 && seg[0] == "v1" && seg[1] == "costs")
+    return method == "GET" ? list_costs(self, std::move(x), t) : not_allowed();
   if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "tasks") {
     if (seg.size() == 2) {
       if (method == "POST")

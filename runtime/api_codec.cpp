@@ -1,6 +1,7 @@
 #include "runtime/api_codec.hpp"
 
 #include <chrono>
+#include <cstdio>
 
 #include <nlohmann/json.hpp>
 
@@ -34,6 +35,35 @@ int64_t now_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
     .count();
 }
+
+} // namespace
+
+std::string format_day(int64_t day) {
+  using namespace std::chrono;
+  year_month_day ymd{sys_days{days{day}}};
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "%04d-%02u-%02u", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()));
+  return buf;
+}
+
+std::optional<int64_t> parse_day(const std::string& text) {
+  using namespace std::chrono;
+  int y = 0;
+  unsigned m = 0;
+  unsigned d = 0;
+  char tail = 0;
+  if (text.size() != 10
+      || std::sscanf(text.c_str(), "%4d-%2u-%2u%c", &y, &m, &d, &tail) != 3)
+    return std::nullopt;
+  year_month_day ymd{year{y}, month{m}, day{d}};
+  if (!ymd.ok())
+    return std::nullopt;
+  return sys_days{ymd}.time_since_epoch().count();
+}
+
+namespace {
 
 caf::error parse_retry(const json& j, retry_policy& r) {
   if (!j.is_object())
@@ -103,6 +133,11 @@ caf::error parse_task_field(const std::string& key, const json& value,
     if (!value.is_boolean())
       return invalid(key, "must be true or false");
     spec.new_session = value.get<bool>();
+  } else if (key == "permission_mode") {
+    if (!value.is_string() || value.get<std::string>().empty()
+        || !from_string(value.get<std::string>(), spec.permissions))
+      return invalid(key, "must be one of default, acceptEdits, plan, "
+                          "bypassPermissions");
   } else if (key == "max_turns") {
     if (!value.is_number_integer() || value.get<int64_t>() < 1
         || value.get<int64_t>() > task_limits::max_turns)
@@ -204,6 +239,8 @@ caf::error parse_task_fields(const json& j, const std::string& prefix,
         return parse_names(value, key, spec.excluded_agents);
       if (key == "locks")
         return parse_names(value, key, spec.locks);
+      if (key == "allowed_tools")
+        return parse_names(value, key, spec.allowed_tools);
       if (key == "same_agent_as") {
         if (!value.is_number_unsigned() || value.get<uint64_t>() == 0)
           return invalid(key, "must be a task id");
@@ -245,6 +282,14 @@ caf::expected<workflow_spec> parse_workflow_spec(const std::string& body) {
     } else if (key == "failure_policy") {
       if (!value.is_string() || !from_string(value.get<std::string>(), spec.policy))
         return invalid(key, "must be \"fail_fast\" or \"continue\"");
+    } else if (key == "budget_usd") {
+      if (!value.is_number() || value.get<double>() < 0
+          || value.get<double>() > task_limits::max_budget_usd)
+        return invalid(key, "must be a number of USD from 0 (the node's "
+                            "per_workflow_usd) to "
+                              + std::to_string(static_cast<int64_t>(
+                                task_limits::max_budget_usd)));
+      spec.budget_usd = value.get<double>();
     } else if (key == "tasks") {
       if (!value.is_array())
         return invalid(key, "must be an array of tasks");
@@ -289,10 +334,12 @@ json to_json(const task_info& x) {
     persistence::to_json(result["report"], x.report);
   if (x.cost_usd != 0)
     result["cost_usd"] = x.cost_usd;
+  if (!x.progress->tokens.empty())
+    result["tokens"] = to_json(x.progress->tokens);
   if (x.status == task_status::parked)
     result["parked_until_ms"] = x.parked_until_ms;
-  if (!x.continue_session.empty())
-    result["continue_session"] = x.continue_session;
+  if (!x.progress->continue_session.empty())
+    result["continue_session"] = x.progress->continue_session;
   if (x.session != 0)
     result["session"] = x.session;
   if (!x.changes.empty())
@@ -312,6 +359,7 @@ json to_json(const session_info& x) {
               {"tasks", x.tasks},
               {"turns", x.turns},
               {"cost_usd", x.cost_usd},
+              {"tokens", to_json(x.tokens)},
               {"created_ms", x.created_ms},
               {"last_active_ms", x.last_active_ms},
               {"resume_key", x.resume_key},
@@ -334,6 +382,8 @@ caf::expected<session_info> session_from_json(const json& j) {
     x.tasks = j.at("tasks").get<std::vector<task_id>>();
     x.turns = j.at("turns").get<uint32_t>();
     x.cost_usd = j.at("cost_usd").get<double>();
+    if (auto t = j.find("tokens"); t != j.end())
+      x.tokens = tokens_from_json(*t);
     x.created_ms = j.at("created_ms").get<int64_t>();
     x.last_active_ms = j.at("last_active_ms").get<int64_t>();
     x.resume_key = j.at("resume_key").get<std::string>();
@@ -385,6 +435,9 @@ json to_json(const workflow_info& x) {
               {"critical_path_ms", x.critical_path_ms},
               {"submitted_ms", x.submitted_ms},
               {"finished_ms", x.finished_ms},
+              {"cost_usd", x.cost.usd},
+              {"tokens", to_json(x.cost.tokens)},
+              {"budget_usd", x.budget_usd},
               {"tasks", std::move(tasks)}};
 }
 
@@ -402,6 +455,10 @@ caf::expected<workflow_info> workflow_from_json(const json& j) {
     x.critical_path_ms = j.at("critical_path_ms").get<int64_t>();
     x.submitted_ms = j.at("submitted_ms").get<int64_t>();
     x.finished_ms = j.at("finished_ms").get<int64_t>();
+    x.cost.usd = j.value("cost_usd", 0.0);
+    if (auto t = j.find("tokens"); t != j.end())
+      x.cost.tokens = tokens_from_json(*t);
+    x.budget_usd = j.value("budget_usd", 0.0);
     for (auto& t : j.at("tasks")) {
       workflow_task_view v;
       v.key = t.at("id").get<std::string>();
@@ -421,7 +478,96 @@ caf::expected<workflow_info> workflow_from_json(const json& j) {
   }
 }
 
+json to_json(const token_counts& x) {
+  return json{{"input", x.input},
+              {"output", x.output},
+              {"cache_read", x.cache_read},
+              {"cache_creation", x.cache_creation}};
+}
+
+token_counts tokens_from_json(const json& j) {
+  token_counts x;
+  if (!j.is_object())
+    return x;
+  x.input = j.value("input", uint64_t{0});
+  x.output = j.value("output", uint64_t{0});
+  x.cache_read = j.value("cache_read", uint64_t{0});
+  x.cache_creation = j.value("cache_creation", uint64_t{0});
+  return x;
+}
+
+json to_json(const cost_figures& x) {
+  return json{{"usd", x.usd}, {"tokens", to_json(x.tokens)}};
+}
+
+cost_figures figures_from_json(const json& j) {
+  cost_figures x;
+  if (!j.is_object())
+    return x;
+  x.usd = j.value("usd", 0.0);
+  if (auto t = j.find("tokens"); t != j.end())
+    x.tokens = tokens_from_json(*t);
+  return x;
+}
+
+json to_json(const limit_hold& x) {
+  return json{{"provider", x.provider},
+              {"account", x.account.empty() ? "default" : x.account},
+              {"until_ms", x.until_ms},
+              {"task", x.task},
+              {"reason", x.reason}};
+}
+
+json to_json(const cost_report& x) {
+  auto days = json::array();
+  for (auto& d : x.days) {
+    auto pools = json::object();
+    for (auto& [name, figures] : d.pools)
+      pools[name] = to_json(figures);
+    auto day = to_json(d.node);
+    day["day"] = format_day(d.day);
+    day["pools"] = std::move(pools);
+    days.push_back(std::move(day));
+  }
+  auto pools = json::object();
+  for (auto& [name, figures] : x.pools)
+    pools[name] = to_json(figures);
+  return json{{"days", std::move(days)},
+              {"total", to_json(x.total)},
+              {"pools", std::move(pools)}};
+}
+
+caf::expected<cost_report> cost_report_from_json(const json& j) {
+  try {
+    cost_report x;
+    for (auto& d : j.at("days")) {
+      cost_day day;
+      day.day = parse_day(d.at("day").get<std::string>()).value_or(0);
+      day.node = figures_from_json(d);
+      for (auto& [name, figures] : d.at("pools").items())
+        day.pools.emplace(name, figures_from_json(figures));
+      x.days.push_back(std::move(day));
+    }
+    x.total = figures_from_json(j.at("total"));
+    for (auto& [name, figures] : j.at("pools").items())
+      x.pools.emplace(name, figures_from_json(figures));
+    return x;
+  } catch (const std::exception& ex) {
+    return make_error(errc::invalid_argument,
+                      std::string{"malformed costs: "} + ex.what());
+  }
+}
+
 json to_json(const scheduler_status& x) {
+  auto pool_usd = json::object();
+  auto pool_tokens = json::object();
+  for (auto& [name, figures] : x.pool_cost_today) {
+    pool_usd[name] = figures.usd;
+    pool_tokens[name] = to_json(figures.tokens);
+  }
+  auto holds = json::array();
+  for (auto& h : x.holds)
+    holds.push_back(to_json(h));
   return json{{"phase", to_string(x.phase)},
               {"tasks", x.counts},
               {"agents", x.agents},
@@ -429,10 +575,13 @@ json to_json(const scheduler_status& x) {
               {"finished_last_minute", x.finished_last_minute},
               {"wait_ms", {{"p50", x.wait_p50_ms}, {"p99", x.wait_p99_ms}}},
               {"run_ms", {{"p50", x.run_p50_ms}, {"p99", x.run_p99_ms}}},
-              {"cost_usd",
-               {{"today", x.cost_today_usd},
-                {"total", x.cost_total_usd},
-                {"pools_today", x.pool_cost_today_usd}}}};
+              {"cost_usd", {{"today", x.cost_today.usd},
+                            {"total", x.cost_total.usd},
+                            {"pools_today", std::move(pool_usd)}}},
+              {"tokens", {{"today", to_json(x.cost_today.tokens)},
+                          {"total", to_json(x.cost_total.tokens)},
+                          {"pools_today", std::move(pool_tokens)}}},
+              {"holds", std::move(holds)}};
 }
 
 caf::expected<task_info> task_from_json(const json& j) {
@@ -476,13 +625,21 @@ caf::expected<task_info> task_from_json(const json& j) {
     x.spec.resume_session = spec.value("resume_session", std::string{});
     x.spec.new_session = spec.value("new_session", false);
     x.spec.model = spec.value("model", std::string{});
+    from_string(spec.value("permission_mode", std::string{}),
+                x.spec.permissions);
+    x.spec.allowed_tools
+      = spec.value("allowed_tools", std::vector<std::string>{});
     x.spec.max_turns = spec.value("max_turns", uint32_t{0});
     x.spec.budget_usd = spec.value("budget_usd", 0.0);
     if (auto r = j.find("report"); r != j.end() && r->is_object())
       persistence::from_json(*r, x.report.mut());
     x.cost_usd = j.value("cost_usd", 0.0);
+    prompt_progress progress;
+    if (auto t = j.find("tokens"); t != j.end())
+      progress.tokens = tokens_from_json(*t);
+    progress.continue_session = j.value("continue_session", std::string{});
+    x.progress = std::move(progress);
     x.parked_until_ms = j.value("parked_until_ms", int64_t{0});
-    x.continue_session = j.value("continue_session", std::string{});
     x.session = j.value("session", uint64_t{0});
     x.waiting = j.value("waiting", std::string{});
     if (auto r = j.find("changes"); r != j.end() && r->is_object())
@@ -741,7 +898,10 @@ json to_json(const agent_listing& x) {
                             {"retry_at_ms", b.retry_at_ms}});
   auto costs = json::object();
   for (auto& c : x.costs)
-    costs[c.pool] = json{{"today_usd", c.today_usd}, {"total_usd", c.total_usd}};
+    costs[c.pool] = json{{"today_usd", c.today.usd},
+                         {"total_usd", c.total.usd},
+                         {"today_tokens", to_json(c.today.tokens)},
+                         {"total_tokens", to_json(c.total.tokens)}};
   return json{{"agents", std::move(agents)},
               {"breakers", std::move(breakers)},
               {"cost_usd", std::move(costs)}};

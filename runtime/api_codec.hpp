@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include <nlohmann/json_fwd.hpp>
@@ -51,6 +52,26 @@ nlohmann::json to_json(const scheduler_status& x);
 
 /// Reads a task back from its API JSON form (used by clients).
 caf::expected<task_info> task_from_json(const nlohmann::json& j);
+
+/// Returns the JSON forms of tokens and of money with tokens, and reads
+/// them back (missing parts are 0).
+nlohmann::json to_json(const token_counts& x);
+token_counts tokens_from_json(const nlohmann::json& j);
+nlohmann::json to_json(const cost_figures& x);
+cost_figures figures_from_json(const nlohmann::json& j);
+
+/// Returns the JSON form of a usage-limit hold.
+nlohmann::json to_json(const limit_hold& x);
+
+/// Returns the JSON form of the cost ledger (`GET /v1/costs`): days as
+/// `YYYY-MM-DD` (UTC), newest first; and reads it back.
+nlohmann::json to_json(const cost_report& x);
+caf::expected<cost_report> cost_report_from_json(const nlohmann::json& j);
+
+/// Returns UTC day `day` (days since 1970-01-01) as `YYYY-MM-DD`, and reads
+/// such a date back (nothing when it is not one).
+std::string format_day(int64_t day);
+std::optional<int64_t> parse_day(const std::string& text);
 
 /// Returns the JSON error body for `err`: `{"error", "message"[, "field"]}`.
 std::string error_body(const caf::error& err, const std::string& rendered);

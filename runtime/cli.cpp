@@ -104,16 +104,25 @@ std::string command_line(const task_spec& spec) {
 
 using actors::format_usd;
 
+/// Returns `4 in, 9 out, 13120 cache read, 1520 cache written`.
+std::string format_tokens(const token_counts& x) {
+  return std::to_string(x.input) + " in, " + std::to_string(x.output)
+         + " out, " + std::to_string(x.cache_read) + " cache read, "
+         + std::to_string(x.cache_creation) + " cache written";
+}
+
 std::string outcome_line(const task_info& x) {
   auto result = "task " + std::to_string(x.id) + " " + to_string(x.status);
   if (x.status == task_status::completed)
     result += " (exit 0)";
   else if (!x.reason.empty())
     result += " (" + x.reason + ")";
-  if (!x.report.empty())
+  if (!x.report.empty()) {
     result += ", " + format_usd(x.cost_usd) + ", "
-              + std::to_string(x.report->turns) + " turns, session "
-              + x.report->session;
+              + std::to_string(x.report->turns) + " turns";
+    if (!x.report->session.empty())
+      result += ", session " + x.report->session;
+  }
   if (x.dead)
     result += ", attempts used up: in the dead-letter queue";
   return result;
@@ -179,10 +188,27 @@ void print_task(const cli_context& ctx, const task_info& x) {
         << (r.model.empty() ? "" : " (" + r.model + ")") << "\n"
         << "cost:       " << format_usd(x.cost_usd) << " (last attempt "
         << format_usd(r.cost_usd) << ")\n"
-        << "tokens:     " << r.input_tokens << " in, " << r.output_tokens
-        << " out, " << r.cache_read_tokens << " cache read, "
-        << r.cache_creation_tokens << " cache written\n"
-        << "turns:      " << r.turns << ", " << r.tool_uses << " tool uses\n";
+        << "tokens:     " << format_tokens(x.progress->tokens)
+        << " (all attempts)\n"
+        << "turns:      " << r.turns << ", " << r.tool_uses << " tool uses";
+    if (r.tool_errors > 0)
+      out << " (" << r.tool_errors << " failed)";
+    out << "\n";
+    if (!r.tool_calls.empty()) {
+      std::string calls;
+      for (auto& [name, n] : r.tool_calls)
+        calls += (calls.empty() ? "" : ", ") + name + " " + std::to_string(n);
+      out << "tools used: " << calls << "\n";
+    }
+    if (r.permission_denials > 0)
+      out << "denied:     " << r.permission_denials
+          << " tool calls (permission mode "
+          << (r.permission_mode.empty() ? "?" : r.permission_mode) << ")\n";
+    if (!r.errors.empty())
+      out << "errors:     " << r.errors << "\n";
+    if (r.duration_ms > 0)
+      out << "claude ran: " << format_duration(r.duration_ms) << " ("
+          << format_duration(r.duration_api_ms) << " waiting for the API)\n";
     if (r.malformed_lines + r.unknown_lines > 0)
       out << "odd lines:  " << r.malformed_lines << " not JSON, "
           << r.unknown_lines << " of unknown types\n";
@@ -255,6 +281,10 @@ cli_status cli_run(const cli_context& ctx, const run_options& opts) {
       body["new_session"] = true;
     if (!opts.model.empty())
       body["model"] = opts.model;
+    if (!opts.permission_mode.empty())
+      body["permission_mode"] = opts.permission_mode;
+    if (!opts.allowed_tools.empty())
+      body["allowed_tools"] = opts.allowed_tools;
     if (opts.max_turns != 0)
       body["max_turns"] = opts.max_turns;
     if (opts.budget_usd != 0)
@@ -420,6 +450,19 @@ cli_status cli_scheduler(const cli_context& ctx, const std::string& action) {
           out << "            " << format_usd(v.get<double>())
               << " today in pool " << pool << "\n";
     }
+    if (auto t = j.find("tokens"); t != j.end() && t->is_object()) {
+      out << "tokens:     " << format_tokens(tokens_from_json(t->value("today", json{})))
+          << " today (UTC)\n"
+          << "            " << format_tokens(tokens_from_json(t->value("total", json{})))
+          << " in all\n";
+    }
+    if (auto holds = j.find("holds"); holds != j.end())
+      for (auto& h : *holds)
+        out << "held:       " << h.value("provider", "") << " (account "
+            << h.value("account", "") << ") until "
+            << format_time(h.value("until_ms", int64_t{0})) << ", task "
+            << h.value("task", uint64_t{0}) << ": " << h.value("reason", "")
+            << "\n";
     return cli_status::success;
   });
 }
@@ -532,6 +575,11 @@ void print_workflow(const cli_context& ctx, const workflow_info& x) {
   for (size_t i = 0; i < x.critical_path.size(); ++i)
     out << (i == 0 ? "" : " -> ") << x.critical_path[i];
   out << " (" << x.critical_path_ms << " ms)\n";
+  if (x.cost.usd > 0 || !x.cost.tokens.empty() || x.budget_usd > 0)
+    out << "cost: " << format_usd(x.cost.usd)
+        << (x.budget_usd > 0 ? " of its budget " + format_usd(x.budget_usd)
+                             : std::string{})
+        << "; tokens " << format_tokens(x.cost.tokens) << "\n";
   out << std::left << std::setw(16) << "ID" << std::setw(8) << "TASK"
       << std::setw(11) << "STATUS" << std::setw(20) << "DEPENDS ON"
       << "REASON\n";
@@ -677,11 +725,16 @@ cli_status cli_agents(const cli_context& ctx) {
     }
     if (auto c = j.find("cost_usd"); c != j.end() && !c->empty()) {
       out << "\n" << std::left << std::setw(14) << "POOL" << std::setw(12)
-          << "TODAY(UTC)" << "TOTAL\n";
-      for (auto& [pool, cost] : c->items())
+          << "TODAY(UTC)" << std::setw(12) << "TOTAL"
+          << "TOKENS TODAY (in/out/cache read/cache written)\n";
+      for (auto& [pool, cost] : c->items()) {
+        auto t = tokens_from_json(cost.value("today_tokens", json{}));
         out << std::left << std::setw(14) << pool << std::setw(12)
-            << format_usd(cost.value("today_usd", 0.0))
-            << format_usd(cost.value("total_usd", 0.0)) << "\n";
+            << format_usd(cost.value("today_usd", 0.0)) << std::setw(12)
+            << format_usd(cost.value("total_usd", 0.0)) << t.input << "/"
+            << t.output << "/" << t.cache_read << "/" << t.cache_creation
+            << "\n";
+      }
     }
     return cli_status::success;
   });
@@ -708,15 +761,17 @@ void print_session(const cli_context& ctx, const session_info& s) {
            << (s.current_task != 0 ? std::to_string(s.current_task) : "-")
            << "\n"
            << "turns:      " << s.turns << "\n"
-           << "cost:       " << format_usd(s.cost_usd) << "\n";
+           << "cost:       " << format_usd(s.cost_usd) << "\n"
+           << "tokens:     " << format_tokens(s.tokens) << "\n";
 }
 
 } // namespace
 
-cli_status cli_sessions(const cli_context& ctx) {
+cli_status cli_sessions(const cli_context& ctx, const std::string& state) {
   return guarded([&] {
     auto client = connect(ctx);
-    auto res = call(ctx, *client, "GET", "/v1/sessions");
+    auto res = call(ctx, *client, "GET",
+                    "/v1/sessions" + (state.empty() ? "" : "?state=" + state));
     if (ctx.json) {
       *ctx.out << res.body << "\n";
       return cli_status::success;
@@ -728,7 +783,7 @@ cli_status cli_sessions(const cli_context& ctx) {
     out << std::left << std::setw(6) << "ID" << std::setw(8) << "STATE"
         << std::setw(10) << "PROVIDER" << std::setw(16) << "KEY" << std::setw(7)
         << "TASKS" << std::setw(7) << "TURNS" << std::setw(10) << "COST"
-        << "CLI SESSION\n";
+        << std::setw(12) << "TOKENS" << "CLI SESSION\n";
     double total = 0;
     for (auto& item : j["sessions"]) {
       auto s = session_from_json(item);
@@ -740,7 +795,9 @@ cli_status cli_sessions(const cli_context& ctx) {
           << std::setw(16)
           << (s->resume_key.empty() ? "-" : s->resume_key) << std::setw(7)
           << s->tasks.size() << std::setw(7) << s->turns << std::setw(10)
-          << format_usd(s->cost_usd)
+          << format_usd(s->cost_usd) << std::setw(12)
+          << (s->tokens.input + s->tokens.output + s->tokens.cache_read
+              + s->tokens.cache_creation)
           << (s->cli_session_id.empty() ? "-" : s->cli_session_id) << "\n";
     }
     out << "total cost: " << format_usd(total) << "\n";
@@ -765,6 +822,65 @@ cli_status cli_session(const cli_context& ctx, const std::string& action,
     if (!s)
       return cli_status::failure;
     print_session(ctx, *s);
+    return cli_status::success;
+  });
+}
+
+cli_status cli_session_open(const cli_context& ctx, const std::string& provider,
+                            const std::string& pool,
+                            const std::string& resume_key) {
+  return guarded([&] {
+    auto client = connect(ctx);
+    json body{{"provider", provider}};
+    if (!pool.empty())
+      body["pool"] = pool;
+    if (!resume_key.empty())
+      body["resume_key"] = resume_key;
+    auto res = call(ctx, *client, "POST", "/v1/sessions", body.dump());
+    if (ctx.json) {
+      *ctx.out << res.body << "\n";
+      return cli_status::success;
+    }
+    auto s = session_from_json(json::parse(res.body, nullptr, false));
+    if (!s)
+      return cli_status::failure;
+    print_session(ctx, *s);
+    return cli_status::success;
+  });
+}
+
+cli_status cli_costs(const cli_context& ctx, uint32_t days) {
+  return guarded([&] {
+    auto client = connect(ctx);
+    auto res = call(ctx, *client, "GET",
+                    "/v1/costs?days=" + std::to_string(days));
+    if (ctx.json) {
+      *ctx.out << res.body << "\n";
+      return cli_status::success;
+    }
+    auto report = cost_report_from_json(json::parse(res.body, nullptr, false));
+    if (!report)
+      return cli_status::failure;
+    auto& out = *ctx.out;
+    auto row = [&out](const std::string& day, const std::string& pool,
+                      const cost_figures& x) {
+      out << std::left << std::setw(12) << day << std::setw(14) << pool
+          << std::setw(12) << format_usd(x.usd) << std::setw(12)
+          << x.tokens.input << std::setw(12) << x.tokens.output
+          << std::setw(14) << x.tokens.cache_read << x.tokens.cache_creation
+          << "\n";
+    };
+    out << std::left << std::setw(12) << "DAY(UTC)" << std::setw(14) << "POOL"
+        << std::setw(12) << "COST" << std::setw(12) << "IN" << std::setw(12)
+        << "OUT" << std::setw(14) << "CACHE READ" << "CACHE WRITTEN\n";
+    for (auto& d : report->days) {
+      row(format_day(d.day), "(node)", d.node);
+      for (auto& [pool, x] : d.pools)
+        row("", pool, x);
+    }
+    row("all days", "(node)", report->total);
+    for (auto& [pool, x] : report->pools)
+      row("", pool, x);
     return cli_status::success;
   });
 }

@@ -67,6 +67,10 @@ struct run_options {
   std::string model;
   uint32_t max_turns = 0;
   double budget_usd = 0;
+  /// `--permission-mode` and `--allowedTools` of a claude task (empty: the
+  /// pool's).
+  std::string permission_mode;
+  std::vector<std::string> allowed_tools;
 };
 
 /// Submits `opts` and prints the new task's id (or, with `wait`, its
@@ -130,8 +134,20 @@ struct lock_options {
 /// circuit breaker.
 cli_status cli_agents(const cli_context& ctx);
 
-/// `cw sessions`: lists sessions with their state, tasks, turns and cost.
-cli_status cli_sessions(const cli_context& ctx);
+/// `cw sessions [--state S] [--all]`: lists sessions with their state,
+/// tasks, turns, tokens and cost; open ones unless `state` (a state, `open`
+/// or empty for all) says otherwise.
+cli_status cli_sessions(const cli_context& ctx, const std::string& state);
+
+/// `cw session open [--provider P] [--pool P] [--resume-key K]`: opens an
+/// idle session (bound to the key if given) and prints it.
+cli_status cli_session_open(const cli_context& ctx, const std::string& provider,
+                            const std::string& pool,
+                            const std::string& resume_key);
+
+/// `cw costs [--days N]`: what prompt-driven tasks spent per UTC day (the
+/// node and each pool, money and tokens) and in all.
+cli_status cli_costs(const cli_context& ctx, uint32_t days);
 
 /// `cw session show|pause|resume|close ID`: prints one session, or changes
 /// its state and prints it (an illegal transition names the allowed ones).

@@ -42,11 +42,19 @@ caf::expected<pool_config> parse_pool(const std::string& path,
   bool env_pass_given = false;
   for (auto& [key, value] : tbl) {
     auto k = std::string{key.str()};
-    if (k == "provider" || k == "strategy") {
+    if (k == "provider" || k == "strategy" || k == "account") {
       auto str = value.value<std::string>();
       if (!str)
         return invalid(where(k) + " must be a string");
-      if (k == "provider") {
+      if (k == "account") {
+        if (str->empty() || str->size() > 128
+            || std::any_of(str->begin(), str->end(), [](unsigned char c) {
+                 return c < 0x21 || c == 0x7f || c == '/';
+               }))
+          return invalid(where(k) + " must be 1 to 128 printable characters "
+                                    "without spaces or '/'");
+        pool.settings.account = *str;
+      } else if (k == "provider") {
         // Plugins add providers, so the name is checked when the node
         // starts, against its registry.
         if (str->empty())
@@ -429,6 +437,7 @@ caf::expected<node_config> load_config_file(const std::string& path,
       if (!str || !value.is_string() || str->empty())
         return invalid(where(k.c_str()) + " must be a non-empty string");
       cfg.claude_binary = *str;
+      cfg.claude_binary_set = true;
     } else if (k == "limit_backoff_s") {
       auto n = value.value<int64_t>();
       if (!n || *n < 1 || *n > 86'400)
@@ -483,6 +492,15 @@ std::map<std::string, std::string> pool_environment(const pool_config& pool) {
   return result;
 }
 
+std::string missing_claude(const node_config& cfg) {
+  if (!cfg.pools.empty() || !actors::find_executable(cfg.claude_binary).empty())
+    return {};
+  return "the claude CLI ('" + cfg.claude_binary + "') was not found"
+         + (cfg.claude_binary.find('/') == std::string::npos ? " on PATH" : "")
+         + " when the node started: install Claude Code, or start cw-node "
+           "with --claude PATH (or claude_binary in its config)";
+}
+
 std::vector<pool_config> effective_pools(const node_config& cfg) {
   if (!cfg.pools.empty())
     return cfg.pools;
@@ -516,6 +534,15 @@ caf::error validate(const node_config& cfg) {
                    + cfg.log_level + "'");
   if (cfg.node_name.empty())
     return invalid("node-name: must not be empty");
+  // A CLI named on purpose must be there; the default one may be missing.
+  if (cfg.pools.empty() && cfg.claude_binary_set
+      && actors::find_executable(cfg.claude_binary).empty())
+    return invalid("claude: '" + cfg.claude_binary
+                   + "' is not an executable file"
+                   + (cfg.claude_binary.find('/') == std::string::npos
+                        ? " on PATH"
+                        : "")
+                   + " (--claude, claude_binary)");
   return {};
 }
 

@@ -106,6 +106,9 @@ struct node_config {
   /// The Claude Code CLI of the default `claude` pool (a name on PATH or a
   /// path); with no pools configured and this found, the node runs one.
   std::string claude_binary = "claude";
+  /// Whether `claude_binary` was given (`--claude`, the config): then the
+  /// node does not start without it.
+  bool claude_binary_set = false;
   /// A task that hit its provider's usage or rate limit without a reset
   /// time waits this long.
   uint32_t limit_backoff_s = 300;
@@ -137,6 +140,11 @@ struct node_config {
 /// default pool of `cfg.agents` command agents plus, when `claude_binary`
 /// is found, a `claude` pool of one agent running two tasks at a time.
 std::vector<pool_config> effective_pools(const node_config& cfg);
+
+/// Returns why a node with `cfg` runs no default `claude` pool although it
+/// would with the CLI found (no pools configured, `claude_binary` not
+/// found), or "" when it runs one or pools are configured.
+std::string missing_claude(const node_config& cfg);
 
 /// Returns the defaults: data dir `$XDG_DATA_HOME/cw` (else
 /// `~/.local/share/cw`), one agent per core, the host name.

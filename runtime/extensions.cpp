@@ -98,6 +98,8 @@ std::string describe_registry(const node_config& cfg,
                              + std::to_string(pool.max_agents))
                     + " agents)");
   result += "pools: " + join(pools) + "\n";
+  if (auto why = missing_claude(cfg); !why.empty())
+    result += "no claude pool: " + why + "\n";
   return result;
 }
 

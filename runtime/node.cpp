@@ -286,6 +286,10 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
   sched_cfg.sessions.binding_timeout_ms
     = int64_t{c.session_binding_timeout_s} * 1000;
   sched_cfg.sessions.default_pool_limit = c.max_sessions_per_pool;
+  if (auto why = missing_claude(c); !why.empty()) {
+    spdlog::warn("no claude pool: {}", why);
+    sched_cfg.absent_providers.emplace("claude", std::move(why));
+  }
   auto pools = effective_pools(c);
   for (auto& pool : pools) {
     auto settings = pool.settings;
@@ -295,6 +299,12 @@ caf::expected<std::unique_ptr<node>> node::start(node_config cfg) {
     settings.max_agents = pool.max_agents;
     settings.idle_timeout_ms = int64_t{pool.idle_timeout_s} * 1000;
     settings.max_load = pool.max_load;
+    // A pool with credentials of its own is an account of its own: a usage
+    // limit of another pool does not hold it back.
+    if (settings.account.empty())
+      for (auto& name : claude_env_pass())
+        if (name != "ANTHROPIC_BASE_URL" && pool.env.count(name) != 0)
+          settings.account = "pool:" + pool.name;
     sched_cfg.pools.emplace(pool.name, std::move(settings));
   }
   d->scheduler = actors::spawn_scheduler(sys, std::move(sched_cfg));

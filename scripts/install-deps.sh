@@ -16,6 +16,7 @@ packages=(
   libssl-dev
   libjemalloc-dev
   curl python3
+  tzdata
 )
 
 missing=()

@@ -5,6 +5,7 @@
 #include <ctime>
 #include <fstream>
 #include <sstream>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "actors/claude/claude_result.hpp"
@@ -37,6 +38,30 @@ std::string excerpt(const std::string& text, size_t n) {
   while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80)
     --n;
   return text.substr(0, n) + "…";
+}
+
+/// Returns `xs` joined by `; `.
+std::string join(const std::vector<std::string>& xs) {
+  std::string out;
+  for (auto& x : xs) {
+    if (!out.empty())
+      out += "; ";
+    out += x;
+  }
+  return out;
+}
+
+/// Returns at most 200 bytes of `text` for a failure's reason, on one line:
+/// line breaks and tabs become spaces, other control characters (terminal
+/// escapes) `?`, for the reason reaches terminals.
+std::string reason_excerpt(const std::string& text) {
+  auto out = excerpt(text, 200);
+  for (auto& c : out)
+    if (c == '\n' || c == '\r' || c == '\t')
+      c = ' ';
+    else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F)
+      c = '?';
+  return out;
 }
 
 /// Stops a run whose estimated cost reaches its budget (the task's budget
@@ -79,6 +104,10 @@ claude_provider::argv(const task_spec& spec) const {
     opts.model = spec.model;
   if (spec.max_turns != 0)
     opts.max_turns = spec.max_turns;
+  if (spec.permissions != permission_mode::unset)
+    opts.permission_mode = to_string(spec.permissions);
+  if (!spec.allowed_tools.empty())
+    opts.allowed_tools = spec.allowed_tools;
   return make_claude_argv(opts);
 }
 
@@ -122,8 +151,16 @@ void conclude_claude_run(std::string_view output, task_outcome& outcome,
   auto& rep = outcome.report;
   rep.session = r.session_id;
   rep.model = r.model;
+  rep.tools = r.tools;
+  rep.mcp_servers.clear();
+  for (auto& server : r.mcp_servers)
+    rep.mcp_servers.push_back(server.name + " (" + server.status + ")");
+  rep.permission_mode = r.permission_mode;
   rep.subtype = r.subtype;
+  rep.is_error = r.is_error;
   rep.text = excerpt(r.text, run_report::max_text_bytes);
+  auto errors = join(r.errors);
+  rep.errors = excerpt(errors, run_report::max_text_bytes);
   // A run without its result line still spent money: estimate it.
   rep.cost_usd = r.complete ? r.cost_usd : r.estimated_cost_usd;
   rep.input_tokens = r.usage.input_tokens;
@@ -132,9 +169,13 @@ void conclude_claude_run(std::string_view output, task_outcome& outcome,
   rep.cache_creation_tokens = r.usage.cache_creation_input_tokens;
   rep.turns = r.turns;
   rep.tool_uses = r.tool_uses;
+  rep.tool_calls = r.tool_calls;
+  rep.tool_errors = r.tool_errors;
+  rep.permission_denials = r.permission_denials;
   rep.malformed_lines = r.malformed_lines;
   rep.unknown_lines = r.unknown_lines;
   rep.duration_ms = r.duration_ms;
+  rep.duration_api_ms = r.duration_api_ms;
   if (r.limit.limited) {
     rep.limit = to_string(r.limit.kind);
     rep.limit_reset_ms = r.limit.reset_at_ms.value_or(0);
@@ -144,22 +185,44 @@ void conclude_claude_run(std::string_view output, task_outcome& outcome,
   // The exit code alone does not decide: the CLI exits 0 after some errors
   // and a stream may end without its result.
   std::string why;
-  if (!r.complete)
+  if (!r.complete) {
+    // What the CLI said on stderr before it quit tells why, e.g. `No
+    // conversation found with session ID: …` or `Invalid API key`.
     why = "claude: the stream ended without a result";
-  else
+    if (!outcome.reason.empty())
+      why += " (" + outcome.reason + ")";
+    if (!r.last_stderr.empty())
+      why += ": " + reason_excerpt(r.last_stderr);
+  } else {
+    // An error result's `errors` say what went wrong; its text, or the last
+    // assistant text, is at best what the run was doing.
+    const auto& detail = errors.empty() ? r.text : errors;
     why = "claude: " + (r.subtype.empty() ? std::string{"error"} : r.subtype)
-          + (r.text.empty() ? "" : ": " + excerpt(r.text, 200));
-  if (!outcome.reason.empty())
-    why += " (" + outcome.reason + ")";
+          + (detail.empty() ? "" : ": " + reason_excerpt(detail));
+    if (!outcome.reason.empty())
+      why += " (" + outcome.reason + ")";
+  }
   outcome.status = task_status::failed;
   outcome.reason = std::move(why);
 }
+
+namespace {
+
+/// Whether `path` is a regular file (or a link to one) we may execute: a
+/// directory passes `access(X_OK)` too.
+bool is_executable_file(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)
+         && ::access(path.c_str(), X_OK) == 0;
+}
+
+} // namespace
 
 std::string find_executable(const std::string& binary) {
   if (binary.empty())
     return {};
   if (binary.find('/') != std::string::npos)
-    return ::access(binary.c_str(), X_OK) == 0 ? binary : std::string{};
+    return is_executable_file(binary) ? binary : std::string{};
   auto path = std::getenv("PATH");
   std::string_view dirs = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
   while (!dirs.empty()) {
@@ -170,7 +233,7 @@ std::string find_executable(const std::string& binary) {
     if (dir.empty())
       continue;
     auto candidate = std::string{dir} + "/" + binary;
-    if (::access(candidate.c_str(), X_OK) == 0)
+    if (is_executable_file(candidate))
       return candidate;
   }
   return {};

@@ -14,13 +14,16 @@ namespace cw::actors {
 /// The `claude` provider: runs the Claude Code CLI headless (`claude -p
 /// PROMPT --output-format stream-json --verbose`, `--resume` to continue a
 /// session) and folds its stream into the attempt's `run_report`: session
-/// id, cost, tokens, turns, limits. A run without a successful result
-/// fails, naming the result's subtype and text; a run that hit a usage or
-/// rate limit reports it (the scheduler parks the task).
+/// id, cost, tokens, turns, tools, limits. A run without a successful
+/// result fails, naming the result's subtype and its errors (else its
+/// text), or, without a result line, what the CLI last said on stderr; a
+/// run that hit a usage or rate limit reports it (the scheduler parks the
+/// task).
 class claude_provider final : public process_provider {
 public:
   /// `defaults` holds the pool's binary, model, tools, permission mode, max
-  /// turns and MCP config; a task's own model and max turns win.
+  /// turns and MCP config; a task's own model, max turns, permission mode
+  /// (`permissions`) and allowed tools win.
   explicit claude_provider(claude_options defaults);
 
   caf::expected<std::vector<std::string>>

@@ -168,10 +168,15 @@ public:
     auto items = parser_.parse(line);
     for (auto& item : items)
       std::visit(overload{[&](const malformed_line&) {
+                            nested_ = false;
                             on_raw(line, unterminated);
                           },
-                          [&](const auto& x) { on(x); }},
+                          [&](const auto& x) {
+                            nested_ = is_nested(x);
+                            on(x);
+                          }},
                  item);
+    nested_ = false;
   }
 
   std::string finish() {
@@ -207,6 +212,15 @@ public:
   }
 
 private:
+  /// Returns whether `x` is a sub-agent's.
+  template <class T>
+  static bool is_nested(const T& x) {
+    if constexpr (requires { x.parent_tool_use_id; })
+      return !x.parent_tool_use_id.empty();
+    else
+      return false;
+  }
+
   void on(const system_init& x) {
     run_open_ = true;
     std::string text = "session " + (x.session_id.empty() ? "?" : x.session_id);
@@ -243,7 +257,25 @@ private:
       block(p_.magenta(), "notice: ", x.text);
     else
       block(p_.bold(), "assistant: ", x.text);
-    last_text_ = x.text;
+    // The result repeats the main conversation's last text, never a
+    // sub-agent's.
+    if (!nested_)
+      last_text_ = x.text;
+  }
+
+  void on(const assistant_thinking& x) {
+    run_open_ = true;
+    // Some models send only a signature: nothing to show.
+    if (x.text.find_first_not_of(" \t\r\n") == std::string::npos)
+      return;
+    last_tool_use_.clear();
+    block(p_.dim(), "thinking: ", cut(x.text, opts_.max_thinking_bytes));
+  }
+
+  void on(const user_text& x) {
+    run_open_ = true;
+    last_tool_use_.clear();
+    block(p_.dim(), "user: ", cut(x.text, opts_.max_prompt_bytes));
   }
 
   void on(const tool_use& x) {
@@ -307,6 +339,29 @@ private:
     if (!x.result.empty() && x.result != last_text_)
       block(x.is_error ? p_.red() : p_.bold(), "result: ", x.result);
     last_text_.clear();
+    for (auto& error : x.errors)
+      block(p_.red(), "error: ", error);
+    if (!x.permission_denials.empty()) {
+      // In the order first refused, with a count for repeats: `Bash ×2`.
+      std::vector<std::pair<std::string, size_t>> denied;
+      for (auto& name : x.permission_denials) {
+        auto i = std::find_if(denied.begin(), denied.end(),
+                              [&](auto& d) { return d.first == name; });
+        if (i == denied.end())
+          denied.emplace_back(name, 1);
+        else
+          ++i->second;
+      }
+      std::string text;
+      for (auto& [name, count] : denied) {
+        if (!text.empty())
+          text += ", ";
+        text += name;
+        if (count > 1)
+          text += " ×" + std::to_string(count);
+      }
+      block(p_.yellow(), "denied: ", text);
+    }
     std::string text = "result " + (x.subtype.empty() ? "?" : x.subtype);
     if (x.is_error)
       text += " (is_error)";
@@ -373,8 +428,19 @@ private:
     }
   }
 
+  /// Returns `x` cut to `n` bytes (0: whole), noting how much was left out.
+  static std::string cut(std::string_view x, size_t n) {
+    if (n == 0 || x.size() <= n)
+      return std::string{x};
+    auto head = truncate_utf8(x, n);
+    return std::string{head} + "… (" + std::to_string(x.size() - head.size())
+           + " more bytes)";
+  }
+
   void begin(std::string_view colour) {
     out_ += colour;
+    if (nested_)
+      out_ += "  ┆ ";
   }
 
   void end() {
@@ -393,6 +459,8 @@ private:
   std::string last_text_;
   uint64_t raw_lines_ = 0;
   bool run_open_ = false;
+  /// Whether the item being rendered is a sub-agent's.
+  bool nested_ = false;
 };
 
 } // namespace

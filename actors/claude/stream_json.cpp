@@ -16,6 +16,7 @@ using simdjson::error_code;
 struct content_block {
   std::string type;
   std::string text;
+  std::string thinking;
   std::string id;
   std::string name;
   std::string input_json;
@@ -38,6 +39,7 @@ struct line_fields {
   std::string type;
   std::string subtype;
   std::string session_id;
+  std::string parent_tool_use_id;
   std::string model;
   std::string cwd;
   std::string permission_mode;
@@ -46,6 +48,8 @@ struct line_fields {
   message_fields message;
   bool has_message = false;
   std::string result;
+  std::vector<std::string> errors;
+  std::vector<std::string> permission_denials;
   bool is_error = false;
   double total_cost_usd = -1;
   double cost_usd = -1;
@@ -204,6 +208,8 @@ error_code read_block(od::value v, content_block& out) {
       return read_opt_string(x, out.type);
     if (key == "text")
       return read_opt_string(x, out.text);
+    if (key == "thinking")
+      return read_opt_string(x, out.thinking);
     if (key == "id")
       return read_opt_string(x, out.id);
     if (key == "name")
@@ -251,6 +257,32 @@ error_code read_rate_limit_info(od::value v, line_fields& out) {
   });
 }
 
+/// Reads an array of strings, skipping elements of other types.
+error_code read_strings(od::value v, std::vector<std::string>& out) {
+  return for_each_element(v, [&](od::value element) {
+    std::string text;
+    auto err = read_opt_string(element, text);
+    if (!err && !text.empty())
+      out.push_back(std::move(text));
+    return err;
+  });
+}
+
+/// Reads `permission_denials`: objects naming the refused call's
+/// `tool_name` (an entry without one counts as `?`).
+error_code read_denials(od::value v, std::vector<std::string>& out) {
+  return for_each_element(v, [&](od::value element) {
+    std::string name;
+    auto err = for_each_field(element, [&](std::string_view k, od::value y) {
+      if (k == "tool_name")
+        return read_opt_string(y, name);
+      return simdjson::SUCCESS;
+    });
+    out.push_back(name.empty() ? "?" : std::move(name));
+    return err;
+  });
+}
+
 error_code read_top_level(std::string_view key, od::value x, line_fields& out) {
   if (key == "type")
     return read_opt_string(x, out.type);
@@ -258,6 +290,8 @@ error_code read_top_level(std::string_view key, od::value x, line_fields& out) {
     return read_opt_string(x, out.subtype);
   if (key == "session_id")
     return read_opt_string(x, out.session_id);
+  if (key == "parent_tool_use_id")
+    return read_opt_string(x, out.parent_tool_use_id);
   if (key == "model")
     return read_opt_string(x, out.model);
   if (key == "cwd")
@@ -290,6 +324,10 @@ error_code read_top_level(std::string_view key, od::value x, line_fields& out) {
   }
   if (key == "result")
     return read_opt_string(x, out.result);
+  if (key == "errors")
+    return read_strings(x, out.errors);
+  if (key == "permission_denials")
+    return read_denials(x, out.permission_denials);
   if (key == "is_error")
     return read_bool(x, out.is_error);
   if (key == "total_cost_usd")
@@ -322,9 +360,14 @@ malformed_line malformed(std::string error, std::string_view line) {
 std::vector<stream_item> to_items(line_fields& f) {
   std::vector<stream_item> items;
   if (f.type == "system" && f.subtype == "init") {
-    items.emplace_back(system_init{f.session_id, f.model, f.cwd,
-                                   f.permission_mode, std::move(f.tools),
-                                   std::move(f.mcp_servers)});
+    system_init x;
+    x.session_id = f.session_id;
+    x.model = f.model;
+    x.cwd = f.cwd;
+    x.permission_mode = f.permission_mode;
+    x.tools = std::move(f.tools);
+    x.mcp_servers = std::move(f.mcp_servers);
+    items.emplace_back(std::move(x));
   } else if (f.type == "result") {
     final_result r;
     r.session_id = f.session_id;
@@ -337,23 +380,60 @@ std::vector<stream_item> to_items(line_fields& f) {
     r.num_turns = static_cast<uint32_t>(to_count(f.num_turns));
     r.duration_ms = static_cast<int64_t>(f.duration_ms);
     r.duration_api_ms = static_cast<int64_t>(f.duration_api_ms);
+    r.errors = std::move(f.errors);
+    r.permission_denials = std::move(f.permission_denials);
     items.emplace_back(std::move(r));
   } else if (f.type == "rate_limit_event") {
     items.emplace_back(rate_limit_event{f.session_id, f.rl_status, f.rl_type,
                                         static_cast<int64_t>(f.rl_resets_at)});
   } else if ((f.type == "assistant" || f.type == "user") && f.has_message) {
     auto& m = f.message;
+    auto assistant = f.type == "assistant";
     for (auto& b : m.blocks) {
-      if (f.type == "assistant" && b.type == "text")
-        items.emplace_back(assistant_text{f.session_id, m.id, m.model,
-                                          std::move(b.text), m.usage});
-      else if (f.type == "assistant" && b.type == "tool_use")
-        items.emplace_back(tool_use{
-          f.session_id, m.id, std::move(b.id), std::move(b.name),
-          b.input_json.empty() ? "{}" : std::move(b.input_json), m.usage});
-      else if (b.type == "tool_result")
-        items.emplace_back(tool_result{f.session_id, std::move(b.tool_use_id),
-                                       b.is_error, std::move(b.content)});
+      if (assistant && b.type == "text") {
+        assistant_text x;
+        x.session_id = f.session_id;
+        x.message_id = m.id;
+        x.model = m.model;
+        x.text = std::move(b.text);
+        x.usage = m.usage;
+        x.parent_tool_use_id = f.parent_tool_use_id;
+        items.emplace_back(std::move(x));
+      } else if (assistant && b.type == "thinking") {
+        assistant_thinking x;
+        x.session_id = f.session_id;
+        x.message_id = m.id;
+        x.model = m.model;
+        x.text = std::move(b.thinking);
+        x.usage = m.usage;
+        x.parent_tool_use_id = f.parent_tool_use_id;
+        items.emplace_back(std::move(x));
+      } else if (assistant && b.type == "tool_use") {
+        tool_use x;
+        x.session_id = f.session_id;
+        x.message_id = m.id;
+        x.id = std::move(b.id);
+        x.name = std::move(b.name);
+        x.input_json = b.input_json.empty() ? "{}" : std::move(b.input_json);
+        x.usage = m.usage;
+        x.parent_tool_use_id = f.parent_tool_use_id;
+        x.model = m.model;
+        items.emplace_back(std::move(x));
+      } else if (b.type == "tool_result") {
+        tool_result x;
+        x.session_id = f.session_id;
+        x.tool_use_id = std::move(b.tool_use_id);
+        x.is_error = b.is_error;
+        x.content = std::move(b.content);
+        x.parent_tool_use_id = f.parent_tool_use_id;
+        items.emplace_back(std::move(x));
+      } else if (!assistant && b.type == "text") {
+        user_text x;
+        x.session_id = f.session_id;
+        x.text = std::move(b.text);
+        x.parent_tool_use_id = f.parent_tool_use_id;
+        items.emplace_back(std::move(x));
+      }
     }
   }
   if (items.empty())

@@ -48,6 +48,20 @@ struct assistant_text {
   std::string model;
   std::string text;
   token_usage usage;
+  /// The `Task` tool call whose sub-agent wrote the message; empty for the
+  /// main conversation's own messages.
+  std::string parent_tool_use_id;
+};
+
+/// A `thinking` block of an `assistant` message (extended thinking). The
+/// text may be empty: some models send only a signature.
+struct assistant_thinking {
+  std::string session_id;
+  std::string message_id;
+  std::string model;
+  std::string text;
+  token_usage usage;
+  std::string parent_tool_use_id;
 };
 
 /// A `tool_use` block of an `assistant` message.
@@ -60,6 +74,9 @@ struct tool_use {
   /// The tool input as raw JSON text.
   std::string input_json;
   token_usage usage;
+  std::string parent_tool_use_id;
+  /// The model of the message.
+  std::string model;
 };
 
 /// A `tool_result` block of a `user` message.
@@ -69,6 +86,15 @@ struct tool_result {
   bool is_error = false;
   /// The content; an array of text blocks is joined with newlines.
   std::string content;
+  std::string parent_tool_use_id;
+};
+
+/// A `text` block of a `user` message: the prompt the CLI gives a
+/// sub-agent (`parent_tool_use_id` set), or a prompt it echoes.
+struct user_text {
+  std::string session_id;
+  std::string text;
+  std::string parent_tool_use_id;
 };
 
 /// The last line of a run: `{"type":"result",...}`.
@@ -85,6 +111,11 @@ struct final_result {
   uint32_t num_turns = 0;
   int64_t duration_ms = 0;
   int64_t duration_api_ms = 0;
+  /// What went wrong, on error subtypes (`errors`), e.g. `No conversation
+  /// found with session ID: …`.
+  std::vector<std::string> errors;
+  /// The tool names of `permission_denials`: calls the CLI refused.
+  std::vector<std::string> permission_denials;
 };
 
 /// A `{"type":"rate_limit_event",...}` line: the plan's limit status.
@@ -114,8 +145,9 @@ struct malformed_line {
 
 /// One typed item of the stream.
 using stream_item
-  = std::variant<system_init, assistant_text, tool_use, tool_result,
-                 final_result, rate_limit_event, unknown_line, malformed_line>;
+  = std::variant<system_init, assistant_text, assistant_thinking, tool_use,
+                 tool_result, user_text, final_result, rate_limit_event,
+                 unknown_line, malformed_line>;
 
 /// Parses `claude -p … --output-format stream-json --verbose` output one line
 /// at a time. Never throws: anything it cannot read becomes a
@@ -129,9 +161,9 @@ public:
   stream_parser& operator=(stream_parser&&) noexcept;
 
   /// Returns the items of one line (without its newline; a trailing `\r` is
-  /// ignored): none for a blank line, else at least one. An `assistant` or
-  /// `user` message yields one item per text, tool_use or tool_result block
-  /// (thinking blocks are skipped).
+  /// ignored): none for a blank line, else at least one. An `assistant`
+  /// message yields one item per text, thinking or tool_use block, a `user`
+  /// message one per tool_result or text block (other blocks are skipped).
   std::vector<stream_item> parse(std::string_view line);
 
 private:

@@ -1,6 +1,8 @@
 #include "actors/claude/usage_limit.hpp"
 
+#include <algorithm>
 #include <array>
+#include <vector>
 
 namespace cw::actors {
 
@@ -21,69 +23,14 @@ std::string to_string(limit_kind x) {
 namespace {
 
 constexpr int64_t ms_per_minute = 60'000;
-constexpr int64_t ms_per_day = 86'400'000;
-
-/// Lower-cases ASCII letters only, so UTF-8 separators (`∙`, `·`) survive.
-std::string lower(std::string_view text) {
-  std::string out{text};
-  for (auto& c : out)
-    if (c >= 'A' && c <= 'Z')
-      c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
-
-bool contains(std::string_view haystack, std::string_view needle) {
-  return haystack.find(needle) != std::string_view::npos;
-}
-
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
-}
-
-/// Reads digits at `pos`, advancing it; returns false if there are none.
-bool read_int(std::string_view s, size_t& pos, int64_t& out) {
-  auto start = pos;
-  out = 0;
-  // 18 digits cannot overflow int64_t.
-  while (pos < s.size() && is_digit(s[pos]) && pos - start < 18)
-    out = out * 10 + (s[pos++] - '0');
-  return pos > start;
-}
 
 void skip_spaces(std::string_view s, size_t& pos) {
   while (pos < s.size() && s[pos] == ' ')
     ++pos;
 }
 
-/// Returns days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
-/// `days_from_civil`).
-int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
-  y -= m <= 2 ? 1 : 0;
-  auto era = (y >= 0 ? y : y - 399) / 400;
-  auto yoe = y - era * 400;
-  auto doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  auto doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-/// Returns the year of a day count since 1970-01-01 (the inverse of
-/// `days_from_civil`, year only).
-int64_t year_of(int64_t days) {
-  days += 719468;
-  auto era = (days >= 0 ? days : days - 146096) / 146097;
-  auto doe = days - era * 146097;
-  auto yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  auto doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  auto mp = (5 * doy + 2) / 153;
-  auto m = mp < 10 ? mp + 3 : mp - 9;
-  return yoe + era * 400 + (m <= 2 ? 1 : 0);
-}
-
-int64_t floor_div(int64_t a, int64_t b) {
-  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)) ? 1 : 0);
-}
-
-/// Reads an optional `Jan 30, ` at `pos`; returns the month (1-12) or 0.
+/// Reads an optional `Jan 30, ` or `Sep 15 at ` at `pos`; returns the month
+/// (1-12) or 0.
 int read_month_day(std::string_view s, size_t& pos, int64_t& day) {
   static constexpr std::array<std::string_view, 12> months
     = {"jan", "feb", "mar", "apr", "may", "jun",
@@ -100,43 +47,87 @@ int read_month_day(std::string_view s, size_t& pos, int64_t& day) {
     if (p < s.size() && s[p] == ',')
       ++p;
     skip_spaces(s, p);
+    skip(s, p, "at ");
+    skip_spaces(s, p);
     pos = p;
     return static_cast<int>(i + 1);
   }
   return 0;
 }
 
-/// Reads `3pm`, `4:50am`, `9:30 am` or `15:00` at `pos` into minutes after
-/// midnight; returns false if there is no time there.
-bool read_time_of_day(std::string_view s, size_t pos, int64_t& minutes) {
+/// Reads `3pm`, `4:50am`, `9:30 am` or `15:00` at `pos`, advancing it, into
+/// minutes after midnight; returns false if there is no time there.
+bool read_time_of_day(std::string_view s, size_t& pos, int64_t& minutes) {
   int64_t hour = 0;
   int64_t minute = 0;
-  if (!read_int(s, pos, hour))
+  auto p = pos;
+  if (!read_int(s, p, hour))
     return false;
   bool has_minutes = false;
-  if (pos < s.size() && s[pos] == ':') {
-    ++pos;
-    if (!read_int(s, pos, minute) || minute > 59)
+  if (p < s.size() && s[p] == ':') {
+    ++p;
+    if (!read_int(s, p, minute) || minute > 59)
       return false;
     has_minutes = true;
   }
-  skip_spaces(s, pos);
-  auto suffix = s.substr(pos, 2);
+  auto end = p;
+  skip_spaces(s, p);
+  auto suffix = s.substr(p, 2);
   if (suffix == "am" || suffix == "pm") {
     if (hour < 1 || hour > 12)
       return false;
     hour = hour % 12 + (suffix == "pm" ? 12 : 0);
+    end = p + 2;
   } else if (!has_minutes || hour > 23) {
     // A bare number is not a time ("resets in 5 hours").
     return false;
   }
   minutes = hour * 60 + minute;
+  pos = end;
   return true;
 }
 
+/// Returns the zone named in parentheses at `pos` of `original`, if any and
+/// resolvable.
+std::optional<time_zone> named_zone(std::string_view original, size_t pos) {
+  skip_spaces(original, pos);
+  if (pos >= original.size() || original[pos] != '(')
+    return std::nullopt;
+  auto close = original.find(')', pos);
+  if (close == std::string_view::npos || close - pos > 130)
+    return std::nullopt;
+  return load_time_zone(original.substr(pos + 1, close - pos - 1));
+}
+
+/// Returns the first instant after `now_ms` at which `zone`'s wall clock
+/// reads `minutes` after midnight on day `month`/`day` (`month` 0: any day).
+std::optional<int64_t> next_wall_clock(const time_zone& zone, int month,
+                                       int64_t day, int64_t minutes,
+                                       int64_t now_ms) {
+  auto now_s = floor_div(now_ms, 1000);
+  auto today = floor_div(now_s + zone.offset_at(now_s), seconds_per_day);
+  std::vector<int64_t> days;
+  if (month == 0) {
+    for (int64_t d = today - 1; d <= today + 2; ++d)
+      days.push_back(d);
+  } else {
+    auto year = year_of(today);
+    for (auto y = year - 1; y <= year + 1; ++y)
+      days.push_back(days_from_civil(y, month, day));
+  }
+  std::optional<int64_t> best;
+  for (auto d : days)
+    for (auto t : zone.to_utc(d * seconds_per_day + minutes * 60))
+      if (t * 1000 > now_ms && (!best || t * 1000 < *best))
+        best = t * 1000;
+  return best;
+}
+
 /// Finds `resets <when>` or `reset at <when>` in lower-cased `s` and returns
-/// the next such moment after `now_ms`.
-std::optional<int64_t> reset_time(std::string_view s, int64_t now_ms,
+/// the next such moment after `now_ms`. `original` is `s` before
+/// lower-casing (zone names are case-sensitive file names).
+std::optional<int64_t> reset_time(std::string_view original,
+                                  std::string_view s, int64_t now_ms,
                                   int32_t utc_offset_minutes) {
   size_t pos = std::string_view::npos;
   for (std::string_view marker : {"resets at ", "reset at ", "resets "}) {
@@ -153,27 +144,12 @@ std::optional<int64_t> reset_time(std::string_view s, int64_t now_ms,
   int64_t minutes = 0;
   if (!read_time_of_day(s, pos, minutes))
     return std::nullopt;
-  auto rest = s.substr(pos);
-  if (contains(rest, "(utc)") || contains(rest, "(etc/utc)")
-      || contains(rest, "(gmt)") || contains(rest, "(etc/gmt)"))
-    utc_offset_minutes = 0;
-  auto offset_ms = int64_t{utc_offset_minutes} * ms_per_minute;
-  auto local_now = now_ms + offset_ms;
-  auto today = floor_div(local_now, ms_per_day);
-  int64_t local_reset = 0;
-  if (month == 0) {
-    local_reset = today * ms_per_day + minutes * ms_per_minute;
-    if (local_reset <= local_now)
-      local_reset += ms_per_day;
-  } else {
-    auto year = year_of(today);
-    local_reset = days_from_civil(year, month, day) * ms_per_day
-                  + minutes * ms_per_minute;
-    if (local_reset <= local_now)
-      local_reset = days_from_civil(year + 1, month, day) * ms_per_day
-                    + minutes * ms_per_minute;
-  }
-  return local_reset - offset_ms;
+  // An unknown zone, or none, is read as the node's: the best guess left.
+  auto zone = named_zone(original, pos);
+  if (!zone)
+    zone = time_zone::fixed(static_cast<int32_t>(std::clamp<int64_t>(
+      int64_t{utc_offset_minutes} * 60, -max_utc_offset, max_utc_offset)));
+  return next_wall_clock(*zone, month, day, minutes, now_ms);
 }
 
 /// Reads the Unix seconds after `limit reached|`.
@@ -188,20 +164,59 @@ std::optional<int64_t> bar_reset(std::string_view s) {
   return seconds * 1000;
 }
 
+/// Reads the API spending limit's `regain access on 2026-01-01 at 00:00 UTC`.
+std::optional<int64_t> regain_access(std::string_view s) {
+  auto i = s.find("regain access on ");
+  if (i == std::string_view::npos)
+    return std::nullopt;
+  auto pos = i + std::string_view{"regain access on "}.size();
+  int64_t y = 0;
+  int64_t m = 0;
+  int64_t d = 0;
+  int64_t hour = 0;
+  int64_t minute = 0;
+  if (!read_int(s, pos, y) || y < 1970 || y > 9999 || !skip(s, pos, "-")
+      || !read_int(s, pos, m) || m < 1 || m > 12 || !skip(s, pos, "-")
+      || !read_int(s, pos, d) || d < 1 || d > days_in_month(y, m))
+    return std::nullopt;
+  auto day_ms = days_from_civil(y, m, d) * seconds_per_day * 1000;
+  skip_spaces(s, pos);
+  if (!skip(s, pos, "at "))
+    return day_ms;
+  skip_spaces(s, pos);
+  // The API names UTC.
+  if (!read_int(s, pos, hour) || hour > 23 || !skip(s, pos, ":")
+      || !read_int(s, pos, minute) || minute > 59)
+    return day_ms;
+  return day_ms + (hour * 60 + minute) * ms_per_minute;
+}
+
+/// Whether `s` has `hit your limit`, `hit your weekly limit`, `hit your Opus
+/// limit` and the like.
+bool hit_your_limit(std::string_view s) {
+  constexpr std::string_view prefix = "hit your ";
+  for (auto i = s.find(prefix); i != std::string_view::npos;
+       i = s.find(prefix, i + 1))
+    if (contains(s.substr(i + prefix.size(), 24), "limit"))
+      return true;
+  return false;
+}
+
 bool says_usage_limit(std::string_view s) {
   return contains(s, "usage limit reached") || contains(s, "limit reached|")
          || contains(s, "limit reached ∙") || contains(s, "limit reached ·")
          || contains(s, "hour limit reached") || contains(s, "weekly limit")
-         || contains(s, "hit your limit")
-         || contains(s, "hit your session limit")
-         || contains(s, "hit your weekly limit")
-         || contains(s, "your limit will reset")
-         || contains(s, "limits will reset");
+         || hit_your_limit(s) || contains(s, "your limit will reset")
+         || contains(s, "limits will reset")
+         || contains(s, "out of extra usage")
+         || contains(s, "reached your specified api usage limits");
 }
 
 bool says_rate_limit(std::string_view s) {
   return contains(s, "rate_limit_error") || contains(s, "rate limit exceeded")
          || contains(s, "exceed your account's rate limit")
+         || contains(s, "api error: rate limit reached")
+         || contains(s, "server is temporarily limiting requests")
          || contains(s, "api error: 429") || contains(s, "error: 429")
          || contains(s, "error (429");
 }
@@ -228,6 +243,8 @@ int rank(limit_kind k) {
 
 } // namespace
 
+// -- limits -------------------------------------------------------------------
+
 usage_limit detect_usage_limit(std::string_view text, int64_t now_ms,
                                int32_t utc_offset_minutes) {
   auto s = lower(text);
@@ -237,7 +254,9 @@ usage_limit detect_usage_limit(std::string_view text, int64_t now_ms,
     result.kind = limit_kind::usage_limit;
     result.reset_at_ms = bar_reset(s);
     if (!result.reset_at_ms)
-      result.reset_at_ms = reset_time(s, now_ms, utc_offset_minutes);
+      result.reset_at_ms = regain_access(s);
+    if (!result.reset_at_ms)
+      result.reset_at_ms = reset_time(text, s, now_ms, utc_offset_minutes);
   } else if (says_rate_limit(s)) {
     result.limited = true;
     result.kind = limit_kind::rate_limit;

@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "actors/claude/time_zone.hpp"
+
 namespace cw::actors {
 
 /// Why a provider refuses work for now.
@@ -38,13 +40,19 @@ struct usage_limit {
 /// - `Claude AI usage limit reached|1750708800` (Unix seconds after the bar);
 /// - `5-hour limit reached ∙ resets 1am`, `You've hit your limit · resets
 ///   4:50am (Europe/Rome)`, `… resets Jan 30, 11:30am (Asia/Calcutta)`,
-///   `Your limit will reset at 9am (America/Chicago).`: the next such
-///   wall-clock time after `now_ms`;
-/// - 429 / `rate_limit_error` and 529 / `overloaded_error` API errors.
+///   `You've hit your weekly limit · resets Sep 15 at 7pm`, `You're out of
+///   extra usage · resets 9pm`, `Your limit will reset at 9am
+///   (America/Chicago).`: the next such wall-clock time after `now_ms`;
+/// - `You have reached your specified API usage limits. You will regain
+///   access on 2026-01-01 at 00:00 UTC.` (the API spending limit);
+/// - 429 / `rate_limit_error` / `Rate limit reached` and 529 /
+///   `overloaded_error` API errors.
 ///
-/// Wall-clock times are read at UTC plus `utc_offset_minutes` (the node's
-/// zone); a named zone in parentheses is not resolved, except `UTC`/`GMT`.
-/// Pure: reads no clock.
+/// A zone named in parentheses after the time is resolved with
+/// `load_time_zone`, daylight saving time included. Without one, or if it
+/// cannot be resolved, wall-clock times are read at UTC plus
+/// `utc_offset_minutes` (the node's zone). Reads no clock; reads the named
+/// zone's file under /usr/share/zoneinfo.
 usage_limit detect_usage_limit(std::string_view text, int64_t now_ms,
                                int32_t utc_offset_minutes = 0);
 

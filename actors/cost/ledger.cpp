@@ -4,6 +4,9 @@
 #include <cmath>
 #include <cstdio>
 
+#include "caf/deserializer.hpp"
+#include "caf/serializer.hpp"
+
 #include "messages/errc.hpp"
 
 namespace cw::actors {
@@ -105,6 +108,16 @@ int64_t utc_day(int64_t time_ms) noexcept {
   return day;
 }
 
+cost_figures figures_of(const cost_totals& x) {
+  cost_figures result;
+  result.usd = x.usd();
+  result.tokens.input = x.input_tokens;
+  result.tokens.output = x.output_tokens;
+  result.tokens.cache_read = x.cache_read_tokens;
+  result.tokens.cache_creation = x.cache_creation_tokens;
+  return result;
+}
+
 // -- updates ------------------------------------------------------------------
 
 void cost_ledger::add(const cost_entry& e) {
@@ -177,20 +190,44 @@ cost_totals cost_ledger::for_day(int64_t day) const {
   return find_or_zero(days_, day);
 }
 
+cost_report cost_ledger::report(uint32_t days) const {
+  cost_report result;
+  for (auto i = days_.rbegin(); i != days_.rend(); ++i) {
+    if (days != 0 && result.days.size() >= days)
+      break;
+    cost_day day;
+    day.day = i->first;
+    day.node = figures_of(i->second);
+    for (auto& [name, totals] : pools_) {
+      auto p = pool_days_.find(std::make_pair(name, i->first));
+      if (p != pool_days_.end())
+        day.pools.emplace(name, figures_of(p->second));
+    }
+    result.days.push_back(std::move(day));
+  }
+  result.total = figures_of(node_);
+  for (auto& [name, totals] : pools_)
+    result.pools.emplace(name, figures_of(totals));
+  return result;
+}
+
 // -- budgets ------------------------------------------------------------------
 
 std::optional<std::string>
 cost_ledger::over_budget(const budgets& b, task_id task, uint64_t workflow,
                          const std::string& pool, int64_t now_ms,
-                         double task_budget_usd) const {
+                         double task_budget_usd,
+                         double workflow_budget_usd) const {
   auto task_limit = task_budget_usd > 0 ? task_budget_usd : b.per_task_usd;
   if (auto spent = for_task(task); reached(spent.usd_nanos, task_limit))
     return reason("task " + std::to_string(task), spent, task_limit, false);
+  auto workflow_limit = workflow_budget_usd > 0 ? workflow_budget_usd
+                                                : b.per_workflow_usd;
   if (workflow != 0)
     if (auto spent = for_workflow(workflow);
-        reached(spent.usd_nanos, b.per_workflow_usd))
+        reached(spent.usd_nanos, workflow_limit))
       return reason("workflow " + std::to_string(workflow), spent,
-                    b.per_workflow_usd, false);
+                    workflow_limit, false);
   auto day = utc_day(now_ms);
   if (!pool.empty())
     if (auto spent = for_pool_day(pool, day);
@@ -203,6 +240,114 @@ cost_ledger::over_budget(const budgets& b, task_id task, uint64_t workflow,
 
 bool cost_ledger::task_over(task_id task, double task_budget_usd) const {
   return reached(for_task(task).usd_nanos, task_budget_usd);
+}
+
+// -- snapshots ----------------------------------------------------------------
+
+namespace {
+
+/// Writes `m` as a count and (key parts..., totals) records.
+template <class Map, class Split>
+caf::error save_map(caf::serializer& sink, const Map& m, Split split) {
+  auto count = static_cast<uint64_t>(m.size());
+  if (auto err = sink(count))
+    return err;
+  for (auto& [key, totals] : m) {
+    auto t = totals;
+    if (auto err = split(key, t))
+      return err;
+  }
+  return {};
+}
+
+} // namespace
+
+caf::error cost_ledger::save_to(caf::serializer& sink) const {
+  auto plain = [&sink](auto key, cost_totals& t) {
+    return sink(key, t);
+  };
+  std::map<task_id, cost_totals> tasks;
+  for (auto& [id, rec] : tasks_)
+    tasks.emplace(id, rec.total);
+  if (auto err = save_map(sink, tasks, plain))
+    return err;
+  if (auto err = save_map(sink, workflows_, plain))
+    return err;
+  if (auto err = save_map(sink, sessions_, plain))
+    return err;
+  if (auto err = save_map(sink, pools_, plain))
+    return err;
+  auto pair = [&sink](const std::pair<std::string, int64_t>& key,
+                      cost_totals& t) {
+    auto name = key.first;
+    auto day = key.second;
+    return sink(name, day, t);
+  };
+  if (auto err = save_map(sink, pool_days_, pair))
+    return err;
+  if (auto err = save_map(sink, days_, plain))
+    return err;
+  auto node = node_;
+  return sink(node);
+}
+
+caf::error cost_ledger::load_from(caf::deserializer& source) {
+  *this = cost_ledger{};
+  auto load = [&source](auto& m, auto read) -> caf::error {
+    uint64_t count = 0;
+    if (auto err = source(count))
+      return err;
+    for (uint64_t i = 0; i < count; ++i)
+      if (auto err = read(m))
+        return err;
+    return {};
+  };
+  auto plain = [&source](auto& m) -> caf::error {
+    typename std::decay_t<decltype(m)>::key_type key{};
+    cost_totals t;
+    if (auto err = source(key, t))
+      return err;
+    m.emplace(std::move(key), t);
+    return {};
+  };
+  std::map<task_id, cost_totals> tasks;
+  if (auto err = load(tasks, plain))
+    return err;
+  for (auto& [id, t] : tasks)
+    tasks_[id].total = t;
+  if (auto err = load(workflows_, plain))
+    return err;
+  if (auto err = load(sessions_, plain))
+    return err;
+  if (auto err = load(pools_, plain))
+    return err;
+  auto pair = [&source](auto& m) -> caf::error {
+    std::string name;
+    int64_t day = 0;
+    cost_totals t;
+    if (auto err = source(name, day, t))
+      return err;
+    m.emplace(std::make_pair(std::move(name), day), t);
+    return {};
+  };
+  if (auto err = load(pool_days_, pair))
+    return err;
+  if (auto err = load(days_, plain))
+    return err;
+  return source(node_);
+}
+
+bool cost_ledger::operator==(const cost_ledger& other) const {
+  if (tasks_.size() != other.tasks_.size())
+    return false;
+  for (auto& [id, rec] : tasks_) {
+    auto i = other.tasks_.find(id);
+    if (i == other.tasks_.end() || !(i->second.total == rec.total))
+      return false;
+  }
+  return workflows_ == other.workflows_ && sessions_ == other.sessions_
+         && pools_ == other.pools_ && pool_days_ == other.pool_days_
+         && days_ == other.days_ && node_ == other.node_;
 }
 
 } // namespace cw::actors

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "caf/error.hpp"
+#include "caf/fwd.hpp"
 
 #include "messages/task.hpp"
 
@@ -51,6 +52,16 @@ struct cost_totals {
 
   friend bool operator==(const cost_totals&, const cost_totals&) = default;
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cost_totals& x) {
+  return f(caf::meta::type_name("cw.cost_totals"), x.usd_nanos,
+           x.input_tokens, x.output_tokens, x.cache_read_tokens,
+           x.cache_creation_tokens);
+}
+
+/// Returns `x` as clients see it.
+cost_figures figures_of(const cost_totals& x);
 
 /// Spending limits in US dollars; 0 means no limit.
 struct budgets {
@@ -117,28 +128,43 @@ public:
     return for_day(utc_day(now_ms));
   }
 
-  /// Returns what the node spent in all.
   /// Returns the names of the pools that have spent anything, in order.
   std::vector<std::string> pools() const;
 
+  /// Returns what the node spent in all.
   const cost_totals& node_total() const noexcept {
     return node_;
   }
+
+  /// Returns the ledger by UTC day, newest first: the node's and each
+  /// pool's figures of the latest `days` days that saw spending (0: all),
+  /// and the totals over all days.
+  cost_report report(uint32_t days) const;
 
   /// Returns why a task may not start now, naming the budget and the
   /// figures (`budget: pool "claude" spent $5.02 of $5.00 today`), or
   /// nothing. A budget is reached once the spending equals it. Checks, in
   /// order: the task's budget (`task_budget_usd` when positive, else
-  /// `b.per_task_usd`), its workflow's (unless `workflow` is 0), its pool's
-  /// today (unless `pool` is empty), and the node's today.
+  /// `b.per_task_usd`), its workflow's (unless `workflow` is 0;
+  /// `workflow_budget_usd` when positive, else `b.per_workflow_usd`), its
+  /// pool's today (unless `pool` is empty), and the node's today.
   std::optional<std::string>
   over_budget(const budgets& b, task_id task, uint64_t workflow,
               const std::string& pool, int64_t now_ms,
-              double task_budget_usd) const;
+              double task_budget_usd, double workflow_budget_usd = 0) const;
 
   /// Returns whether a running task spent its budget `task_budget_usd`
   /// (0: no limit) and should be stopped.
   bool task_over(task_id task, double task_budget_usd) const;
+
+  /// Writes and reads the settled figures for snapshots (running figures
+  /// are not state: they come again from the runs). Errors: the
+  /// serializer's.
+  caf::error save_to(caf::serializer& sink) const;
+  caf::error load_from(caf::deserializer& source);
+
+  /// Returns whether both ledgers hold the same settled figures.
+  bool operator==(const cost_ledger& other) const;
 
 private:
   void apply(const cost_entry& e, int sign);

@@ -191,7 +191,23 @@ bool placement::provider_has_room(const std::string& provider) const {
 
 bool placement::fits(const entry& e, const task_spec& spec,
                      const std::string& affinity_agent) const {
-  return !full(e) && allows(e, spec, affinity_agent);
+  return !full(e) && !held(e) && allows(e, spec, affinity_agent);
+}
+
+bool placement::held(const entry& e) const {
+  return !held_.empty()
+         && held_.count({e.profile.provider, e.pool->settings.account}) != 0;
+}
+
+void placement::hold(std::set<std::pair<std::string, std::string>> accounts) {
+  held_ = std::move(accounts);
+}
+
+std::string placement::account_of(const std::string& name) const {
+  auto i = find_entry(name);
+  return i != agents_.end() && i->profile.name == name
+           ? i->pool->settings.account
+           : std::string{};
 }
 
 bool placement::full(const entry& e) const {
@@ -234,12 +250,15 @@ std::string placement::why_not(const task_spec& spec,
   // Agents the rules allow, whatever their load: the task waits for them.
   uint32_t allowed = 0;
   uint32_t busy = 0;
+  uint32_t held_back = 0;
   for (auto& e : agents_) {
     if ((own != nullptr && e.pool != own) || !allows(e, spec, affinity_agent))
       continue;
     ++allowed;
     if (full(e))
       ++busy;
+    else if (held(e))
+      ++held_back;
   }
   std::string scope = own != nullptr ? "of pool " + spec.pool
                                      : "of provider " + spec.provider;
@@ -256,6 +275,11 @@ std::string placement::why_not(const task_spec& spec,
       rules += ", not excluded";
     return "no agent " + scope + rules + " is registered";
   }
+  if (held_back > 0 && busy + held_back == allowed)
+    return std::string{held_prefix} + std::to_string(held_back) + " of the "
+           + std::to_string(allowed) + " agents " + scope
+           + " that may run it are held back by a usage limit of their "
+             "account";
   if (busy == allowed)
     return "all " + std::to_string(allowed) + " agents " + scope
            + " that may run it are busy";

@@ -5,6 +5,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "messages/agent.hpp"
@@ -96,6 +98,16 @@ public:
   /// Returns the settings of `pool`.
   const pool_settings& settings(const std::string& pool) const;
 
+  /// Sets the (provider, account) pairs a usage limit holds back: their
+  /// agents take no task until the next call lifts them.
+  void hold(std::set<std::pair<std::string, std::string>> accounts);
+
+  /// Returns the account of agent `name` (its pool's), empty when unknown.
+  std::string account_of(const std::string& name) const;
+
+  /// Prefix of `why_not` when only held accounts keep the task waiting.
+  static constexpr std::string_view held_prefix = "held: ";
+
 private:
   struct pool_state {
     pool_settings settings;
@@ -120,6 +132,8 @@ private:
             const std::string& affinity_agent) const;
   /// Whether `e` runs as many tasks as it (or its pool) may.
   bool full(const entry& e) const;
+  /// Whether a usage limit holds back the account of `e`.
+  bool held(const entry& e) const;
   /// Whether the task's provider, affinity and capability rules allow `e`.
   bool allows(const entry& e, const task_spec& spec,
               const std::string& affinity_agent) const;
@@ -139,6 +153,8 @@ private:
   std::map<std::string, std::string> cursor_;
   /// The fitting agents of the current choice (kept to reuse its memory).
   std::vector<const entry*> scratch_;
+  /// (provider, account) pairs held back by usage limits.
+  std::set<std::pair<std::string, std::string>> held_;
   /// Sum over agents of max_load - load.
   int64_t free_slots_ = 0;
   uint64_t clock_ = 0;

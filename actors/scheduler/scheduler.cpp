@@ -144,8 +144,6 @@ struct scheduler_state {
   std::map<std::string, circuit_breaker> breakers;
   // Elastic pools by name.
   std::map<std::string, pool_scaler> scalers;
-  // Idle sessions are looked at no sooner than this.
-  int64_t next_session_sweep_ms = 0;
   // `agents(n)` requests waiting for n agents to register.
   std::vector<std::pair<size_t, caf::typed_response_promise<agent_listing>>>
     agent_waiters;
@@ -217,10 +215,10 @@ void run_deferred(self_ptr self, deferred& d) {
                          ? self->state.tasks.sessions().find(info->session)
                          : nullptr;
         auto spec = info->spec;
-        if (!info->continue_session.empty()) {
+        if (!info->progress->continue_session.empty()) {
           // A parked task continues its conversation where the limit cut
           // it off.
-          spec.resume_session = info->continue_session;
+          spec.resume_session = info->progress->continue_session;
           spec.prompt = self->state.cfg.continuation_prompt;
         } else if (session != nullptr && !session->cli_session_id.empty()
                    && info->spec.resume_session.empty()) {
@@ -542,12 +540,12 @@ int64_t next_utc_midnight(int64_t now) {
   return (utc_day(now) + 1) * 86'400'000;
 }
 
-/// Closes sessions idle past their timeout (looked at once a minute).
+/// Closes sessions idle past their timeout (the scheduler wakes for the
+/// earliest such time, see `dispatch`).
 void close_idle_sessions(self_ptr self, int64_t now) {
   auto& st = self->state;
-  if (st.tasks.sessions().size() == 0 || now < st.next_session_sweep_ms)
+  if (auto due = st.tasks.sessions().next_idle_deadline(); !due || now < *due)
     return;
-  st.next_session_sweep_ms = now + 60'000;
   for (auto id : st.tasks.sessions().idle_expired(now))
     record(self, session_changed{id, "closed", {}, {}, {},
                                  "idle for more than "
@@ -643,12 +641,19 @@ struct start_check {
   std::string budget;
 };
 
+/// Tells placement which provider accounts usage limits hold back at `now`.
+void sync_holds(self_ptr self, int64_t now) {
+  std::set<std::pair<std::string, std::string>> held;
+  for (auto& hold : self->state.tasks.holds(now))
+    held.emplace(hold.provider, hold.account);
+  self->state.place.hold(std::move(held));
+}
+
 /// Checks queued task `info` against everything but its place in the queue.
-/// `holds` are the providers held by usage limits. A `dry` check changes
-/// nothing (no lock request, no placement decision): it tells a person why
-/// the task waits.
+/// Agents whose account a usage limit holds back take nothing (see
+/// `sync_holds`). A `dry` check changes nothing (no lock request, no
+/// placement decision): it tells a person why the task waits.
 start_check check_start(self_ptr self, const task_info& info, int64_t now,
-                        const std::map<std::string, int64_t>& holds,
                         bool budgets_apply, bool dry) {
   auto& st = self->state;
   start_check result;
@@ -669,9 +674,6 @@ start_check check_start(self_ptr self, const task_info& info, int64_t now,
   }
   if (!breaker_admits(self, info.spec.provider, now))
     return held(start_hold::breaker);
-  if (auto h = holds.find(info.spec.provider);
-      h != holds.end() && h->second > now)
-    return held(start_hold::usage_limit);
   if (auto cap = st.cfg.max_running_per_workspace; cap != 0) {
     auto i = st.running_per_workspace.find(info.spec.workspace);
     if (i != st.running_per_workspace.end() && i->second >= cap)
@@ -682,7 +684,10 @@ start_check check_start(self_ptr self, const task_info& info, int64_t now,
     return held(start_hold::locks);
   auto affinity = affinity_of(self, info.spec);
   if (dry) {
-    if (!st.place.why_not(info.spec, affinity).empty())
+    auto why = st.place.why_not(info.spec, affinity);
+    if (why.rfind(placement::held_prefix, 0) == 0)
+      return held(start_hold::usage_limit);
+    if (!why.empty())
       return held(start_hold::placement);
   } else {
     std::uniform_real_distribution<double> unit{0.0, 1.0};
@@ -691,12 +696,17 @@ start_check check_start(self_ptr self, const task_info& info, int64_t now,
     if (!result.choice)
       return held(start_hold::placement);
   }
-  if (costs_money(info.spec) && (budgets_apply || info.spec.budget_usd > 0)) {
+  auto workflow = info.spec.workflow != 0
+                    ? st.tasks.find_workflow(info.spec.workflow)
+                    : nullptr;
+  if (costs_money(info.spec)
+      && (budgets_apply || info.spec.budget_usd > 0
+          || (workflow != nullptr && workflow->budget_usd > 0))) {
     auto agent = result.choice ? st.place.find(result.choice->agent) : nullptr;
     auto why = st.tasks.costs().over_budget(
       st.cfg.spending, info.id, info.spec.workflow,
       agent != nullptr ? agent->pool : info.spec.pool, now,
-      info.spec.budget_usd);
+      info.spec.budget_usd, workflow != nullptr ? workflow->budget_usd : 0);
     if (why) {
       result.budget = std::move(*why);
       return held(start_hold::budget);
@@ -731,8 +741,8 @@ std::string waiting_reason(self_ptr self, const task_info& info) {
   if (due > now)
     return (info.attempts > 0 ? "retry back-off: starts in " : "delayed: starts in ")
            + in(due);
-  auto holds = st.tasks.parked_providers();
-  auto check = check_start(self, info, now, holds, true, true);
+  sync_holds(self, now);
+  auto check = check_start(self, info, now, true, true);
   const auto& provider = info.spec.provider;
   switch (check.hold) {
     case start_hold::session:
@@ -745,9 +755,19 @@ std::string waiting_reason(self_ptr self, const task_info& info) {
       return "the circuit breaker of provider " + provider + " is half-open: "
              + std::to_string(b.trials_in_flight()) + " trial tasks run";
     }
-    case start_hold::usage_limit:
-      return "provider " + provider + " hit a usage limit; its tasks start in "
-             + in(holds.at(provider));
+    case start_hold::usage_limit: {
+      // The hold that lifts first frees an agent first.
+      std::optional<limit_hold> first;
+      for (auto& h : st.tasks.holds(now))
+        if (h.provider == provider && (!first || h.until_ms < first->until_ms))
+          first = h;
+      if (!first)
+        break;
+      return "provider " + provider + " (account "
+             + (first->account.empty() ? "default" : first->account)
+             + ") hit a usage limit in task " + std::to_string(first->task)
+             + "; its tasks start in " + in(first->until_ms);
+    }
     case start_hold::workspace_cap:
       return "workspace " + info.spec.workspace + " runs "
              + std::to_string(st.cfg.max_running_per_workspace)
@@ -777,11 +797,14 @@ void dispatch(self_ptr self) {
     commit(self);
     return;
   }
+  for (auto& hold : st.tasks.due_holds(now))
+    record(self, limit_changed{hold.task, "lifted", hold.provider,
+                               hold.account, 0, "its reset time came"});
   for (auto id : st.tasks.due_parked(now))
     record(self, task_requeued{id, "limit lifted: continues its session"});
   close_idle_sessions(self, now);
-  // A provider with parked tasks starts nothing new before their reset.
-  auto holds = st.tasks.parked_providers();
+  // An account a usage limit holds starts nothing new before the reset.
+  sync_holds(self, now);
   // Tasks that would start over a budget: parked once the loop is done (the
   // queue must not change while it is being walked).
   std::map<task_id, std::string> over_budget;
@@ -795,7 +818,7 @@ void dispatch(self_ptr self) {
     auto eligible = [&](const task_info& info) {
       if (over_budget.count(info.id) != 0)
         return false;
-      check = check_start(self, info, now, holds, budgets_apply, false);
+      check = check_start(self, info, now, budgets_apply, false);
       if (check.hold == start_hold::budget)
         over_budget.emplace(info.id, std::move(check.budget));
       return check.hold == start_hold::none;
@@ -843,8 +866,12 @@ void dispatch(self_ptr self) {
   commit(self);
   // Delayed tasks wait on a timer, not a loop. Delayed messages cannot be
   // cancelled, so one is armed only when it is earlier than the armed one.
-  if (auto due = st.tasks.next_due(now);
-      due && (st.wake_armed_ms == 0 || *due < st.wake_armed_ms)) {
+  auto due = st.tasks.next_due(now);
+  // Idle sessions close at their timeout, not at the next dispatch.
+  if (auto idle = st.tasks.sessions().next_idle_deadline();
+      idle && *idle > now && (!due || *idle < *due))
+    due = idle;
+  if (due && (st.wake_armed_ms == 0 || *due < st.wake_armed_ms)) {
     st.wake_armed_ms = *due;
     self->delayed_send(self, std::chrono::milliseconds(*due - now),
                        wake_atom_v);
@@ -1022,21 +1049,23 @@ scheduler_status status_of(self_ptr self) {
   result.run_p50_ms = percentile(runs, 0.50);
   result.run_p99_ms = percentile(runs, 0.99);
   const auto& costs = st.tasks.costs();
-  result.cost_today_usd = costs.today(now).usd();
-  result.cost_total_usd = costs.node_total().usd();
-  for (auto& [name, settings] : st.cfg.pools)
-    if (auto today = costs.for_pool_day(name, utc_day(now)).usd(); today > 0)
-      result.pool_cost_today_usd[name] = today;
+  result.cost_today = figures_of(costs.today(now));
+  result.cost_total = figures_of(costs.node_total());
+  for (auto& name : costs.pools())
+    if (auto today = costs.for_pool_day(name, utc_day(now));
+        today != cost_totals{})
+      result.pool_cost_today[name] = figures_of(today);
+  result.holds = st.tasks.holds(now);
   return result;
 }
 
-/// Ends the current attempt of `id`: the task completes, is retried after
-/// its back-off, or fails for good (dead letter).
 /// Parks task `id`, whose attempt hit its provider's limit: until the reset
 /// the run named, else for the back-off; with auto-resume off until a retry.
+/// The account of the agent that ran it is held back until then either way.
 void park(self_ptr self, task_id id, const run_report& report) {
   auto& st = self->state;
   auto now = now_ms(self);
+  const auto& info = *st.tasks.find(id);
   int64_t until = report.limit_reset_ms > now ? report.limit_reset_ms
                                               : now + st.cfg.limit_backoff_ms;
   auto reason = report.limit
@@ -1045,6 +1074,8 @@ void park(self_ptr self, task_id id, const run_report& report) {
                      : ": no reset time given, back-off "
                          + std::to_string(st.cfg.limit_backoff_ms / 1000)
                          + " s");
+  record(self, limit_changed{id, "held", info.spec.provider,
+                             st.place.account_of(info.agent), until, reason});
   if (!st.cfg.auto_resume) {
     until = 0;
     reason += "; auto-resume is off: continue it with retry";
@@ -1053,6 +1084,8 @@ void park(self_ptr self, task_id id, const run_report& report) {
   record(self, task_parked{id, std::move(reason), until, report.session, report});
 }
 
+/// Ends the current attempt of `id`: the task completes, is retried after
+/// its back-off, or fails for good (dead letter).
 void end_attempt(self_ptr self, task_id id, task_outcome outcome) {
   auto& st = self->state;
   const auto& info = *st.tasks.find(id);
@@ -1129,6 +1162,11 @@ caf::error admit(self_ptr self, task_spec& spec) {
     std::string known;
     for (auto& name : place.providers())
       known += (known.empty() ? "" : ", ") + name;
+    if (auto i = st.cfg.absent_providers.find(spec.provider);
+        i != st.cfg.absent_providers.end())
+      return make_error(errc::unknown_provider,
+                        "provider: no agent runs provider '" + spec.provider
+                          + "': " + i->second);
     return make_error(errc::unknown_provider,
                       "provider: no agent runs provider '" + spec.provider
                         + "' (known: " + (known.empty() ? "none" : known) + ")");
@@ -1179,6 +1217,12 @@ caf::expected<workflow_id> submit_workflow(self_ptr self, workflow_spec spec) {
     return make_error(errc::invalid_argument,
                       "name: longer than "
                         + std::to_string(task_limits::max_name_bytes) + " bytes");
+  if (!(spec.budget_usd >= 0) || spec.budget_usd > task_limits::max_budget_usd)
+    return make_error(errc::invalid_argument,
+                      "budget_usd: must be a number of USD from 0 (the node's "
+                      "per_workflow_usd) to "
+                        + std::to_string(static_cast<int64_t>(
+                          task_limits::max_budget_usd)));
   auto order = check_workflow(spec);
   if (!order)
     return order.error();
@@ -1197,7 +1241,7 @@ caf::expected<workflow_id> submit_workflow(self_ptr self, workflow_spec spec) {
   if (spec.name.empty())
     spec.name = "workflow-" + std::to_string(wid);
   std::map<std::string, task_id> ids;
-  workflow_submitted ev{wid, spec.name, spec.policy, {}};
+  workflow_submitted ev{wid, spec.name, spec.policy, {}, spec.budget_usd};
   auto next = st.tasks.next_id();
   for (auto i : *order) {
     ids.emplace(spec.tasks[i].key, next);
@@ -1326,15 +1370,41 @@ agent_listing list_agents(self_ptr self) {
   const auto& costs = st.tasks.costs();
   for (auto& pool : costs.pools())
     result.costs.push_back(
-      pool_cost{pool, costs.for_pool_day(pool, utc_day(now)).usd(),
-                costs.for_pool(pool).usd()});
+      pool_cost{pool, figures_of(costs.for_pool_day(pool, utc_day(now))),
+                figures_of(costs.for_pool(pool))});
+  return result;
+}
+
+/// Returns session `s` as clients see it: its key only while the binding
+/// is fresh (a lapsed key routes nowhere).
+session_info view_session(self_ptr self, const session_info& s) {
+  auto result = s;
+  if (!result.resume_key.empty()
+      && self->state.tasks.sessions().bound(result.resume_key, now_ms(self))
+           != std::optional<session_id>{s.id})
+    result.resume_key.clear();
   return result;
 }
 
 caf::expected<session_info> find_session(self_ptr self, session_id id) {
   if (auto s = self->state.tasks.sessions().find(id))
-    return *s;
+    return view_session(self, *s);
   return make_error(errc::no_such_task, "no session " + std::to_string(id));
+}
+
+/// Returns the newest `limit` sessions (0: all) in `state`: a state's name,
+/// `open` (all but closed) or empty (any).
+std::vector<session_info> list_sessions(self_ptr self, const std::string& state,
+                                        uint32_t limit) {
+  std::vector<session_info> result;
+  for (auto& s : self->state.tasks.sessions().list())
+    if (state.empty() || to_string(s.state) == state
+        || (state == "open" && s.state != session_state::closed))
+      result.push_back(view_session(self, s));
+  if (limit != 0 && result.size() > limit)
+    result.erase(result.begin(),
+                 result.begin() + static_cast<ptrdiff_t>(result.size() - limit));
+  return result;
 }
 
 /// Opens, pauses, resumes or closes a session on a client's word; refuses
@@ -1353,11 +1423,14 @@ caf::result<session_info> command_session(self_ptr self,
       return make_error(errc::unknown_provider,
                         "provider: no agent runs provider '" + cmd.provider
                           + "'");
-    if (cmd.resume_key.size() > task_limits::max_name_bytes)
+    task_spec probe;
+    probe.provider = cmd.provider;
+    if (!uses_sessions(probe))
       return make_error(errc::invalid_argument,
-                        "resume_key: longer than "
-                          + std::to_string(task_limits::max_name_bytes)
-                          + " bytes");
+                        "provider: tasks of provider '" + cmd.provider
+                          + "' do not run in sessions (only claude's do)");
+    if (auto err = validate_name("resume_key", cmd.resume_key, true))
+      return err;
     if (!cmd.pool.empty() && !st.place.knows_pool(cmd.pool))
       return make_error(errc::invalid_argument,
                         "pool: unknown pool '" + cmd.pool.substr(0, 64)
@@ -1548,11 +1621,17 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
       commit(self);
       arm_attempt_timeout(self, id, attempt);
     },
-    [self](session_atom, list_atom,
+    [self](session_atom, list_atom, std::string state,
            uint32_t limit) -> caf::result<std::vector<session_info>> {
-      return answer<std::vector<session_info>>(self, [self, limit] {
+      return answer<std::vector<session_info>>(self, [self, state, limit] {
         return caf::expected<std::vector<session_info>>{
-          self->state.tasks.sessions().list(limit)};
+          list_sessions(self, state, limit)};
+      });
+    },
+    [self](costs_atom, uint32_t days) -> caf::result<cost_report> {
+      return answer<cost_report>(self, [self, days] {
+        return caf::expected<cost_report>{
+          self->state.tasks.costs().report(days)};
       });
     },
     [self](session_atom, lookup_atom, session_id id) -> caf::result<session_info> {
@@ -1752,9 +1831,17 @@ scheduler_actor::behavior_type scheduler_impl(self_ptr self,
       auto info = st.tasks.find(id);
       if (info == nullptr)
         return find_task(self, id).error();
-      if (info->status == task_status::parked)
-        // Continues now, without waiting for the reset.
+      if (info->status == task_status::parked) {
+        // Continues now, without waiting for the reset: the hold its limit
+        // put on the account goes too.
+        for (auto& hold : st.tasks.holds(now_ms(self)))
+          if (hold.task == id)
+            record(self, limit_changed{id, "lifted", hold.provider,
+                                       hold.account, 0,
+                                       "task " + std::to_string(id)
+                                         + " continued by request"});
         record(self, task_requeued{id, "continued by request"});
+      }
       else if (info->status != task_status::failed
                && info->status != task_status::cancelled)
         return make_error(errc::illegal_transition,

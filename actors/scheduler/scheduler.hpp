@@ -51,6 +51,9 @@ struct scheduler_config {
   std::map<std::string, uint32_t> provider_limits;
   /// Longest prompt accepted, bytes.
   size_t max_prompt_bytes = task_limits::max_prompt_bytes;
+  /// Providers the node would run but cannot, and why (e.g. `claude`: its
+  /// CLI was not found): a task of one is refused with the reason.
+  std::map<std::string, std::string> absent_providers = {};
   /// How long tasks found running at start-up wait for their agent to
   /// register and take their process over; then their attempt fails (or,
   /// when its process never started, the task goes back to the queue).

@@ -19,12 +19,15 @@ static_assert(sizeof(task_info) <= 856,
 bool operator==(const workflow_record& a, const workflow_record& b) {
   return a.id == b.id && a.name == b.name && a.policy == b.policy
          && a.tasks == b.tasks && a.status == b.status && a.reason == b.reason
-         && a.submitted_ms == b.submitted_ms && a.finished_ms == b.finished_ms;
+         && a.submitted_ms == b.submitted_ms && a.finished_ms == b.finished_ms
+         && a.budget_usd == b.budget_usd;
 }
 
 bool task_table::apply(const task_event& ev, int64_t time_ms) {
   if (auto s = std::get_if<session_changed>(&ev))
     return apply_session(*s, time_ms);
+  if (auto h = std::get_if<limit_changed>(&ev))
+    return apply_limit(*h);
   if (is_workflow_event(ev))
     return apply_workflow(ev, time_ms);
   auto id = subject(ev);
@@ -54,7 +57,8 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
       // its conversation.
       release_session(info, &x->report, time_ms);
     else if (auto x = std::get_if<task_parked>(&ev)) {
-      run_report rep;
+      // What the limited run spent counts; its conversation goes on.
+      run_report rep = x->report;
       rep.session = x->session;
       release_session(info, &rep, time_ms);
     } else if (!std::holds_alternative<task_started>(ev)
@@ -96,7 +100,8 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
                  dequeue(info);
                  unpark(info);
                  add_run(info, x.outcome.report, time_ms);
-                 info.continue_session.clear();
+                 if (!info.progress.empty())
+                   info.progress.mut().continue_session.clear();
                  info.status = x.outcome.status;
                  info.exit_code = x.outcome.exit_code;
                  info.signal = x.outcome.signal;
@@ -159,13 +164,15 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
                  info.reason = x.reason;
                  info.pid = 0;
                  info.parked_until_ms = x.until_ms;
-                 info.continue_session = x.session;
+                 if (!x.session.empty() || !info.progress.empty())
+                   info.progress.mut().continue_session = x.session;
                  info.finished_ms = 0;
                  parked_.emplace(x.until_ms, info.id);
                },
                [](const workflow_submitted&) {},
                [](const workflow_finished&) {},
                [](const session_changed&) {},
+               [](const limit_changed&) {},
              },
              ev);
   return true;
@@ -175,6 +182,8 @@ void task_table::add_run(task_info& info, const run_report& r,
                          int64_t time_ms) {
   info.report = r;
   info.cost_usd += r.cost_usd;
+  if (auto used = r.tokens(); !used.empty())
+    info.progress.mut().tokens += used;
   book(info, r, time_ms);
 }
 
@@ -206,7 +215,7 @@ void task_table::release_session(task_info& info, const run_report* report,
   static_cast<void>(res);
   if (report != nullptr) {
     auto rec = sessions_.record(id, report->session, report->turns,
-                                report->cost_usd);
+                                report->cost_usd, report->tokens());
     static_cast<void>(rec);
   }
 }
@@ -246,6 +255,7 @@ bool task_table::apply_workflow(const task_event& ev, int64_t time_ms) {
     rec.name = x->name;
     rec.policy = x->policy;
     rec.tasks = x->tasks;
+    rec.budget_usd = x->budget_usd;
     rec.submitted_ms = time_ms;
     max_workflow_id_ = std::max(max_workflow_id_, x->id);
     return true;
@@ -322,6 +332,10 @@ std::optional<int64_t> task_table::next_due(int64_t now_ms) const {
   auto p = parked_.upper_bound({now_ms, UINT64_MAX});
   if (p != parked_.end() && (!result || p->first < *result))
     result = p->first;
+  // So do holds that lift later.
+  for (auto& [key, hold] : holds_)
+    if (hold.until_ms > now_ms && (!result || hold.until_ms < *result))
+      result = hold.until_ms;
   return result;
 }
 
@@ -333,19 +347,47 @@ std::vector<task_id> task_table::due_parked(int64_t now_ms) const {
   return result;
 }
 
-std::map<std::string, int64_t> task_table::parked_providers() const {
-  std::map<std::string, int64_t> result;
-  for (auto& [until, id] : parked_) {
-    const auto& info = tasks_.at(id);
-    // A task over its budget holds back nothing but itself.
-    if (info.reason.rfind("budget:", 0) == 0)
-      continue;
-    auto& provider = info.spec.provider;
-    auto& slot = result[provider];
-    // 0 (until a retry) holds nothing back; otherwise the latest reset.
-    slot = std::max(slot, until);
-  }
+std::vector<limit_hold> task_table::holds(int64_t now_ms) const {
+  std::vector<limit_hold> result;
+  for (auto& [key, hold] : holds_)
+    if (hold.until_ms > now_ms)
+      result.push_back(hold);
   return result;
+}
+
+std::optional<int64_t> task_table::held_until(const std::string& provider,
+                                              const std::string& account,
+                                              int64_t now_ms) const {
+  auto i = holds_.find(std::make_pair(provider, account));
+  if (i == holds_.end() || i->second.until_ms <= now_ms)
+    return std::nullopt;
+  return i->second.until_ms;
+}
+
+std::vector<limit_hold> task_table::due_holds(int64_t now_ms) const {
+  std::vector<limit_hold> result;
+  for (auto& [key, hold] : holds_)
+    if (hold.until_ms <= now_ms)
+      result.push_back(hold);
+  return result;
+}
+
+bool task_table::apply_limit(const limit_changed& ev) {
+  auto key = std::make_pair(ev.provider, ev.account);
+  if (ev.what == "lifted")
+    return holds_.erase(key) != 0;
+  if (ev.what != "held")
+    return false;
+  auto& hold = holds_[key];
+  // Two runs of one account may hit the limit: the later reset counts.
+  if (hold.until_ms >= ev.until_ms && hold.task != 0)
+    return true;
+  hold.provider = ev.provider;
+  hold.account = ev.account;
+  hold.until_ms = ev.until_ms;
+  hold.task = ev.id;
+  hold.reason = ev.reason;
+  return true;
 }
 
 void task_table::unpark(task_info& info) {
@@ -391,7 +433,7 @@ std::vector<task_id> task_table::running() const {
 namespace {
 
 /// Format of `save`; bump when the layout changes and keep reading old ones.
-constexpr uint8_t snapshot_format = 11;
+constexpr uint8_t snapshot_format = 12;
 
 bool same(const task_info& a, const task_info& b) {
   return a.id == b.id && a.spec.provider == b.spec.provider
@@ -421,10 +463,23 @@ bool same(const task_info& a, const task_info& b) {
          && a.spec.max_turns == b.spec.max_turns
          && a.spec.budget_usd == b.spec.budget_usd && a.cost_usd == b.cost_usd
          && a.parked_until_ms == b.parked_until_ms
-         && a.continue_session == b.continue_session
+         && a.progress->continue_session == b.progress->continue_session
+         && a.progress->tokens == b.progress->tokens
          && a.report->session == b.report->session
          && a.report->cost_usd == b.report->cost_usd
          && a.report->limit == b.report->limit;
+}
+
+using hold_map = std::map<std::pair<std::string, std::string>, limit_hold>;
+
+bool same_holds(const hold_map& a, const hold_map& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](const auto& x, const auto& y) {
+                      return x.first == y.first
+                             && x.second.until_ms == y.second.until_ms
+                             && x.second.task == y.second.task
+                             && x.second.reason == y.second.reason;
+                    });
 }
 
 } // namespace
@@ -446,6 +501,13 @@ std::string task_table::save() const {
     err = sink(const_cast<workflow_record&>(i->second));
   if (!err)
     err = sessions_.save_to(sink);
+  auto hold_count = static_cast<uint64_t>(holds_.size());
+  if (!err)
+    err = sink(hold_count);
+  for (auto i = holds_.begin(); !err && i != holds_.end(); ++i)
+    err = sink(const_cast<limit_hold&>(i->second));
+  if (!err)
+    err = costs_.save_to(sink);
   return blob;
 }
 
@@ -491,12 +553,18 @@ caf::expected<task_table> task_table::load(const std::string& blob) {
   }
   if (result.sessions_.load_from(source))
     return corrupt("truncated sessions");
-  // Costs follow from the tasks: each task's total on the day it ended.
-  for (auto& [id, info] : result.tasks_) {
-    run_report r = *info.report;
-    r.cost_usd = info.cost_usd;
-    result.book(info, r, info.finished_ms != 0 ? info.finished_ms : info.started_ms);
+  uint64_t hold_count = 0;
+  if (source(hold_count))
+    return corrupt("truncated holds");
+  for (uint64_t i = 0; i < hold_count; ++i) {
+    limit_hold hold;
+    if (source(hold))
+      return corrupt("truncated at hold " + std::to_string(i));
+    result.holds_.emplace(std::make_pair(hold.provider, hold.account),
+                          std::move(hold));
   }
+  if (result.costs_.load_from(source))
+    return corrupt("truncated costs");
   if (source.remaining() != 0)
     return corrupt("trailing bytes");
   return result;
@@ -512,6 +580,7 @@ bool task_table::operator==(const task_table& other) const {
       || ready_per_target_ != other.ready_per_target_
       || sessions_.size() != other.sessions_.size()
       || sessions_.next_id() != other.sessions_.next_id()
+      || !same_holds(holds_, other.holds_) || !(costs_ == other.costs_)
       || tasks_.size() != other.tasks_.size())
     return false;
   for (auto i = tasks_.begin(), j = other.tasks_.begin(); i != tasks_.end();

@@ -32,12 +32,15 @@ struct workflow_record {
   std::string reason;
   int64_t submitted_ms = 0;
   int64_t finished_ms = 0;
+  /// Its own budget in USD (0: the node's `per_workflow_usd`).
+  double budget_usd = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, workflow_record& x) {
   return f(caf::meta::type_name("cw.workflow_record"), x.id, x.name, x.policy,
-           x.tasks, x.status, x.reason, x.submitted_ms, x.finished_ms);
+           x.tasks, x.status, x.reason, x.submitted_ms, x.finished_ms,
+           x.budget_usd);
 }
 
 bool operator==(const workflow_record& a, const workflow_record& b);
@@ -74,10 +77,19 @@ public:
   /// Returns parked tasks whose time (not 0) has come at `now_ms`.
   std::vector<task_id> due_parked(int64_t now_ms) const;
 
-  /// Returns, per provider with tasks parked by a limit, the latest time
-  /// one of them continues (0 when all wait for a retry): the provider
-  /// starts nothing new before it. Tasks parked by a budget hold nothing.
-  std::map<std::string, int64_t> parked_providers() const;
+  /// Returns the usage-limit holds in force at `now_ms`: no pool of their
+  /// provider and account starts a task before they lift.
+  std::vector<limit_hold> holds(int64_t now_ms) const;
+
+  /// Returns when the hold on `provider` and `account` lifts, if one is in
+  /// force at `now_ms`.
+  std::optional<int64_t> held_until(const std::string& provider,
+                                    const std::string& account,
+                                    int64_t now_ms) const;
+
+  /// Returns the holds whose time has come at `now_ms` but that are not
+  /// lifted yet (by a `limit.lifted` event).
+  std::vector<limit_hold> due_holds(int64_t now_ms) const;
 
   /// Returns the id the next submitted task gets.
   task_id next_id() const noexcept {
@@ -186,6 +198,8 @@ private:
   bool apply_session(const session_changed& ev, int64_t time_ms);
   /// Applies a workflow event; false if it does not fit the state.
   bool apply_workflow(const task_event& ev, int64_t time_ms);
+  /// Applies a limit hold event; false if it lifts no hold.
+  bool apply_limit(const limit_changed& ev);
 
   std::map<task_id, task_info> tasks_;
   // Blocked tasks by the dependency they wait for, and the number of
@@ -201,6 +215,8 @@ private:
   std::set<delayed_key> delayed_;
   /// Parked tasks by (until, id); until 0 waits for a retry.
   std::set<std::pair<int64_t, task_id>> parked_;
+  /// Usage-limit holds by (provider, account), lifted ones removed.
+  std::map<std::pair<std::string, std::string>, limit_hold> holds_;
   session_table sessions_;
   cost_ledger costs_;
   task_id max_id_ = 0;

@@ -20,6 +20,23 @@ bool is_variable_name(std::string_view name) {
          && std::none_of(name.begin(), name.end(), bad_char);
 }
 
+caf::error validate_name(std::string_view field, const std::string& value,
+                         bool dash_ok) {
+  auto invalid = [field](std::string_view what) {
+    return make_error(errc::invalid_argument,
+                      std::string{field} + ": " + std::string{what});
+  };
+  if (value.size() > task_limits::max_name_bytes)
+    return invalid("longer than " + std::to_string(task_limits::max_name_bytes)
+                   + " bytes");
+  for (unsigned char c : value)
+    if (c < 0x20 || c == 0x7f)
+      return invalid("must not contain control characters");
+  if (!dash_ok && !value.empty() && value.front() == '-')
+    return invalid("must not start with '-'");
+  return {};
+}
+
 caf::error validate(task_spec& spec, const std::string& default_workspace,
                     size_t max_prompt_bytes) {
   auto invalid = [](std::string msg) {
@@ -41,20 +58,31 @@ caf::error validate(task_spec& spec, const std::string& default_workspace,
       return invalid("prompt: must not start with '-' (the claude CLI would "
                      "read it as an option)");
   }
+  if (spec.provider != "claude") {
+    if (spec.permissions != permission_mode::unset)
+      return invalid("permission_mode: only tasks of the claude provider "
+                     "take one");
+    if (!spec.allowed_tools.empty())
+      return invalid("allowed_tools: only tasks of the claude provider take "
+                     "them");
+  }
+  if (spec.allowed_tools.size() > task_limits::max_allowed_tools)
+    return invalid("allowed_tools: more than "
+                   + std::to_string(task_limits::max_allowed_tools));
   for (auto [field, value] :
-       {std::pair<const char*, const std::string*>{"resume_key", &spec.resume_key},
+       {std::pair<std::string_view, const std::string*>{"resume_key",
+                                                        &spec.resume_key},
         {"resume_session", &spec.resume_session},
-        {"model", &spec.model}}) {
-    if (value->size() > task_limits::max_name_bytes)
-      return invalid(std::string{field} + ": longer than "
-                     + std::to_string(task_limits::max_name_bytes) + " bytes");
-    for (unsigned char c : *value)
-      if (c < 0x20 || c == 0x7f)
-        return invalid(std::string{field} + ": must not contain control "
-                                            "characters");
-    if (field != std::string_view{"resume_key"} && !value->empty()
-        && value->front() == '-')
-      return invalid(std::string{field} + ": must not start with '-'");
+        {"model", &spec.model}})
+    // A key never reaches the CLI.
+    if (auto err = validate_name(field, *value, field == "resume_key"))
+      return err;
+  for (size_t i = 0; i < spec.allowed_tools.size(); ++i) {
+    auto field = "allowed_tools[" + std::to_string(i) + "]";
+    if (spec.allowed_tools[i].empty())
+      return invalid(field + ": must not be empty");
+    if (auto err = validate_name(field, spec.allowed_tools[i]))
+      return err;
   }
   if (spec.new_session && spec.provider != "claude")
     return invalid("new_session: only tasks of the claude provider run in "

@@ -126,6 +126,8 @@ workflow_info view_workflow(const task_table& tasks, const workflow_record& rec,
   result.reason = rec.reason;
   result.submitted_ms = rec.submitted_ms;
   result.finished_ms = rec.finished_ms;
+  result.cost = figures_of(tasks.costs().for_workflow(rec.id));
+  result.budget_usd = rec.budget_usd;
   std::map<task_id, size_t> position;
   size_t ended = 0;
   for (auto id : rec.tasks) {

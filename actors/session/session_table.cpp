@@ -174,7 +174,10 @@ session_table::assign(session_id id, task_id task, int64_t now_ms) {
     return res;
   auto& s = sessions_[id];
   s.current_task = task;
-  s.tasks.push_back(task);
+  // A task that continues in the session (a retry, the continuation after
+  // a usage limit) is listed once.
+  if (s.tasks.empty() || s.tasks.back() != task)
+    s.tasks.push_back(task);
   s.last_active_ms = now_ms;
   return caf::unit;
 }
@@ -386,6 +389,17 @@ caf::expected<void> session_table::take(session_id id, task_id task,
   return caf::unit;
 }
 
+std::optional<int64_t> session_table::next_idle_deadline() const {
+  std::optional<int64_t> result;
+  for (auto& [id, s] : sessions_)
+    if (s.state == session_state::idle) {
+      auto due = s.last_active_ms + cfg_.idle_timeout_ms + 1;
+      if (!result || due < *result)
+        result = due;
+    }
+  return result;
+}
+
 std::vector<session_id> session_table::idle_expired(int64_t now_ms) const {
   std::vector<session_id> result;
   for (auto& [id, s] : sessions_)
@@ -455,7 +469,8 @@ caf::error session_table::load_from(caf::deserializer& source) {
 
 caf::expected<void> session_table::record(session_id id,
                                           const std::string& cli_session_id,
-                                          uint32_t turns, double cost_usd) {
+                                          uint32_t turns, double cost_usd,
+                                          const token_counts& tokens) {
   auto s = lookup(id);
   if (!s)
     return std::move(s.error());
@@ -464,6 +479,7 @@ caf::expected<void> session_table::record(session_id id,
     info.cli_session_id = cli_session_id;
   info.turns += turns;
   info.cost_usd += cost_usd;
+  info.tokens += tokens;
   return caf::unit;
 }
 

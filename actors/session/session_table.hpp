@@ -150,9 +150,11 @@ public:
                       bool new_session = false);
 
   /// Adds what a run reported: the provider's session id (if not empty),
-  /// turns and cost. Errors: `invalid_argument` for an unknown session.
+  /// turns, cost and tokens. Errors: `invalid_argument` for an unknown
+  /// session.
   caf::expected<void> record(session_id id, const std::string& cli_session_id,
-                             uint32_t turns, double cost_usd);
+                             uint32_t turns, double cost_usd,
+                             const token_counts& tokens = {});
 
   // -- replaying decisions ---------------------------------------------------
 
@@ -173,6 +175,10 @@ public:
   /// Returns idle sessions past the idle timeout at `now_ms`: the ones
   /// `expire` would close.
   std::vector<session_id> idle_expired(int64_t now_ms) const;
+
+  /// Returns the earliest time an idle session is past the idle timeout,
+  /// if any session is idle.
+  std::optional<int64_t> next_idle_deadline() const;
 
   /// Returns every session, oldest first (at most `limit`, newest ones,
   /// when not 0).

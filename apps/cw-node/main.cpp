@@ -100,6 +100,7 @@ int main(int argc, char** argv) {
       return finish(exit_status::usage);
     }
     cfg.claude_binary = claude_binary;
+    cfg.claude_binary_set = true;
   }
   if (durability_opt->count() > 0
       && !cw::persistence::from_string(durability, cfg.durability)) {

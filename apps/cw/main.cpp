@@ -124,6 +124,15 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--budget", run.budget_usd,
                       "most the task may cost, USD")
     ->check(CLI::Range(0.0, 1e6));
+  run_cmd->add_option("--permission-mode", run.permission_mode,
+                      "--permission-mode of a claude task instead of the "
+                      "pool's")
+    ->check(CLI::IsMember(
+      {"default", "acceptEdits", "plan", "bypassPermissions"}));
+  run_cmd->add_option("--allowed-tool", run.allowed_tools,
+                      "a tool rule of a claude task, e.g. Read or "
+                      "'Bash(git log:*)'; replaces the pool's (repeatable)")
+    ->allow_extra_args(false);
   run_cmd->add_option("command", run.argv,
                       "program and arguments, or the prompt")
     ->required();
@@ -139,17 +148,17 @@ int main(int argc, char** argv) {
                       "wait for the workflow and exit with its success");
   auto wf_status = workflow_cmd->add_subcommand(
     "status", "show a workflow's tasks, progress and critical path");
-  wf_status->add_option("id", id, "workflow id")->required();
+  wf_status->add_option("id", id, "workflow id")->check(CLI::PositiveNumber)->required();
   auto wf_list = workflow_cmd->add_subcommand("list", "list workflows, newest first");
   uint32_t wf_limit = 20;
   wf_list->add_option("--limit", wf_limit, "at most this many (0: all)");
   auto wf_cancel = workflow_cmd->add_subcommand(
     "cancel", "cancel every task of a workflow that has not ended");
-  wf_cancel->add_option("id", id, "workflow id")->required();
+  wf_cancel->add_option("id", id, "workflow id")->check(CLI::PositiveNumber)->required();
 
   auto status_cmd = app.add_subcommand(
     "status", "show one task, or without ID the node: tasks, latencies, cost");
-  status_cmd->add_option("id", id, "task id");
+  status_cmd->add_option("id", id, "task id")->check(CLI::PositiveNumber);
 
   std::string status_filter;
   uint32_t limit = 100;
@@ -165,10 +174,10 @@ int main(int argc, char** argv) {
   tasks_cmd->add_flag("--dead", dead, "only the dead-letter queue");
 
   auto cancel_cmd = app.add_subcommand("cancel", "cancel a queued or running task");
-  cancel_cmd->add_option("id", id, "task id")->required();
+  cancel_cmd->add_option("id", id, "task id")->check(CLI::PositiveNumber)->required();
   auto retry_cmd = app.add_subcommand("retry",
                                       "give a failed task fresh attempts");
-  retry_cmd->add_option("id", id, "task id")->required();
+  retry_cmd->add_option("id", id, "task id")->check(CLI::PositiveNumber)->required();
   std::string lifecycle;
   for (auto [name, help] :
        {std::pair{"pause", "start no new tasks (running ones go on)"},
@@ -181,7 +190,7 @@ int main(int argc, char** argv) {
 
   bool follow = false;
   auto logs_cmd = app.add_subcommand("logs", "print a task's output");
-  logs_cmd->add_option("id", id, "task id")->required();
+  logs_cmd->add_option("id", id, "task id")->check(CLI::PositiveNumber)->required();
   logs_cmd->add_flag("-f,--follow", follow, "keep printing until the task ends");
   bool logs_raw = false;
   logs_cmd->add_flag("--raw,--json", logs_raw,
@@ -190,19 +199,42 @@ int main(int argc, char** argv) {
   auto agents_cmd = app.add_subcommand(
     "agents", "list agents with their load, and the providers' breakers");
   auto sessions_cmd = app.add_subcommand(
-    "sessions", "list sessions with their tasks, turns and cost");
+    "sessions", "list open sessions with their tasks, turns, tokens and cost");
+  std::string sessions_state = "open";
+  sessions_cmd
+    ->add_option("--state", sessions_state,
+                 "only sessions in this state (open: all but closed)")
+    ->check(CLI::IsMember({"idle", "busy", "paused", "closed", "open"}));
+  bool sessions_all = false;
+  sessions_cmd->add_flag("--all", sessions_all, "closed sessions too");
+  auto costs_cmd = app.add_subcommand(
+    "costs", "what claude tasks spent per UTC day, per pool and in all");
+  uint32_t cost_days = 7;
+  costs_cmd->add_option("--days", cost_days, "the newest N days (0: all)")
+    ->check(CLI::Range(0, 100000));
   auto session_cmd = app.add_subcommand(
     "session", "show, pause, resume or close a session");
   session_cmd->require_subcommand(1);
   uint64_t session_id = 0;
   std::string session_action;
+  auto session_open = session_cmd->add_subcommand(
+    "open", "open an idle session, bound to --resume-key if given");
+  std::string open_provider = "claude";
+  std::string open_pool;
+  std::string open_key;
+  session_open->add_option("--provider", open_provider,
+                           "its provider (default claude)");
+  session_open->add_option("--pool", open_pool,
+                           "the pool its tasks name (default: any)");
+  session_open->add_option("--resume-key", open_key,
+                           "tasks with this key continue it");
   for (auto [name, help] :
        {std::pair{"show", "print a session"},
         {"pause", "take no new tasks in it"},
         {"resume", "let it take tasks again"},
         {"close", "close it for good"}}) {
     auto sub = session_cmd->add_subcommand(name, help);
-    sub->add_option("id", session_id, "session id")->required();
+    sub->add_option("id", session_id, "session id")->check(CLI::PositiveNumber)->required();
     sub->callback([&session_action, name = std::string{name}] {
       session_action = name;
     });
@@ -326,7 +358,11 @@ int main(int argc, char** argv) {
   else if (*agents_cmd)
     rc = cli_agents(ctx);
   else if (*sessions_cmd)
-    rc = cli_sessions(ctx);
+    rc = cli_sessions(ctx, sessions_all ? std::string{} : sessions_state);
+  else if (*costs_cmd)
+    rc = cli_costs(ctx, cost_days);
+  else if (*session_open)
+    rc = cli_session_open(ctx, open_provider, open_pool, open_key);
   else if (*session_cmd)
     rc = cli_session(ctx, session_action, session_id);
   else if (*lock_acquire)

@@ -28,10 +28,11 @@ std::string render_fixture(const std::string& name,
   return render_conversation(read_fixture(name), opts);
 }
 
-const char* fixtures[] = {"success.jsonl",   "tool_use.jsonl",
-                          "error.jsonl",     "max_turns.jsonl",
-                          "garbage.jsonl",   "cutoff.jsonl",
-                          "usage_limit.jsonl", "session_limit.jsonl"};
+const char* fixtures[] = {"success.jsonl",     "tool_use.jsonl",
+                          "error.jsonl",       "max_turns.jsonl",
+                          "garbage.jsonl",     "cutoff.jsonl",
+                          "usage_limit.jsonl", "session_limit.jsonl",
+                          "subagent.jsonl"};
 
 /// Checks that `text` holds `piece`, printing the text when it does not.
 #define CHECK_HAS(text, piece)                                                 \
@@ -98,8 +99,13 @@ CAF_TEST(tool calls and their results are shown and results truncated) {
 CAF_TEST(error results are marked) {
   auto out = render_fixture("error.jsonl");
   CHECK_HAS(out, "assistant: Let me run the tests.\n");
-  CHECK_HAS(out, "── result error_during_execution (is_error) · 1 turn · "
+  // The errors, then the result line.
+  CHECK_HAS(out, "error: API Error: 500 {\"type\":\"error\",\"error\":{\"type\":"
+                 "\"api_error\",\"message\":\"Internal server error\"},"
+                 "\"request_id\":\"req_011CUx7a9Fh2TLXdWbq3PRmn\"}\n"
+                 "── result error_during_execution (is_error) · 1 turn · "
                  "$0.0061 · 4 in / 6 out tokens");
+  CHECK_LACKS(out, "denied: ");
   out = render_fixture("max_turns.jsonl");
   CHECK_HAS(out, "  → Glob  {\"pattern\":\"**/*.cpp\"}\n"
                  "  ← ok: src/main.cpp\n");
@@ -146,6 +152,74 @@ CAF_TEST(limit notices from the CLI are shown as notices) {
                  "05:00 UTC\n");
   CHECK_HAS(out, "notice: You've hit your session limit · resets 3:50pm "
                  "(UTC)\n");
+}
+
+CAF_TEST(a sub agent is marked and thinking and denials are shown) {
+  CAF_CHECK_EQUAL(
+    render_fixture("subagent.jsonl"),
+    "── session 9f3c2a1e-5b7d-4e8a-a6c1-2d4f8e0b7c35 · model "
+    "claude-sonnet-4-20250514 · cwd /tmp/cw-work · tools: Task, Bash, Glob, "
+    "Grep, LS, Read, Edit, Write, … (11 in all) · mcp: cw (connected)\n"
+    "thinking: The user wants to know where the tests are defined. An Explore "
+    "agent can search the tree; then I'll note the answer in NOTES.md.\n"
+    "  → Task  {\"description\":\"Find the build files\",\"prompt\":\"List "
+    "the CMake files under /tmp/cw-work and say which one defines the "
+    "tests.\",\"subagent_type\":\"Explore\"}\n"
+    "  ┆ user: List the CMake files under /tmp/cw-work and say which one "
+    "defines the tests.\n"
+    "  ┆   → Glob  {\"pattern\":\"**/CMakeLists.txt\",\"path\":"
+    "\"/tmp/cw-work\"}\n"
+    "  ┆   ← ok: /tmp/cw-work/CMakeLists.txt\n"
+    "  ┆     /tmp/cw-work/tests/CMakeLists.txt\n"
+    "  ┆ assistant: Two CMake files: /tmp/cw-work/CMakeLists.txt and "
+    "/tmp/cw-work/tests/CMakeLists.txt. The tests are defined in "
+    "tests/CMakeLists.txt.\n"
+    "  ← Task ok: Two CMake files: /tmp/cw-work/CMakeLists.txt and "
+    "/tmp/cw-work/tests/CMakeLists.txt. The tests are defined in "
+    "tests/CMakeLists.txt.\n"
+    "  → Write  {\"file_path\":\"/tmp/cw-work/NOTES.md\",\"content\":\"# "
+    "Notes\\n\\nThe tests are defined in tests/CMakeLists.txt.\\n\"}\n"
+    "  ← error: Claude requested permissions to write to "
+    "/tmp/cw-work/NOTES.md, but you haven't granted it yet.\n"
+    "assistant: The tests are defined in tests/CMakeLists.txt. I could not "
+    "write NOTES.md: permission to write was not granted.\n"
+    "denied: Write\n"
+    "── result success · 4 turns · $0.0347 · 15 in / 246 out tokens (cache "
+    "48,800 read / 2,750 written) · 14.8 s\n");
+}
+
+CAF_TEST(long thinking and prompts are cut and empty thinking is not shown) {
+  render_options opts;
+  opts.max_thinking_bytes = 5;
+  opts.max_prompt_bytes = 3;
+  auto out = render_conversation(
+    R"({"type":"assistant","message":{"id":"m","content":[)"
+    R"({"type":"thinking","thinking":"","signature":"c2ln"},)"
+    R"({"type":"thinking","thinking":"abcdefgh"}]}})"
+    "\n"
+    R"({"type":"user","parent_tool_use_id":"t1","message":{"content":[)"
+    R"({"type":"text","text":"do this\nand that"}]}})"
+    "\n",
+    opts);
+  CAF_CHECK_EQUAL(out, "thinking: abcde… (3 more bytes)\n"
+                       "  ┆ user: do … (13 more bytes)\n"
+                       "── no result line: the run ended early or is still "
+                       "going\n");
+}
+
+CAF_TEST(permission denials are listed once per tool with a count) {
+  auto out = render_conversation(
+    R"({"type":"result","subtype":"error_during_execution","is_error":true,)"
+    R"("num_turns":3,"errors":["first","second"],"permission_denials":[)"
+    R"({"tool_name":"Bash","tool_use_id":"t1","tool_input":{}},)"
+    R"({"tool_name":"Write","tool_use_id":"t2","tool_input":{}},)"
+    R"({"tool_name":"Bash","tool_use_id":"t3","tool_input":{}}]})"
+    "\n");
+  CAF_CHECK_EQUAL(out, "error: first\n"
+                       "error: second\n"
+                       "denied: Bash ×2, Write\n"
+                       "── result error_during_execution (is_error) · 3 "
+                       "turns · $0.0000 · 0 in / 0 out tokens\n");
 }
 
 // -- robustness ---------------------------------------------------------------

@@ -2,8 +2,11 @@
 #include "caf/test/unit_test.hpp"
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
+#include <typeinfo>
 
 #include "actors/claude/argv.hpp"
 #include "actors/claude/claude_provider.hpp"
@@ -14,6 +17,7 @@
 #include "messages/errc.hpp"
 
 #include "tests/support/paths.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace cw;
 using namespace cw::actors;
@@ -163,16 +167,75 @@ CAF_TEST(tool result content given as text blocks is joined) {
 CAF_TEST(one message line with several blocks yields one item per block) {
   auto items = parse_line(
     R"({"type":"assistant","message":{"id":"m1","content":[)"
-    R"({"type":"thinking","thinking":"hm"},)"
+    R"({"type":"thinking","thinking":"hm","signature":"c2ln"},)"
+    R"({"type":"redacted_thinking","data":"x"},)"
     R"({"type":"text","text":"Let me look."},)"
     R"({"type":"tool_use","id":"t1","name":"Read",)"
     R"("input":{"file_path":"/a"}}]},)"
     R"("session_id":"s"})");
-  CAF_REQUIRE_EQUAL(items.size(), 2u);
-  CAF_CHECK(std::holds_alternative<assistant_text>(items[0]));
-  CAF_REQUIRE(std::holds_alternative<tool_use>(items[1]));
-  CAF_CHECK_EQUAL(std::get<tool_use>(items[1]).input_json,
+  CAF_REQUIRE_EQUAL(items.size(), 3u);
+  CAF_REQUIRE(std::holds_alternative<assistant_thinking>(items[0]));
+  CAF_CHECK_EQUAL(std::get<assistant_thinking>(items[0]).text, "hm");
+  CAF_CHECK_EQUAL(std::get<assistant_thinking>(items[0]).message_id, "m1");
+  CAF_CHECK(std::holds_alternative<assistant_text>(items[1]));
+  CAF_REQUIRE(std::holds_alternative<tool_use>(items[2]));
+  CAF_CHECK_EQUAL(std::get<tool_use>(items[2]).input_json,
                   R"({"file_path":"/a"})");
+}
+
+CAF_TEST(a sub agent run parses with thinking prompts and parent tool ids) {
+  auto items = parse_fixture("subagent.jsonl");
+  CAF_CHECK_EQUAL(count_of<malformed_line>(items), 0u);
+  CAF_CHECK_EQUAL(count_of<unknown_line>(items), 0u);
+  CAF_CHECK_EQUAL(count_of<assistant_thinking>(items), 1u);
+  CAF_CHECK_EQUAL(count_of<user_text>(items), 1u);
+  CAF_CHECK_EQUAL(count_of<tool_use>(items), 3u);
+  CAF_CHECK_EQUAL(count_of<tool_result>(items), 3u);
+  constexpr auto task = "toolu_01TkQw3eRt5yUi7oPa9sDf2G";
+  std::vector<std::string> nested;
+  for (auto& item : items)
+    std::visit(
+      [&](const auto& x) {
+        if constexpr (requires { x.parent_tool_use_id; })
+          if (!x.parent_tool_use_id.empty()) {
+            CAF_CHECK_EQUAL(x.parent_tool_use_id, task);
+            nested.push_back(typeid(x).name());
+          }
+      },
+      item);
+  // The sub-agent's prompt, its Glob call and result, and its answer.
+  CAF_CHECK_EQUAL(nested.size(), 4u);
+  for (auto& item : items) {
+    if (auto x = std::get_if<assistant_thinking>(&item)) {
+      CAF_CHECK(x->parent_tool_use_id.empty());
+      CAF_CHECK_EQUAL(x->text.substr(0, 22), "The user wants to know");
+      CAF_CHECK_EQUAL(x->usage.output_tokens, 12u);
+    }
+    if (auto x = std::get_if<user_text>(&item))
+      CAF_CHECK_EQUAL(x->text, "List the CMake files under /tmp/cw-work and "
+                               "say which one defines the tests.");
+    if (auto x = std::get_if<tool_use>(&item); x && x->name == "Glob")
+      CAF_CHECK_EQUAL(x->model, "claude-haiku-4-5-20251001");
+  }
+}
+
+CAF_TEST(an error result carries its errors and permission denials) {
+  auto r = only<final_result>(parse_line(
+    R"({"type":"result","subtype":"error_during_execution","is_error":true,)"
+    R"("errors":["first",7,"second",""],"permission_denials":[)"
+    R"({"tool_name":"Bash","tool_use_id":"t1","tool_input":{"command":"rm"}},)"
+    R"({"tool_use_id":"t2"},{"tool_name":"Bash"}],"duration_api_ms":42})"));
+  CAF_CHECK(r.is_error);
+  CAF_CHECK_EQUAL(r.errors, (std::vector<std::string>{"first", "second"}));
+  CAF_CHECK_EQUAL(r.permission_denials,
+                  (std::vector<std::string>{"Bash", "?", "Bash"}));
+  CAF_CHECK_EQUAL(r.duration_api_ms, 42);
+  auto items = parse_fixture("error.jsonl");
+  CAF_REQUIRE(std::holds_alternative<final_result>(items.back()));
+  auto& e = std::get<final_result>(items.back());
+  CAF_REQUIRE_EQUAL(e.errors.size(), 1u);
+  CAF_CHECK_EQUAL(e.errors[0].substr(0, 15), "API Error: 500 ");
+  CAF_CHECK(e.permission_denials.empty());
 }
 
 // -- malformed, cut-off and unknown lines -------------------------------------
@@ -308,10 +371,77 @@ CAF_TEST(the fold of a successful run has every result field) {
   CAF_CHECK_EQUAL(r.duration_ms, 2417);
   CAF_CHECK_EQUAL(r.duration_api_ms, 3105);
   CAF_CHECK_EQUAL(r.tool_uses, 0u);
+  CAF_CHECK(r.tool_calls.empty());
   CAF_CHECK_EQUAL(r.lines, 3u);
   CAF_CHECK_EQUAL(r.malformed_lines, 0u);
   CAF_CHECK_EQUAL(r.unknown_lines, 0u);
   CAF_CHECK(!r.limit.limited);
+  // From the init line.
+  CAF_REQUIRE_EQUAL(r.tools.size(), 11u);
+  CAF_CHECK_EQUAL(r.tools.front(), "Task");
+  CAF_REQUIRE_EQUAL(r.mcp_servers.size(), 1u);
+  CAF_CHECK_EQUAL(r.mcp_servers[0].name, "cw");
+  CAF_CHECK_EQUAL(r.mcp_servers[0].status, "connected");
+  CAF_CHECK_EQUAL(r.permission_mode, "default");
+  CAF_CHECK(!r.is_error);
+  CAF_CHECK(r.errors.empty());
+  CAF_CHECK_EQUAL(r.permission_denials, 0u);
+  CAF_CHECK(r.last_stderr.empty());
+}
+
+CAF_TEST(the fold of a sub agent run has every result field) {
+  auto r = fold_fixture("subagent.jsonl");
+  CAF_CHECK(r.complete);
+  CAF_CHECK(!r.failed());
+  CAF_CHECK_EQUAL(r.model, "claude-sonnet-4-20250514");
+  CAF_CHECK_EQUAL(r.tool_uses, 3u);
+  CAF_CHECK_EQUAL(r.tool_calls,
+                  (std::map<std::string, uint32_t>{{"Glob", 1},
+                                                   {"Task", 1},
+                                                   {"Write", 1}}));
+  CAF_CHECK_EQUAL(r.tool_errors, 1u);
+  CAF_CHECK_EQUAL(r.permission_denials, 1u);
+  CAF_CHECK_EQUAL(r.turns, 4u);
+  CAF_CHECK_EQUAL(r.cost_usd, 0.0346672);
+  CAF_CHECK_EQUAL(r.duration_api_ms, 13975);
+  CAF_CHECK_EQUAL(r.text.substr(0, 45),
+                  "The tests are defined in tests/CMakeLists.txt");
+}
+
+CAF_TEST(a sub agent neither answers for the run nor takes its turns) {
+  // The run up to the sub-agent's answer, without the rest.
+  auto lines = fixture_lines("subagent.jsonl");
+  CAF_REQUIRE_EQUAL(lines.size(), 12u);
+  stream_accumulator acc;
+  for (size_t i = 0; i < 7; ++i)
+    acc.add_line(lines[i]);
+  auto r = acc.result();
+  // The main conversation said nothing yet; the sub-agent's words are not
+  // its answer.
+  CAF_CHECK_EQUAL(r.text, "");
+  // One message of the main conversation (thinking, then the Task call).
+  CAF_CHECK_EQUAL(r.turns, 1u);
+  // Its last usage (118 output tokens) and the sub-agent's two messages
+  // (71 and 46) count, at their models' prices.
+  CAF_CHECK_EQUAL(r.usage.output_tokens, 118u + 71u + 46u);
+  auto expected = (4 * 3.0 + 118 * 15.0 + 2310 * 3.75 + 14640 * 0.3
+                   + 10 * 1.0 + 71 * 5.0 + 3841 * 1.25
+                   + 8 * 1.0 + 46 * 5.0 + 152 * 1.25 + 3841 * 0.1)
+                  / 1e6;
+  CAF_CHECK_LESS(std::abs(r.estimated_cost_usd - expected), 1e-12);
+  CAF_CHECK_EQUAL(r.tool_calls.size(), 2u);
+  // The main conversation speaks again: that is the text, and a turn.
+  for (size_t i = 7; i < 11; ++i)
+    acc.add_line(lines[i]);
+  CAF_CHECK_EQUAL(acc.result().turns, 3u);
+  CAF_CHECK_EQUAL(acc.result().text.substr(0, 13), "The tests are");
+  // A sub-agent's limit notice is not the run's: the main conversation
+  // reports its own.
+  stream_accumulator sub;
+  sub.add_line(R"({"type":"assistant","parent_tool_use_id":"t1","message":)"
+               R"({"id":"x","model":"<synthetic>","content":[{"type":"text",)"
+               R"("text":"Claude AI usage limit reached|1750708800"}]}})");
+  CAF_CHECK(!sub.result().limit.limited);
 }
 
 CAF_TEST(the fold of a tool run counts tool uses and failed tools) {
@@ -333,6 +463,10 @@ CAF_TEST(error subtypes fail the run even without is_error) {
   // The result line has no text: the last assistant text stands.
   CAF_CHECK_EQUAL(r.text, "Let me run the tests.");
   CAF_CHECK_EQUAL(r.cost_usd, 0.0061204);
+  CAF_REQUIRE_EQUAL(r.errors.size(), 1u);
+  CAF_CHECK_EQUAL(r.errors[0].substr(0, 15), "API Error: 500 ");
+  // An internal server error is no limit.
+  CAF_CHECK(!r.limit.limited);
   auto m = fold_fixture("max_turns.jsonl");
   CAF_CHECK(!m.is_error);
   CAF_CHECK_EQUAL(m.subtype, "error_max_turns");
@@ -366,6 +500,21 @@ CAF_TEST(limits reported on stderr reach the result) {
   acc.add_stderr("Claude AI usage limit reached|1755615600");
   CAF_CHECK(acc.result().limit.limited);
   CAF_CHECK(acc.result().limit.reset_at_ms == int64_t{1755615600} * 1000);
+  CAF_CHECK_EQUAL(acc.result().last_stderr,
+                  "Claude AI usage limit reached|1755615600");
+  // A blank line does not hide the one before it.
+  acc.add_stderr(" \r");
+  CAF_CHECK_EQUAL(acc.result().last_stderr,
+                  "Claude AI usage limit reached|1755615600");
+}
+
+CAF_TEST(limits reported in the errors of an error result reach the result) {
+  stream_accumulator acc;
+  acc.add_line(R"({"type":"result","subtype":"error_during_execution",)"
+               R"("is_error":true,"errors":["API Error: 429 {\"type\":)"
+               R"(\"error\",\"error\":{\"type\":\"rate_limit_error\"}}"]})");
+  CAF_CHECK(acc.result().limit.limited);
+  CAF_CHECK_EQUAL(to_string(acc.result().limit.kind), "rate_limit");
 }
 
 CAF_TEST(ordinary answers that mention limits are not limits) {
@@ -568,6 +717,7 @@ CAF_TEST(a finished run becomes the report of the attempt and decides its outcom
   CAF_CHECK_EQUAL(turns.reason, "claude: error_max_turns");
   auto cut = conclude("cutoff.jsonl", {task_status::failed, -1, 9,
                                        "killed by signal 9"});
+  // A line cut off is no message of the CLI: nothing follows the reason.
   CAF_CHECK_EQUAL(cut.reason, "claude: the stream ended without a result "
                               "(killed by signal 9)");
   CAF_CHECK_EQUAL(cut.report.malformed_lines, 1u);
@@ -586,11 +736,112 @@ CAF_TEST(a finished run becomes the report of the attempt and decides its outcom
   CAF_CHECK(empty.status == task_status::failed);
 }
 
+CAF_TEST(a finished run reports every field of the report) {
+  task_outcome ok{task_status::completed, 0, 0, ""};
+  conclude_claude_run(read_fixture("subagent.jsonl"), ok, 0, 0);
+  CAF_CHECK(ok.status == task_status::completed);
+  auto& rep = ok.report;
+  CAF_REQUIRE_EQUAL(rep.tools.size(), 11u);
+  CAF_CHECK_EQUAL(rep.tools.back(), "mcp__cw__task_status");
+  CAF_CHECK_EQUAL(rep.mcp_servers,
+                  (std::vector<std::string>{"cw (connected)"}));
+  CAF_CHECK_EQUAL(rep.permission_mode, "default");
+  CAF_CHECK(!rep.is_error);
+  CAF_CHECK_EQUAL(rep.errors, "");
+  CAF_CHECK_EQUAL(rep.tool_uses, 3u);
+  CAF_CHECK_EQUAL(rep.tool_calls,
+                  (std::map<std::string, uint32_t>{{"Glob", 1},
+                                                   {"Task", 1},
+                                                   {"Write", 1}}));
+  CAF_CHECK_EQUAL(rep.tool_errors, 1u);
+  CAF_CHECK_EQUAL(rep.permission_denials, 1u);
+  CAF_CHECK_EQUAL(rep.duration_ms, 14820);
+  CAF_CHECK_EQUAL(rep.duration_api_ms, 13975);
+  CAF_CHECK_EQUAL(rep.turns, 4u);
+  task_outcome failed{task_status::failed, 1, 0, "exit code 1"};
+  conclude_claude_run(read_fixture("error.jsonl"), failed, 0, 0);
+  CAF_CHECK(failed.report.is_error);
+  CAF_CHECK_EQUAL(failed.report.errors.substr(0, 15), "API Error: 500 ");
+  CAF_CHECK_EQUAL(failed.report.permission_mode, "default");
+  // Errors are joined, and cut like the text.
+  task_outcome many{task_status::failed, 1, 0, "exit code 1"};
+  conclude_claude_run(
+    R"({"type":"result","subtype":"error_during_execution","is_error":true,)"
+    R"("errors":["one","two"]})" "\n",
+    many, 0, 0);
+  CAF_CHECK_EQUAL(many.report.errors, "one; two");
+  task_outcome long_one{task_status::failed, 1, 0, "exit code 1"};
+  conclude_claude_run(R"({"type":"result","subtype":"error_during_execution",)"
+                      R"("errors":[")"
+                        + std::string(run_report::max_text_bytes + 10, 'e')
+                        + "\"]}\n",
+                      long_one, 0, 0);
+  CAF_CHECK_EQUAL(long_one.report.errors.size(),
+                  run_report::max_text_bytes + std::string{"…"}.size());
+}
+
+CAF_TEST(an error result fails naming its errors rather than the last text) {
+  task_outcome outcome{task_status::failed, 1, 0, "exit code 1"};
+  conclude_claude_run(read_fixture("error.jsonl"), outcome, 0, 0);
+  CAF_CHECK(outcome.status == task_status::failed);
+  CAF_CHECK_EQUAL(outcome.reason,
+                  "claude: error_during_execution: API Error: 500 "
+                  R"({"type":"error","error":{"type":"api_error",)"
+                  R"("message":"Internal server error"},)"
+                  R"("request_id":"req_011CUx7a9Fh2TLXdWbq3PRmn"} (exit code 1))");
+  // The CLI's answer to an unknown --resume: stderr, then an error result
+  // without an init line.
+  task_outcome resume{task_status::failed, 1, 0, "exit code 1"};
+  conclude_claude_run(
+    "No conversation found with session ID: 5d1c0b7e\n"
+    R"({"type":"result","subtype":"error_during_execution","duration_ms":0,)"
+    R"("duration_api_ms":0,"is_error":true,"num_turns":0,)"
+    R"("session_id":"27934753-425a-4182-892c-6b1c15050c3f",)"
+    R"("total_cost_usd":0,"usage":{},"modelUsage":{},)"
+    R"("permission_denials":[],"uuid":"u1","errors":["No conversation )"
+    R"(found with session ID: 5d1c0b7e"]})" "\n",
+    resume, 0, 0);
+  CAF_CHECK_EQUAL(resume.reason, "claude: error_during_execution: No "
+                                 "conversation found with session ID: "
+                                 "5d1c0b7e (exit code 1)");
+  // Without errors the text stands, on one line.
+  task_outcome text{task_status::failed, 1, 0, ""};
+  conclude_claude_run(R"({"type":"result","subtype":"error_during_execution",)"
+                      R"("is_error":true,"result":"two\nlines"})" "\n",
+                      text, 0, 0);
+  CAF_CHECK_EQUAL(text.reason, "claude: error_during_execution: two lines");
+}
+
+CAF_TEST(a run without a result names the last line the CLI wrote to stderr) {
+  auto init = fixture_lines("success.jsonl").front();
+  task_outcome key{task_status::failed, 1, 0, "exit code 1"};
+  conclude_claude_run(init + "\n(node:1) Warning: something\nInvalid API key "
+                               "· Please run /login\n",
+                      key, 0, 0);
+  CAF_CHECK_EQUAL(key.reason, "claude: the stream ended without a result "
+                              "(exit code 1): Invalid API key · Please run "
+                              "/login");
+  // At most 200 bytes of it, control characters defused.
+  task_outcome long_line{task_status::failed, 1, 0, "exit code 1"};
+  conclude_claude_run("\x1b[31m" + std::string(300, 'x') + "\n", long_line, 0,
+                      0);
+  CAF_CHECK_EQUAL(long_line.reason,
+                  "claude: the stream ended without a result (exit code 1): "
+                  "?[31m"
+                    + std::string(195, 'x') + "…");
+  // Nothing on stderr: the reason as before.
+  task_outcome quiet{task_status::failed, 1, 0, "exit code 1"};
+  conclude_claude_run(init + "\n", quiet, 0, 0);
+  CAF_CHECK_EQUAL(quiet.reason, "claude: the stream ended without a result "
+                                "(exit code 1)");
+}
+
 CAF_TEST(the argv of a task takes the pool's options and the task's own) {
   claude_options pool;
   pool.binary = "/usr/bin/claude";
   pool.model = "sonnet";
   pool.max_turns = 5;
+  pool.permission_mode = "acceptEdits";
   pool.allowed_tools = {"Read", "Bash(git log:*)"};
   claude_provider provider{pool};
   task_spec spec;
@@ -602,8 +853,29 @@ CAF_TEST(the argv of a task takes the pool's options and the task's own) {
   CAF_CHECK_EQUAL(*argv, (std::vector<std::string>{
                            "/usr/bin/claude", "-p", "fix it", "--output-format",
                            "stream-json", "--verbose", "--resume", "sess-1",
-                           "--model", "opus", "--max-turns", "5",
+                           "--model", "opus", "--permission-mode",
+                           "acceptEdits", "--max-turns", "5",
                            "--allowedTools", "Read,Bash(git log:*)"}));
+  // The task's permission mode and allowed tools replace the pool's.
+  spec.permissions = permission_mode::plan;
+  spec.allowed_tools = {"Edit", "Bash(make:*)"};
+  spec.max_turns = 9;
+  argv = provider.argv(spec);
+  CAF_REQUIRE(argv);
+  CAF_CHECK_EQUAL(*argv, (std::vector<std::string>{
+                           "/usr/bin/claude", "-p", "fix it", "--output-format",
+                           "stream-json", "--verbose", "--resume", "sess-1",
+                           "--model", "opus", "--permission-mode", "plan",
+                           "--max-turns", "9", "--allowedTools",
+                           "Edit,Bash(make:*)"}));
+  spec.permissions = permission_mode::bypass_permissions;
+  argv = provider.argv(spec);
+  CAF_REQUIRE(argv);
+  CAF_REQUIRE_GREATER(argv->size(), 11u);
+  CAF_CHECK_EQUAL(argv->at(11), "bypassPermissions");
+  // A tool the CLI would read as a flag fails the task's argv too.
+  spec.allowed_tools = {"--verbose"};
+  CAF_CHECK(!provider.argv(spec));
   // Pool options are checked by name and value.
   auto unknown = claude_options_from({{"modle", "opus"}});
   CAF_REQUIRE(!unknown);
@@ -679,4 +951,19 @@ CAF_TEST(a watched run is stopped once its estimated cost reaches the budget) {
   CAF_CHECK_EQUAL(watcher->feed(stream.substr(second_end,
                                               third_end - second_end)),
                   "budget: the run spent about $0.0057 of its $0.0050");
+}
+
+CAF_TEST(the claude binary must be an executable file not a directory) {
+  test::temp_dir dir;
+  auto folder = dir.file("claude-dir");
+  std::filesystem::create_directories(folder);
+  auto plain = dir.file("claude-plain");
+  std::ofstream{plain} << "#!/bin/sh\n";
+  auto runnable = dir.file("claude-runnable");
+  std::ofstream{runnable} << "#!/bin/sh\n";
+  std::filesystem::permissions(runnable, std::filesystem::perms::owner_all);
+  CAF_CHECK_EQUAL(find_executable(runnable), runnable);
+  CAF_CHECK_EQUAL(find_executable(folder), "");
+  CAF_CHECK_EQUAL(find_executable(plain), "");
+  CAF_CHECK_EQUAL(find_executable(dir.file("missing")), "");
 }

@@ -189,7 +189,7 @@ CAF_TEST(what a limited run spent before its limit is booked when it parks) {
   CAF_CHECK_EQUAL(spent.output_tokens, 900u);
 }
 
-CAF_TEST(a parked task keeps its attempt and holds its provider until its time) {
+CAF_TEST(a parked task keeps its attempt and continues its session at its time) {
   task_table t;
   auto spec = spec_with_priority(0);
   spec.provider = "claude";
@@ -200,15 +200,13 @@ CAF_TEST(a parked task keeps its attempt and holds its provider until its time) 
   CAF_REQUIRE(info != nullptr);
   CAF_CHECK(info->status == task_status::parked);
   CAF_CHECK_EQUAL(info->attempts, 0u);
-  CAF_CHECK_EQUAL(info->continue_session, "sess-1");
+  CAF_CHECK_EQUAL(info->progress->continue_session, "sess-1");
   auto counts = t.counts();
   CAF_CHECK_EQUAL(counts.at("parked"), 1u);
   // Not runnable, not due before its time; the scheduler wakes for it.
   CAF_CHECK(!t.next_queued(4999));
   CAF_CHECK(t.due_parked(4999).empty());
   CAF_CHECK_EQUAL(t.next_due(100), std::optional<int64_t>{5000});
-  auto holds = t.parked_providers();
-  CAF_CHECK_EQUAL(holds.at("claude"), 5000);
   CAF_CHECK_EQUAL(t.due_parked(5000), std::vector<task_id>{1});
   // The snapshot keeps it parked.
   auto loaded = task_table::load(t.save());
@@ -217,10 +215,9 @@ CAF_TEST(a parked task keeps its attempt and holds its provider until its time) 
   CAF_CHECK_EQUAL(loaded->due_parked(5000), std::vector<task_id>{1});
   // Requeued at its time, it runs again and continues its session.
   t.apply(task_requeued{1, "limit lifted"}, 5000);
-  CAF_CHECK(t.parked_providers().empty());
   CAF_CHECK_EQUAL(t.next_queued(5000), std::optional<task_id>{1});
   t.apply(task_assigned{1, "claude-1", 1, ""}, 5001);
-  CAF_CHECK_EQUAL(info->continue_session, "sess-1");
+  CAF_CHECK_EQUAL(info->progress->continue_session, "sess-1");
   run_report rep;
   rep.session = "sess-1";
   rep.cost_usd = 0.25;
@@ -228,7 +225,7 @@ CAF_TEST(a parked task keeps its attempt and holds its provider until its time) 
   CAF_CHECK(info->status == task_status::completed);
   CAF_CHECK_EQUAL(info->attempts, 1u);
   CAF_CHECK_EQUAL(info->cost_usd, 0.25);
-  CAF_CHECK(info->continue_session.empty());
+  CAF_CHECK(info->progress->continue_session.empty());
 }
 
 CAF_TEST(a parked task without a time waits for a retry and may be cancelled) {
@@ -240,7 +237,46 @@ CAF_TEST(a parked task without a time waits for a retry and may be cancelled) {
   CAF_CHECK(!t.next_due(20));
   t.apply(task_cancelled{1, "by request"}, 30);
   CAF_CHECK(t.find(1)->status == task_status::cancelled);
-  CAF_CHECK(t.parked_providers().empty());
+}
+
+CAF_TEST(a usage limit holds its account until the reset whatever becomes of the task) {
+  task_table t;
+  auto spec = spec_with_priority(0);
+  spec.provider = "claude";
+  t.apply(task_submitted{1, spec}, 10);
+  t.apply(task_assigned{1, "claude-1", 1, ""}, 11);
+  CAF_CHECK(t.apply(limit_changed{1, "held", "claude", "", 5000,
+                                  "usage_limit: resets at 5000"},
+                    20));
+  CAF_CHECK_EQUAL(t.held_until("claude", "", 100), std::optional<int64_t>{5000});
+  // Another account of the provider is not held.
+  CAF_CHECK(!t.held_until("claude", "pool:b", 100));
+  auto holds = t.holds(100);
+  CAF_REQUIRE_EQUAL(holds.size(), 1u);
+  CAF_CHECK_EQUAL(holds[0].task, 1u);
+  // The scheduler wakes for the lift even with no task parked.
+  CAF_CHECK_EQUAL(t.next_due(100), std::optional<int64_t>{5000});
+  // A second run of the account hitting the limit with an earlier reset
+  // does not shorten the hold.
+  t.apply(limit_changed{1, "held", "claude", "", 3000, "rate_limit"}, 30);
+  CAF_CHECK_EQUAL(t.held_until("claude", "", 100), std::optional<int64_t>{5000});
+  // Cancelling the task that hit the limit does not lift it.
+  t.apply(task_cancelled{1, "by request"}, 40);
+  CAF_CHECK_EQUAL(t.held_until("claude", "", 100), std::optional<int64_t>{5000});
+  // The snapshot keeps it.
+  auto loaded = task_table::load(t.save());
+  CAF_REQUIRE(loaded);
+  CAF_CHECK(*loaded == t);
+  CAF_CHECK_EQUAL(loaded->held_until("claude", "", 100),
+                  std::optional<int64_t>{5000});
+  // At its time it is due to be lifted, and no longer in force.
+  CAF_CHECK(t.due_holds(4999).empty());
+  CAF_CHECK_EQUAL(t.due_holds(5000).size(), 1u);
+  CAF_CHECK(!t.held_until("claude", "", 5000));
+  CAF_CHECK(t.apply(limit_changed{1, "lifted", "claude", "", 0, "reset"}, 5000));
+  CAF_CHECK(t.due_holds(5000).empty());
+  // Lifting what is not held does not fit.
+  CAF_CHECK(!t.apply(limit_changed{1, "lifted", "claude", "", 0, "again"}, 5001));
 }
 
 CAF_TEST(sessions fold from task events and survive a snapshot) {

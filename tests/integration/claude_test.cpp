@@ -3,7 +3,9 @@
 
 #include <chrono>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -165,6 +167,13 @@ CAF_TEST(a usage limit parks the task and resumes its session at the reset) {
   // The limited attempt is not counted.
   CAF_CHECK_EQUAL(parked["attempts"], 0);
   CAF_CHECK(contains(parked["reason"].get<std::string>(), "usage_limit"));
+  // The account is held until the reset, and the scheduler says so.
+  auto status = json::parse(cw(node.url(), {"--json", "status"}).out);
+  CAF_REQUIRE_EQUAL(status["holds"].size(), 1u);
+  CAF_CHECK_EQUAL(status["holds"][0]["provider"], "claude");
+  CAF_CHECK_EQUAL(status["holds"][0]["account"], "default");
+  CAF_CHECK_EQUAL(status["holds"][0]["until_ms"], reset_s * 1000);
+  CAF_CHECK_EQUAL(status["holds"][0]["task"].dump(), id);
   // The provider takes no new work until the reset: a task submitted now
   // starts after it. (Not "is still queued when looked at": a slow machine
   // can reach the reset before the look.)
@@ -193,13 +202,17 @@ CAF_TEST(a usage limit parks the task and resumes its session at the reset) {
     data_dir + "/journal.db", {persistence::durability::full, true});
   CAF_REQUIRE(journal);
   std::string types;
+  std::string holds;
   CAF_CHECK((*journal)->read(1, [&](event& ev) {
     if (ev.entity == "task/" + id)
       types += ev.type + " ";
+    if (ev.entity == "limit/claude/default")
+      holds += ev.type + " ";
   }));
   CAF_CHECK_EQUAL(types, "task.submitted task.assigned task.started "
                          "task.parked task.requeued task.assigned "
                          "task.started task.finished ");
+  CAF_CHECK_EQUAL(holds, "limit.held limit.lifted ");
 }
 
 CAF_TEST(tasks with one resume key continue one session and its conversation) {
@@ -296,6 +309,178 @@ CAF_TEST(tasks with one resume key continue one session and its conversation) {
   CAF_CHECK_EQUAL(node.stop(), 0);
 }
 
+CAF_TEST(pool and task options reach the CLI and the report carries the stream events) {
+  auto mcp = dir.file("mcp.json");
+  std::ofstream{mcp} << "{\"mcpServers\": {}}\n";
+  auto cfg = dir.file("cw.toml");
+  std::ofstream{cfg} << "[pools.ai]\nprovider = \"claude\"\n"
+                        "[pools.ai.options]\nbinary = \"" << fake_claude
+                     << "\"\nmodel = \"sonnet\"\n"
+                        "permission_mode = \"acceptEdits\"\n"
+                        "allowed_tools = [\"Edit\", \"Bash(git log:*)\"]\n"
+                        "max_turns = 30\nmcp_config = \"" << mcp << "\"\n";
+  node_process node{data_dir, {"--config", cfg}};
+  auto pool_args = dir.file("pool-args.txt");
+  auto by_pool = cw(node.url(), {"run", "--provider", "claude", "--wait",
+                                 "--env", "CW_FAKE_CLAUDE_ARGV_FILE=" + pool_args,
+                                 "hi"});
+  CAF_CHECK_EQUAL(by_pool.exit_code, 0);
+  CAF_CHECK(contains(test::slurp(pool_args),
+                     "--mcp-config\n" + mcp + "\n--model\nsonnet\n"
+                       "--permission-mode\nacceptEdits\n--max-turns\n30\n"
+                       "--allowedTools\nEdit,Bash(git log:*)\n"));
+  // The task's own settings win over the pool's.
+  auto task_args = dir.file("task-args.txt");
+  auto by_task = cw(node.url(), {"run", "--provider", "claude", "--wait",
+                                 "--permission-mode", "plan", "--allowed-tool",
+                                 "Read", "--allowed-tool", "Grep",
+                                 "--max-turns", "3", "--model", "haiku",
+                                 "--env",
+                                 "CW_FAKE_CLAUDE_ARGV_FILE=" + task_args,
+                                 "scenario:tool_use list the files"});
+  CAF_CHECK_EQUAL(by_task.exit_code, 0);
+  CAF_CHECK(contains(test::slurp(task_args),
+                     "--mcp-config\n" + mcp + "\n--model\nhaiku\n"
+                       "--permission-mode\nplan\n--max-turns\n3\n"
+                       "--allowedTools\nRead,Grep\n"));
+  // The report carries what the stream said, and keeps it over a restart.
+  auto t = json::parse(cw(node.url(), {"--json", "status", "2"}).out);
+  CAF_CHECK_EQUAL(t["spec"]["permission_mode"], "plan");
+  CAF_CHECK_EQUAL(t["spec"]["allowed_tools"], json::array({"Read", "Grep"}));
+  auto& r = t["report"];
+  CAF_CHECK_EQUAL(r["tools"].size(), 11u);
+  CAF_CHECK_EQUAL(r["tool_calls"], json({{"Bash", 1}, {"Read", 1}}));
+  CAF_CHECK_EQUAL(r["tool_errors"], 1);
+  CAF_CHECK_EQUAL(r["duration_api_ms"], 10342);
+  CAF_CHECK(!r.contains("is_error"));
+  auto shown = cw(node.url(), {"status", "2"});
+  CAF_CHECK(contains(shown.out, "tools used: Bash 1, Read 1\n"));
+  CAF_CHECK(contains(shown.out, "turns:      5, 2 tool uses (1 failed)\n"));
+  // Options the CLI would misread, or that fit no claude task, are refused
+  // naming the field.
+  auto client = std::move(*runtime::http_client::make(node.url()));
+  auto field_of = [&](const json& body) {
+    auto res = client->request("POST", "/v1/tasks", body.dump());
+    CAF_REQUIRE(res);
+    CAF_CHECK_EQUAL(res->status, 400u);
+    return json::parse(res->body).value("field", "");
+  };
+  CAF_CHECK_EQUAL(field_of({{"provider", "claude"},
+                            {"prompt", "hi"},
+                            {"permission_mode", "yolo"}}),
+                  "permission_mode");
+  CAF_CHECK_EQUAL(field_of({{"provider", "claude"},
+                            {"prompt", "hi"},
+                            {"allowed_tools", {"-x"}}}),
+                  "allowed_tools[0]");
+  CAF_CHECK_EQUAL(field_of({{"argv", {"true"}}, {"allowed_tools", {"Read"}}}),
+                  "allowed_tools");
+  auto bad_flag = cw(node.url(), {"run", "--provider", "claude",
+                                  "--permission-mode", "yolo", "hi"});
+  CAF_CHECK_EQUAL(bad_flag.exit_code, 2);
+  CAF_CHECK(contains(bad_flag.err, "--permission-mode"));
+  CAF_CHECK_EQUAL(node.stop(), 0);
+}
+
+CAF_TEST(two resume keys keep two conversations apart) {
+  node_process node{data_dir, {"--claude", fake_claude}};
+  auto run = [&](const std::string& key, const std::string& session,
+                 const std::string& args_file) {
+    std::vector<std::string> args{"run", "--provider", "claude", "--wait",
+                                  "--resume-key", key, "--env",
+                                  "CW_FAKE_CLAUDE_ARGV_FILE=" + args_file};
+    // A key's first task starts a conversation of its own (else tier 2
+    // would continue the other key's idle one).
+    if (!session.empty())
+      args.push_back("--new-session");
+    if (!session.empty())
+      args.insert(args.end(), {"--env", "CW_FAKE_CLAUDE_SESSION=" + session});
+    args.push_back("work on " + key);
+    CAF_CHECK_EQUAL(cw(node.url(), args).exit_code, 0);
+    return test::slurp(args_file);
+  };
+  const std::string a = "aaaaaaaa-0000-4000-8000-000000000001";
+  const std::string b = "bbbbbbbb-0000-4000-8000-000000000002";
+  run("key-a", a, dir.file("a1.txt"));
+  auto b1 = run("key-b", b, dir.file("b1.txt"));
+  CAF_CHECK(!contains(b1, "--resume"));
+  // Each key's next task resumes its own conversation, not the other's.
+  auto a2 = run("key-a", "", dir.file("a2.txt"));
+  CAF_CHECK(contains(a2, "--resume\n" + a + "\n"));
+  auto b2 = run("key-b", "", dir.file("b2.txt"));
+  CAF_CHECK(contains(b2, "--resume\n" + b + "\n"));
+  auto listing = json::parse(cw(node.url(), {"--json", "sessions"}).out);
+  CAF_REQUIRE_EQUAL(listing["sessions"].size(), 2u);
+  CAF_CHECK_EQUAL(listing["sessions"][0]["cli_session_id"], a);
+  CAF_CHECK_EQUAL(listing["sessions"][0]["tasks"], json::array({1, 3}));
+  CAF_CHECK_EQUAL(listing["sessions"][1]["cli_session_id"], b);
+  CAF_CHECK_EQUAL(listing["sessions"][1]["tasks"], json::array({2, 4}));
+  CAF_CHECK_EQUAL(node.stop(), 0);
+}
+
+CAF_TEST(costs and tokens are kept per task session pool workflow and day) {
+  node_process node{data_dir, {"--claude", fake_claude}};
+  for (int i = 0; i < 2; ++i)
+    CAF_CHECK_EQUAL(cw(node.url(), {"run", "--provider", "claude", "--wait",
+                                    "--resume-key", "k", "hi"})
+                      .exit_code,
+                    0);
+  // A workflow of one claude task, with a budget of its own.
+  auto wf = dir.file("wf.json");
+  std::ofstream{wf} << R"({"name": "w", "budget_usd": 5,
+    "tasks": [{"id": "ask", "provider": "claude", "prompt": "hi"}]})";
+  CAF_CHECK_EQUAL(cw(node.url(), {"workflow", "submit", "--wait", wf}).exit_code,
+                  0);
+  // Each run: $0.0104931, 4 in, 9 out, 13120 cache read, 1520 written.
+  auto costs = json::parse(cw(node.url(), {"--json", "costs"}).out);
+  CAF_REQUIRE_EQUAL(costs["days"].size(), 1u);
+  auto& today = costs["days"][0];
+  auto now = std::time(nullptr);
+  char date[16];
+  std::strftime(date, sizeof(date), "%Y-%m-%d", std::gmtime(&now));
+  CAF_CHECK_EQUAL(today["day"], date);
+  CAF_CHECK_EQUAL(today["tokens"]["input"], 12);
+  CAF_CHECK_EQUAL(today["tokens"]["cache_read"], 3 * 13120);
+  CAF_CHECK_EQUAL(today["pools"]["claude"]["tokens"]["output"], 27);
+  CAF_CHECK_EQUAL(costs["total"]["tokens"]["cache_creation"], 3 * 1520);
+  auto usd = costs["total"]["usd"].get<double>();
+  CAF_CHECK(usd > 3 * 0.0104930 && usd < 3 * 0.0104932);
+  auto status = json::parse(cw(node.url(), {"--json", "status"}).out);
+  CAF_CHECK_EQUAL(status["tokens"]["today"]["input"], 12);
+  CAF_CHECK_EQUAL(status["tokens"]["pools_today"]["claude"]["output"], 27);
+  auto agents = json::parse(cw(node.url(), {"--json", "agents"}).out);
+  CAF_CHECK_EQUAL(agents["cost_usd"]["claude"]["total_tokens"]["input"], 12);
+  auto sessions = json::parse(cw(node.url(), {"--json", "sessions"}).out);
+  // The workflow's task, without a key, continued the idle session (tier
+  // two): three runs in one session.
+  CAF_CHECK_EQUAL(sessions["sessions"][0]["tasks"], json::array({1, 2, 3}));
+  CAF_CHECK_EQUAL(sessions["sessions"][0]["tokens"]["input"], 12);
+  auto task = json::parse(cw(node.url(), {"--json", "status", "1"}).out);
+  CAF_CHECK_EQUAL(task["tokens"]["cache_read"], 13120);
+  auto w = json::parse(cw(node.url(), {"--json", "workflow", "status", "1"}).out);
+  CAF_CHECK_EQUAL(w["tokens"]["input"], 4);
+  CAF_CHECK_EQUAL(w["budget_usd"], 5.0);
+  CAF_CHECK(w["cost_usd"].get<double>() > 0.0104);
+  // The tables a person reads.
+  auto table = cw(node.url(), {"costs", "--days", "1"});
+  CAF_CHECK(contains(table.out, std::string{date} + "  (node)"));
+  CAF_CHECK(contains(cw(node.url(), {"status", "1"}).out,
+                     "tokens:     4 in, 9 out, 13120 cache read, 1520 cache "
+                     "written (all attempts)\n"));
+  // Bad input names the field.
+  auto client = std::move(*runtime::http_client::make(node.url()));
+  auto res = client->request("GET", "/v1/costs?days=-1", "", 30s);
+  CAF_REQUIRE(res);
+  CAF_CHECK_EQUAL(res->status, 400u);
+  CAF_CHECK_EQUAL(json::parse(res->body).value("field", ""), "days");
+  auto neg = client->request("POST", "/v1/workflows",
+                             R"({"budget_usd": -1, "tasks": []})", 30s);
+  CAF_REQUIRE(neg);
+  CAF_CHECK_EQUAL(neg->status, 400u);
+  CAF_CHECK_EQUAL(json::parse(neg->body).value("field", ""), "budget_usd");
+  CAF_CHECK_EQUAL(node.stop(), 0);
+}
+
 CAF_TEST(a task that crosses its budget while running is stopped and not retried) {
   node_process node{data_dir, {"--claude", fake_claude}};
   // Tool use at one message a second: the first message alone costs about
@@ -352,7 +537,7 @@ CAF_TEST(a task that would start over the day budget waits parked) {
   CAF_CHECK_EQUAL(node.stop(), 0);
 }
 
-CAF_TEST(a claude pool whose binary is missing stops the start naming it) {
+CAF_TEST(a missing claude binary is named at start up and on the task) {
   auto cfg = dir.file("cw.toml");
   std::ofstream{cfg} << "[pools.ai]\nprovider = \"claude\"\n"
                         "[pools.ai.options]\nbinary = \"/nonexistent/claude\"\n";
@@ -361,12 +546,31 @@ CAF_TEST(a claude pool whose binary is missing stops the start naming it) {
   CAF_CHECK_EQUAL(run.exit_code, 1);
   CAF_CHECK(contains(run.err, "pool ai: claude option binary: "
                               "'/nonexistent/claude' is not an executable"));
-  // With no such pool a claude task is refused at submission, by name.
-  node_process node{data_dir, {"--claude", "/nonexistent/claude"}};
+  // A CLI named on purpose must be there.
+  auto named = test::run_node(dir.path(), {"--data-dir", data_dir, "--api",
+                                           "127.0.0.1:0", "--claude",
+                                           "/nonexistent/claude"});
+  CAF_CHECK_EQUAL(named.exit_code, 2);
+  CAF_CHECK(contains(named.err, "--claude: '/nonexistent/claude' is not an "
+                                "executable file"));
+  // The default CLI not on PATH: the node runs without a claude pool and
+  // says why, and a claude task is refused naming what is missing.
+  auto empty_dir = dir.file("empty-bin");
+  std::filesystem::create_directories(empty_dir);
+  std::map<std::string, std::string> no_claude{{"PATH", empty_dir}};
+  auto check = test::run_node(dir.path(), {"--data-dir", data_dir, "--check"},
+                              no_claude);
+  CAF_CHECK_EQUAL(check.exit_code, 0);
+  const std::string why = "the claude CLI ('claude') was not found on PATH "
+                          "when the node started: install Claude Code, or "
+                          "start cw-node with --claude PATH (or "
+                          "claude_binary in its config)";
+  CAF_CHECK(contains(check.out, "no claude pool: " + why));
+  node_process node{data_dir, {}, no_claude};
   auto refused = cw(node.url(), {"run", "--provider", "claude", "hello"});
   CAF_CHECK_EQUAL(refused.exit_code, 1);
-  CAF_CHECK(contains(refused.err, "provider"));
-  CAF_CHECK(contains(refused.err, "claude"));
+  CAF_CHECK(contains(refused.err,
+                     "provider: no agent runs provider 'claude': " + why));
   CAF_CHECK_EQUAL(node.stop(), 0);
 }
 

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <iostream>
 #include <signal.h>
@@ -18,6 +19,8 @@
 
 #include <boost/process/args.hpp>
 #include <boost/process/child.hpp>
+#include <boost/process/env.hpp>
+#include <boost/process/environment.hpp>
 #include <boost/process/exe.hpp>
 #include <boost/process/io.hpp>
 #include <boost/process/extend.hpp>
@@ -107,10 +110,22 @@ inline bool await_end(pid_t pid, std::chrono::milliseconds timeout) {
 
 /// A real cw-node process on a free loopback port; stopped (SIGTERM) or
 /// killed (SIGKILL) by the test, terminated on destruction otherwise.
+/// This process's environment with `overrides` set.
+inline boost::process::environment
+environment_with(const std::map<std::string, std::string>& overrides) {
+  boost::process::environment result = boost::this_process::environment();
+  for (auto& [name, value] : overrides)
+    result[name] = value;
+  return result;
+}
+
 class node_process {
 public:
+  /// Starts cw-node on `data_dir` with `extra` arguments; `env` overrides
+  /// variables of its environment.
   explicit node_process(const std::string& data_dir,
-                        std::vector<std::string> extra = {}) {
+                        std::vector<std::string> extra = {},
+                        const std::map<std::string, std::string>& env = {}) {
     std::vector<std::string> args{"--data-dir", data_dir, "--api",
                                   "127.0.0.1:0", "--log-level", "warn"};
     // Two agents unless the test asks for a number.
@@ -121,7 +136,7 @@ public:
                                    boost::process::args = args,
                                    boost::process::std_out > out_,
                                    boost::process::std_err > stderr,
-                                   dies_with_test()};
+                                   environment_with(env), dies_with_test()};
     // The first line names the address; reading it waits for start-up.
     std::string line;
     std::getline(out_, line);
@@ -178,10 +193,12 @@ struct cli_result {
 using node_run = cli_result;
 
 /// Runs `program` with `args` until it exits (at most 60 s), collecting its
-/// output in `dir` under `name`.out and `name`.err.
+/// output in `dir` under `name`.out and `name`.err; `env` overrides
+/// variables of its environment.
 inline cli_result run_to_end(const std::string& program, const std::string& name,
                              const std::filesystem::path& dir,
-                             std::vector<std::string> args) {
+                             std::vector<std::string> args,
+                             const std::map<std::string, std::string>& env = {}) {
   auto out = (dir / (name + ".out")).string();
   auto err = (dir / (name + ".err")).string();
   // Boost.Process opens these without truncating.
@@ -192,7 +209,7 @@ inline cli_result run_to_end(const std::string& program, const std::string& name
                           boost::process::std_out > out,
                           boost::process::std_err > err,
                           boost::process::std_in < boost::process::null,
-                          dies_with_test()};
+                          environment_with(env), dies_with_test()};
   if (!wait_exit(c, std::chrono::seconds(60))) {
     CAF_FAIL(name << " did not exit within 60 s");
   }
@@ -208,8 +225,9 @@ inline cli_result run_cw(const std::filesystem::path& dir,
 /// Runs cw-node with `args` until it exits (a refused start, `--check`),
 /// collecting output in `dir`.
 inline node_run run_node(const std::filesystem::path& dir,
-                         std::vector<std::string> args) {
-  return run_to_end(CW_NODE_BIN, "node", dir, std::move(args));
+                         std::vector<std::string> args,
+                         const std::map<std::string, std::string>& env = {}) {
+  return run_to_end(CW_NODE_BIN, "node", dir, std::move(args), env);
 }
 
 } // namespace cw::test

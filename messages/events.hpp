@@ -77,7 +77,7 @@ struct task_assigned {
   /// Why this agent was chosen; empty in events of version 1.
   std::string reason;
   /// The session the task runs in (0: none) and the tier that found it
-  /// (`by_key`, `idle` or `fresh`: a new session with this id).
+  /// (`by_key`, `own`, `idle` or `fresh`: a new session with this id).
   uint64_t session = 0;
   std::string tier = {};
   /// The agent's pool (with a session only: costs are booked per pool).

@@ -872,7 +872,7 @@ caf::expected<scheduler_phase_changed> decode_phase_changed(const event& x) {
 
 bool is_task_fold_type(const std::string& type) {
   return type.rfind("task.", 0) == 0 || type.rfind("workflow.", 0) == 0
-         || type.rfind("session.", 0) == 0;
+         || type.rfind("session.", 0) == 0 || type.rfind("limit.", 0) == 0;
 }
 
 /// Reads the optional `changes` of an outcome.

@@ -765,6 +765,20 @@ void print_session(const cli_context& ctx, const session_info& s) {
            << "tokens:     " << format_tokens(s.tokens) << "\n";
 }
 
+/// Prints the session a node answered with (its JSON with `--json`).
+cli_status print_session_answer(const cli_context& ctx,
+                                const http_response& res) {
+  if (ctx.json) {
+    *ctx.out << res.body << "\n";
+    return cli_status::success;
+  }
+  auto s = session_from_json(json::parse(res.body, nullptr, false));
+  if (!s)
+    return cli_status::failure;
+  print_session(ctx, *s);
+  return cli_status::success;
+}
+
 } // namespace
 
 cli_status cli_sessions(const cli_context& ctx, const std::string& state) {
@@ -813,16 +827,7 @@ cli_status cli_session(const cli_context& ctx, const std::string& action,
     auto res = action == "show"
                  ? call(ctx, *client, "GET", target)
                  : call(ctx, *client, "POST", target + "/" + action);
-    if (ctx.json) {
-      *ctx.out << res.body << "\n";
-      return cli_status::success;
-    }
-    auto j = json::parse(res.body, nullptr, false);
-    auto s = session_from_json(j);
-    if (!s)
-      return cli_status::failure;
-    print_session(ctx, *s);
-    return cli_status::success;
+    return print_session_answer(ctx, res);
   });
 }
 
@@ -836,16 +841,8 @@ cli_status cli_session_open(const cli_context& ctx, const std::string& provider,
       body["pool"] = pool;
     if (!resume_key.empty())
       body["resume_key"] = resume_key;
-    auto res = call(ctx, *client, "POST", "/v1/sessions", body.dump());
-    if (ctx.json) {
-      *ctx.out << res.body << "\n";
-      return cli_status::success;
-    }
-    auto s = session_from_json(json::parse(res.body, nullptr, false));
-    if (!s)
-      return cli_status::failure;
-    print_session(ctx, *s);
-    return cli_status::success;
+    return print_session_answer(
+      ctx, call(ctx, *client, "POST", "/v1/sessions", body.dump()));
   });
 }
 

@@ -390,24 +390,20 @@ std::vector<stream_item> to_items(line_fields& f) {
     auto& m = f.message;
     auto assistant = f.type == "assistant";
     for (auto& b : m.blocks) {
+      // Text and thinking blocks carry the same fields but for the text.
+      auto words = [&](auto x, std::string& text) {
+        x.session_id = f.session_id;
+        x.message_id = m.id;
+        x.model = m.model;
+        x.text = std::move(text);
+        x.usage = m.usage;
+        x.parent_tool_use_id = f.parent_tool_use_id;
+        items.emplace_back(std::move(x));
+      };
       if (assistant && b.type == "text") {
-        assistant_text x;
-        x.session_id = f.session_id;
-        x.message_id = m.id;
-        x.model = m.model;
-        x.text = std::move(b.text);
-        x.usage = m.usage;
-        x.parent_tool_use_id = f.parent_tool_use_id;
-        items.emplace_back(std::move(x));
+        words(assistant_text{}, b.text);
       } else if (assistant && b.type == "thinking") {
-        assistant_thinking x;
-        x.session_id = f.session_id;
-        x.message_id = m.id;
-        x.model = m.model;
-        x.text = std::move(b.thinking);
-        x.usage = m.usage;
-        x.parent_tool_use_id = f.parent_tool_use_id;
-        items.emplace_back(std::move(x));
+        words(assistant_thinking{}, b.thinking);
       } else if (assistant && b.type == "tool_use") {
         tool_use x;
         x.session_id = f.session_id;

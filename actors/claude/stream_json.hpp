@@ -39,8 +39,8 @@ struct system_init {
   std::vector<mcp_server_status> mcp_servers;
 };
 
-/// A text block of an `assistant` message.
-struct assistant_text {
+/// The words of an `assistant` message block and where they come from.
+struct assistant_words {
   std::string session_id;
   /// The API message id; several lines may share one when the CLI streams
   /// the blocks of one message separately.
@@ -53,16 +53,12 @@ struct assistant_text {
   std::string parent_tool_use_id;
 };
 
+/// A text block of an `assistant` message.
+struct assistant_text : assistant_words {};
+
 /// A `thinking` block of an `assistant` message (extended thinking). The
 /// text may be empty: some models send only a signature.
-struct assistant_thinking {
-  std::string session_id;
-  std::string message_id;
-  std::string model;
-  std::string text;
-  token_usage usage;
-  std::string parent_tool_use_id;
-};
+struct assistant_thinking : assistant_words {};
 
 /// A `tool_use` block of an `assistant` message.
 struct tool_use {

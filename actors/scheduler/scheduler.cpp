@@ -668,7 +668,8 @@ start_check check_start(self_ptr self, const task_info& info, int64_t now,
                                    : std::optional{info.spec.resume_key},
       // A new conversation once: later attempts (a retry, the continuation
       // after a usage limit) go on in the session it started.
-      now, info.spec.workspace, info.spec.new_session && info.session == 0);
+      now, info.spec.workspace, info.spec.new_session && info.session == 0,
+      info.id);
     if (result.seat->is_wait())
       return held(start_hold::session);
   }
@@ -1151,6 +1152,22 @@ caf::result<scheduler_status> command(self_ptr self, lifecycle_command cmd) {
 /// Checks a spec against the node: validation, defaults, then what only the
 /// scheduler knows (providers, capabilities, agents, tasks). Errors name the
 /// field.
+/// Says that no agent runs `provider`: why, when the node knows (its CLI
+/// was not found), else which providers there are.
+caf::error unknown_provider(self_ptr self, const std::string& provider) {
+  auto& st = self->state;
+  auto prefix = "provider: no agent runs provider '" + provider + "'";
+  if (auto i = st.cfg.absent_providers.find(provider);
+      i != st.cfg.absent_providers.end())
+    return make_error(errc::unknown_provider, prefix + ": " + i->second);
+  std::string known;
+  for (auto& name : st.place.providers())
+    known += (known.empty() ? "" : ", ") + name;
+  return make_error(errc::unknown_provider,
+                    prefix + " (known: " + (known.empty() ? "none" : known)
+                      + ")");
+}
+
 caf::error admit(self_ptr self, task_spec& spec) {
   auto& st = self->state;
   if (spec.retry.max_attempts == 0)
@@ -1158,19 +1175,8 @@ caf::error admit(self_ptr self, task_spec& spec) {
   if (auto err = validate(spec, st.cfg.default_workspace, st.cfg.max_prompt_bytes))
     return err;
   auto& place = st.place;
-  if (!place.knows_provider(spec.provider)) {
-    std::string known;
-    for (auto& name : place.providers())
-      known += (known.empty() ? "" : ", ") + name;
-    if (auto i = st.cfg.absent_providers.find(spec.provider);
-        i != st.cfg.absent_providers.end())
-      return make_error(errc::unknown_provider,
-                        "provider: no agent runs provider '" + spec.provider
-                          + "': " + i->second);
-    return make_error(errc::unknown_provider,
-                      "provider: no agent runs provider '" + spec.provider
-                        + "' (known: " + (known.empty() ? "none" : known) + ")");
-  }
+  if (!place.knows_provider(spec.provider))
+    return unknown_provider(self, spec.provider);
   auto invalid = [](std::string msg) {
     return make_error(errc::invalid_argument, std::move(msg));
   };
@@ -1420,9 +1426,7 @@ caf::result<session_info> command_session(self_ptr self,
     if (cmd.provider.empty())
       return make_error(errc::invalid_argument, "provider: required");
     if (!st.place.knows_provider(cmd.provider))
-      return make_error(errc::unknown_provider,
-                        "provider: no agent runs provider '" + cmd.provider
-                          + "'");
+      return unknown_provider(self, cmd.provider);
     task_spec probe;
     probe.provider = cmd.provider;
     if (!uses_sessions(probe))

@@ -68,6 +68,8 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
   std::visit(overload{
                [](const task_submitted&) {},
                [&](const task_assigned& x) {
+                 // A parked task's session was kept for it until now.
+                 sessions_.let_go(info.id);
                  dequeue(info);
                  info.status = task_status::running;
                  info.agent = x.agent;
@@ -97,6 +99,7 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
                  info.process.pid = x.pid;
                },
                [&](const task_finished& x) {
+                 sessions_.let_go(info.id);
                  dequeue(info);
                  unpark(info);
                  add_run(info, x.outcome.report, time_ms);
@@ -132,6 +135,7 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
                  enqueue(info);
                },
                [&](const task_cancelled& x) {
+                 sessions_.let_go(info.id);
                  dequeue(info);
                  unpark(info);
                  if (info.status == task_status::blocked)
@@ -168,6 +172,10 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
                    info.progress.mut().continue_session = x.session;
                  info.finished_ms = 0;
                  parked_.emplace(x.until_ms, info.id);
+                 // Its conversation goes on in its session: no other task
+                 // may take that meanwhile.
+                 if (info.session != 0 && !x.session.empty())
+                   sessions_.keep(info.session, info.id);
                },
                [](const workflow_submitted&) {},
                [](const workflow_finished&) {},
@@ -553,6 +561,10 @@ caf::expected<task_table> task_table::load(const std::string& blob) {
   }
   if (result.sessions_.load_from(source))
     return corrupt("truncated sessions");
+  for (auto& [id, info] : result.tasks_)
+    if (info.status == task_status::parked && info.session != 0
+        && !info.progress->continue_session.empty())
+      result.sessions_.keep(info.session, id);
   uint64_t hold_count = 0;
   if (source(hold_count))
     return corrupt("truncated holds");

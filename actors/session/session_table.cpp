@@ -30,6 +30,8 @@ std::string to_string(allocation_tier x) {
   switch (x) {
     case allocation_tier::by_key:
       return "by_key";
+    case allocation_tier::own:
+      return "own";
     case allocation_tier::idle:
       return "idle";
     case allocation_tier::fresh:
@@ -209,6 +211,7 @@ caf::expected<void> session_table::close(session_id id) {
   if (auto res = apply(id, session_command::close); !res)
     return res;
   unbind(sessions_[id]);
+  kept_.erase(id);
   return caf::unit;
 }
 
@@ -256,8 +259,20 @@ std::pair<allocation, const session_info*>
 session_table::choose(const std::string& provider, const std::string& pool,
                       const std::optional<std::string>& resume_key,
                       int64_t now_ms, const std::string& workspace,
-                      bool new_session) const {
+                      bool new_session, task_id task) const {
   auto has_key = resume_key && !resume_key->empty();
+  // A session kept for a parked task goes to that task and to no other.
+  auto kept_for_other = [&](const session_info& s) {
+    auto k = kept_.find(s.id);
+    return k != kept_.end() && k->second != task;
+  };
+  if (task != 0)
+    for (auto& [id, owner] : kept_)
+      if (owner == task) {
+        auto& s = sessions_.at(id);
+        if (s.state == session_state::idle)
+          return {allocation{allocation_tier::own, id, {}}, &s};
+      }
   auto fits = [&](const session_info& s) {
     return s.provider == provider && s.pool == pool
            && (s.workspace.empty() || workspace.empty()
@@ -284,6 +299,7 @@ session_table::choose(const std::string& provider, const std::string& pool,
     const session_info* oldest = nullptr;
     for (auto& [id, s] : sessions_)
       if (s.state == session_state::idle && s.pool == pool
+          && !kept_for_other(s)
           && (oldest == nullptr
               || std::pair{held(s), s.last_active_ms}
                    < std::pair{held(*oldest), oldest->last_active_ms}))
@@ -298,8 +314,14 @@ session_table::choose(const std::string& provider, const std::string& pool,
     if (auto id = bound(*resume_key, now_ms)) {
       auto& s = sessions_.at(*id);
       if (fits(s)) {
-        if (s.state == session_state::idle)
+        if (s.state == session_state::idle && !kept_for_other(s))
           return {allocation{allocation_tier::by_key, s.id, {}}, &s};
+        if (kept_for_other(s))
+          return {allocation{allocation_tier::wait, 0,
+                             "session " + std::to_string(s.id) + " for key '"
+                               + *resume_key + "' is kept for parked task "
+                               + std::to_string(kept_.at(s.id))},
+                  nullptr};
         if (s.state == session_state::busy)
           return {allocation{allocation_tier::wait, 0,
                              "session " + std::to_string(s.id) + " for key '"
@@ -319,7 +341,8 @@ session_table::choose(const std::string& provider, const std::string& pool,
     return s.last_active_ms > best->last_active_ms;
   };
   for (auto& [id, s] : sessions_)
-    if (s.state == session_state::idle && fits(s) && better(s))
+    if (s.state == session_state::idle && fits(s) && !kept_for_other(s)
+        && better(s))
       best = &s;
   if (best != nullptr)
     return {allocation{allocation_tier::idle, best->id, {}}, best};
@@ -333,9 +356,24 @@ allocation session_table::plan(const std::string& provider,
                                const std::string& pool,
                                const std::optional<std::string>& resume_key,
                                int64_t now_ms, const std::string& workspace,
-                               bool new_session) const {
-  return choose(provider, pool, resume_key, now_ms, workspace, new_session)
+                               bool new_session, task_id task) const {
+  return choose(provider, pool, resume_key, now_ms, workspace, new_session,
+                task)
     .first;
+}
+
+void session_table::keep(session_id id, task_id task) {
+  if (sessions_.count(id) != 0)
+    kept_[id] = task;
+}
+
+void session_table::let_go(task_id task) {
+  std::erase_if(kept_, [task](const auto& x) { return x.second == task; });
+}
+
+task_id session_table::kept_for(session_id id) const {
+  auto i = kept_.find(id);
+  return i != kept_.end() ? i->second : 0;
 }
 
 allocation session_table::allocate(task_id task, const std::string& provider,
@@ -345,11 +383,12 @@ allocation session_table::allocate(task_id task, const std::string& provider,
                                    const std::string& workspace,
                                    bool new_session) {
   auto result = plan(provider, pool, resume_key, now_ms, workspace,
-                     new_session);
+                     new_session, task);
   if (result.is_wait())
     return result;
   if (result.evict != 0)
     static_cast<void>(close(result.evict)); // idle: closing cannot fail
+  let_go(task);
   // Cannot fail: the plan chose an idle or a new session.
   auto res = take(result.session, task, provider, pool,
                   resume_key ? *resume_key : std::string{}, now_ms, workspace);
@@ -392,7 +431,7 @@ caf::expected<void> session_table::take(session_id id, task_id task,
 std::optional<int64_t> session_table::next_idle_deadline() const {
   std::optional<int64_t> result;
   for (auto& [id, s] : sessions_)
-    if (s.state == session_state::idle) {
+    if (s.state == session_state::idle && kept_.count(id) == 0) {
       auto due = s.last_active_ms + cfg_.idle_timeout_ms + 1;
       if (!result || due < *result)
         result = due;
@@ -403,7 +442,7 @@ std::optional<int64_t> session_table::next_idle_deadline() const {
 std::vector<session_id> session_table::idle_expired(int64_t now_ms) const {
   std::vector<session_id> result;
   for (auto& [id, s] : sessions_)
-    if (s.state == session_state::idle
+    if (s.state == session_state::idle && kept_.count(id) == 0
         && now_ms - s.last_active_ms > cfg_.idle_timeout_ms)
       result.push_back(id);
   return result;
@@ -447,6 +486,7 @@ caf::error session_table::load_from(caf::deserializer& source) {
   if (auto err = source(next_id_, count))
     return err;
   sessions_.clear();
+  kept_.clear();
   bindings_.clear();
   for (uint64_t i = 0; i < count; ++i) {
     session_info s;
@@ -486,7 +526,7 @@ caf::expected<void> session_table::record(session_id id,
 expiry session_table::expire(int64_t now_ms) {
   expiry result;
   for (auto& [id, s] : sessions_) {
-    if (s.state != session_state::idle
+    if (s.state != session_state::idle || kept_.count(id) != 0
         || now_ms - s.last_active_ms <= cfg_.idle_timeout_ms)
       continue;
     s.state = session_state::closed;

@@ -35,6 +35,8 @@ struct session_config {
 enum class allocation_tier : uint8_t {
   /// The session bound to the task's resume key.
   by_key,
+  /// The session the task ran in before it was parked, kept for it.
+  own,
   /// An idle session of the same provider and pool.
   idle,
   /// A new session.
@@ -43,7 +45,7 @@ enum class allocation_tier : uint8_t {
   wait,
 };
 
-/// Returns `"by_key"`, `"idle"`, `"fresh"` or `"wait"`.
+/// Returns `"by_key"`, `"own"`, `"idle"`, `"fresh"` or `"wait"`.
 std::string to_string(allocation_tier x);
 
 /// The answer of `session_table::allocate`.
@@ -129,7 +131,7 @@ public:
   allocation plan(const std::string& provider, const std::string& pool,
                   const std::optional<std::string>& resume_key,
                   int64_t now_ms, const std::string& workspace = {},
-                  bool new_session = false) const;
+                  bool new_session = false, task_id task = 0) const;
 
   /// Finds a session for `task` and assigns it: (1) the session bound to
   /// `resume_key` if the binding is fresh and the session open and idle (the
@@ -142,7 +144,8 @@ public:
   /// in its own directory; a key whose session belongs elsewhere moves.
   /// With `new_session` only tier 3 applies, and a full pool closes its
   /// least recently active idle session (one no other fresh key holds, if
-  /// any) to make room; the answer names it in `evict`.
+  /// any) to make room; the answer names it in `evict`. Before all that, a
+  /// session kept for `task` (see `keep`) is its own.
   allocation allocate(task_id task, const std::string& provider,
                       const std::string& pool,
                       const std::optional<std::string>& resume_key,
@@ -155,6 +158,18 @@ public:
   caf::expected<void> record(session_id id, const std::string& cli_session_id,
                              uint32_t turns, double cost_usd,
                              const token_counts& tokens = {});
+
+  /// Keeps idle session `id` for parked task `task`: no other task takes
+  /// it and it does not close for idling until `task` is assigned again or
+  /// ends (`let_go`). Not state of its own: the task table derives it from
+  /// its tasks.
+  void keep(session_id id, task_id task);
+
+  /// Ends what `keep` did for `task`.
+  void let_go(task_id task);
+
+  /// Returns the task session `id` is kept for, 0 for none.
+  task_id kept_for(session_id id) const;
 
   // -- replaying decisions ---------------------------------------------------
 
@@ -223,7 +238,7 @@ private:
   std::pair<allocation, const session_info*>
   choose(const std::string& provider, const std::string& pool,
          const std::optional<std::string>& resume_key, int64_t now_ms,
-         const std::string& workspace, bool new_session) const;
+         const std::string& workspace, bool new_session, task_id task) const;
 
   caf::expected<session_info*> lookup(session_id id);
   caf::expected<void> apply(session_id id, session_command cmd);
@@ -235,6 +250,8 @@ private:
   std::map<std::string, uint32_t> pool_limits_;
   std::map<session_id, session_info> sessions_;
   std::map<std::string, binding> bindings_;
+  /// Sessions kept for parked tasks.
+  std::map<session_id, task_id> kept_;
   session_id next_id_ = 1;
 };
 

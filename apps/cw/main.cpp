@@ -52,6 +52,17 @@ CLI::Validator duration(double min_s, double max_s, const std::string& range) {
     range + "; seconds, or with a unit: ms, s, m, h, d"};
 }
 
+/// Ids are positive integers; says so naming what it got.
+const CLI::Validator positive_id{
+  [](std::string& text) -> std::string {
+    auto digits = !text.empty()
+                  && text.find_first_not_of("0123456789") == std::string::npos;
+    if (!digits || text.find_first_not_of('0') == std::string::npos)
+      return "must be a positive integer, got '" + text + "'";
+    return {};
+  },
+  "ID"};
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -148,17 +159,17 @@ int main(int argc, char** argv) {
                       "wait for the workflow and exit with its success");
   auto wf_status = workflow_cmd->add_subcommand(
     "status", "show a workflow's tasks, progress and critical path");
-  wf_status->add_option("id", id, "workflow id")->check(CLI::PositiveNumber)->required();
+  wf_status->add_option("id", id, "workflow id")->check(positive_id)->required();
   auto wf_list = workflow_cmd->add_subcommand("list", "list workflows, newest first");
   uint32_t wf_limit = 20;
   wf_list->add_option("--limit", wf_limit, "at most this many (0: all)");
   auto wf_cancel = workflow_cmd->add_subcommand(
     "cancel", "cancel every task of a workflow that has not ended");
-  wf_cancel->add_option("id", id, "workflow id")->check(CLI::PositiveNumber)->required();
+  wf_cancel->add_option("id", id, "workflow id")->check(positive_id)->required();
 
   auto status_cmd = app.add_subcommand(
     "status", "show one task, or without ID the node: tasks, latencies, cost");
-  status_cmd->add_option("id", id, "task id")->check(CLI::PositiveNumber);
+  status_cmd->add_option("id", id, "task id")->check(positive_id);
 
   std::string status_filter;
   uint32_t limit = 100;
@@ -174,10 +185,10 @@ int main(int argc, char** argv) {
   tasks_cmd->add_flag("--dead", dead, "only the dead-letter queue");
 
   auto cancel_cmd = app.add_subcommand("cancel", "cancel a queued or running task");
-  cancel_cmd->add_option("id", id, "task id")->check(CLI::PositiveNumber)->required();
+  cancel_cmd->add_option("id", id, "task id")->check(positive_id)->required();
   auto retry_cmd = app.add_subcommand("retry",
                                       "give a failed task fresh attempts");
-  retry_cmd->add_option("id", id, "task id")->check(CLI::PositiveNumber)->required();
+  retry_cmd->add_option("id", id, "task id")->check(positive_id)->required();
   std::string lifecycle;
   for (auto [name, help] :
        {std::pair{"pause", "start no new tasks (running ones go on)"},
@@ -190,7 +201,7 @@ int main(int argc, char** argv) {
 
   bool follow = false;
   auto logs_cmd = app.add_subcommand("logs", "print a task's output");
-  logs_cmd->add_option("id", id, "task id")->check(CLI::PositiveNumber)->required();
+  logs_cmd->add_option("id", id, "task id")->check(positive_id)->required();
   logs_cmd->add_flag("-f,--follow", follow, "keep printing until the task ends");
   bool logs_raw = false;
   logs_cmd->add_flag("--raw,--json", logs_raw,
@@ -234,7 +245,7 @@ int main(int argc, char** argv) {
         {"resume", "let it take tasks again"},
         {"close", "close it for good"}}) {
     auto sub = session_cmd->add_subcommand(name, help);
-    sub->add_option("id", session_id, "session id")->check(CLI::PositiveNumber)->required();
+    sub->add_option("id", session_id, "session id")->check(positive_id)->required();
     sub->callback([&session_action, name = std::string{name}] {
       session_action = name;
     });

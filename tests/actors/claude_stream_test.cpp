@@ -87,6 +87,21 @@ T only(const std::vector<stream_item>& items) {
 
 constexpr auto session = "9f3c2a1e-5b7d-4e8a-a6c1-2d4f8e0b7c35";
 
+/// Checks the tool counts, turns and API time of the run of subagent.jsonl,
+/// as its fold or a task's report has them.
+template <class Run>
+void check_subagent_counts(const Run& x) {
+  CAF_CHECK_EQUAL(x.tool_uses, 3u);
+  CAF_CHECK_EQUAL(x.tool_calls,
+                  (std::map<std::string, uint32_t>{{"Glob", 1},
+                                                   {"Task", 1},
+                                                   {"Write", 1}}));
+  CAF_CHECK_EQUAL(x.tool_errors, 1u);
+  CAF_CHECK_EQUAL(x.permission_denials, 1u);
+  CAF_CHECK_EQUAL(x.turns, 4u);
+  CAF_CHECK_EQUAL(x.duration_api_ms, 13975);
+}
+
 } // namespace
 
 // -- parsing the canned streams -----------------------------------------------
@@ -394,16 +409,8 @@ CAF_TEST(the fold of a sub agent run has every result field) {
   CAF_CHECK(r.complete);
   CAF_CHECK(!r.failed());
   CAF_CHECK_EQUAL(r.model, "claude-sonnet-4-20250514");
-  CAF_CHECK_EQUAL(r.tool_uses, 3u);
-  CAF_CHECK_EQUAL(r.tool_calls,
-                  (std::map<std::string, uint32_t>{{"Glob", 1},
-                                                   {"Task", 1},
-                                                   {"Write", 1}}));
-  CAF_CHECK_EQUAL(r.tool_errors, 1u);
-  CAF_CHECK_EQUAL(r.permission_denials, 1u);
-  CAF_CHECK_EQUAL(r.turns, 4u);
+  check_subagent_counts(r);
   CAF_CHECK_EQUAL(r.cost_usd, 0.0346672);
-  CAF_CHECK_EQUAL(r.duration_api_ms, 13975);
   CAF_CHECK_EQUAL(r.text.substr(0, 45),
                   "The tests are defined in tests/CMakeLists.txt");
 }
@@ -748,16 +755,8 @@ CAF_TEST(a finished run reports every field of the report) {
   CAF_CHECK_EQUAL(rep.permission_mode, "default");
   CAF_CHECK(!rep.is_error);
   CAF_CHECK_EQUAL(rep.errors, "");
-  CAF_CHECK_EQUAL(rep.tool_uses, 3u);
-  CAF_CHECK_EQUAL(rep.tool_calls,
-                  (std::map<std::string, uint32_t>{{"Glob", 1},
-                                                   {"Task", 1},
-                                                   {"Write", 1}}));
-  CAF_CHECK_EQUAL(rep.tool_errors, 1u);
-  CAF_CHECK_EQUAL(rep.permission_denials, 1u);
+  check_subagent_counts(rep);
   CAF_CHECK_EQUAL(rep.duration_ms, 14820);
-  CAF_CHECK_EQUAL(rep.duration_api_ms, 13975);
-  CAF_CHECK_EQUAL(rep.turns, 4u);
   task_outcome failed{task_status::failed, 1, 0, "exit code 1"};
   conclude_claude_run(read_fixture("error.jsonl"), failed, 0, 0);
   CAF_CHECK(failed.report.is_error);

@@ -179,6 +179,37 @@ CAF_TEST(the state at an earlier seq uses only what came before it) {
   CAF_CHECK(*rec->tasks == prefix);
 }
 
+CAF_TEST(a usage limit hold comes back from the journal after the last snapshot) {
+  task_spec spec;
+  spec.provider = "claude";
+  spec.prompt = "hi";
+  spec.workspace = "/tmp";
+  task_assigned assigned{1, "claude-1", 1, "least_loaded"};
+  std::vector<task_event> history{
+    task_submitted{1, spec}, assigned,
+    limit_changed{1, "held", "claude", "", 90'000, "usage_limit: resets"},
+    task_parked{1, "usage_limit: resets", 90'000, "sess-1"}};
+  std::vector<event> batch;
+  int64_t time = 0;
+  for (auto& ev : history)
+    batch.push_back(persistence::encode(ev, ++time, "n"));
+  CAF_REQUIRE(j->append(batch));
+  auto rec = recover_tasks(*j);
+  CAF_REQUIRE(rec);
+  CAF_CHECK_EQUAL(rec->replayed, 4u);
+  CAF_CHECK_EQUAL(rec->tasks->held_until("claude", "", 10),
+                  std::optional<int64_t>{90'000});
+  // Its lift is folded too.
+  batch = {persistence::encode(
+    limit_changed{1, "lifted", "claude", "", 0, "its reset time came"}, 90'000,
+    "n")};
+  CAF_REQUIRE(j->append(batch));
+  auto later = recover_tasks(*j);
+  CAF_REQUIRE(later);
+  CAF_CHECK(later->tasks->holds(10).empty());
+  CAF_CHECK(later->tasks->due_holds(90'000).empty());
+}
+
 CAF_TEST(a snapshot blob of an unknown format is refused) {
   task_table t;
   auto blob = t.save();

@@ -14,48 +14,36 @@ using namespace cw::test;
 
 namespace {
 
-/// The scheduler fixture with the usage-limit settings of the scheduler
-/// `start` spawns.
+constexpr int64_t ten_minutes = 10 * 60'000;
+
+/// The scheduler fixture with the helpers of claude tasks.
 struct fixture : scheduler_fixture {
-  /// Parked tasks continue by themselves at the reset.
-  bool auto_resume = true;
-  /// How long a limit without a reset time holds.
-  int64_t limit_backoff_ms = 60'000;
-
-  void start() {
-    auto cfg = base_config(nullptr);
-    cfg.snapshot_every_events = 0;
-    cfg.snapshot_interval = caf::timespan{0};
-    cfg.wall_clock = [this] { return wall(); };
-    cfg.breaker = breaker;
-    cfg.auto_resume = auto_resume;
-    cfg.limit_backoff_ms = limit_backoff_ms;
-    sched_actor = spawn_scheduler(sys, std::move(cfg));
-    drain();
+  fixture() {
+    // A limit without a reset time holds a minute.
+    limit_backoff_ms = 60'000;
   }
 
-  /// Registers agent `name` of the `claude` provider in `pool`.
-  void add_claude_agent(std::string name = "claude-1",
-                        std::string pool = "ai", uint32_t max_load = 4) {
-    agent_profile profile;
-    profile.name = std::move(name);
-    profile.pool = std::move(pool);
-    profile.provider = "claude";
-    profile.max_load = max_load;
-    add_agent(std::move(profile));
+  /// A claude task that hit a usage limit, and when the limit lifts.
+  struct limited_task {
+    task_info task;
+    int64_t reset;
+  };
+
+  /// Starts the scheduler with one claude agent and submits a claude task
+  /// (which it runs).
+  task_info start_claude_task() {
+    start();
+    add_claude_agent();
+    return submit(claude_spec());
   }
 
-  /// Ends attempt `attempt` of `id` with a run of cli session `sess-ID` that
-  /// cost `usd`.
-  void finish_costing(task_id id, uint32_t attempt, task_status status,
-                      double usd = 0.001) {
-    task_outcome outcome{status, status == task_status::completed ? 0 : 1, 0,
-                         status == task_status::completed ? "" : "exit code 1"};
-    outcome.report.session = "sess-" + std::to_string(id);
-    outcome.report.subtype = "success";
-    outcome.report.cost_usd = usd;
-    self->send(sched_actor, finished_atom_v, id, attempt, std::move(outcome));
-    drain();
+  /// Starts the scheduler with one claude agent and runs a claude task that
+  /// hits a usage limit lifting in ten minutes.
+  limited_task start_limited() {
+    auto t = start_claude_task();
+    auto reset = wall() + ten_minutes;
+    finish_limited(t.id, 1, reset);
+    return {t, reset};
   }
 
   /// Ends attempt `attempt` of `id` failed by a usage limit that lifts at
@@ -121,13 +109,7 @@ struct fixture : scheduler_fixture {
 
   /// Sends a session command and returns its answer.
   caf::expected<session_info> session_command(session_command_spec cmd) {
-    self->send(sched_actor, session_atom_v, std::move(cmd));
-    drain();
-    caf::expected<session_info> result{session_info{}};
-    self->receive([&](session_info& x) { result = std::move(x); },
-                  [&](caf::error& err) { result = std::move(err); },
-                  caf::after(0s) >> [] { CAF_FAIL("no reply"); });
-    return result;
+    return ask<session_info>(session_atom_v, std::move(cmd));
   }
 
   caf::expected<session_info> session_command(std::string what, session_id id) {
@@ -165,21 +147,7 @@ struct fixture : scheduler_fixture {
     drain();
     return reply<workflow_info>();
   }
-
-  /// Returns the start of the next UTC day (ms since the epoch).
-  int64_t next_midnight() const {
-    return (wall() / 86'400'000 + 1) * 86'400'000;
-  }
 };
-
-/// Returns a task for the `claude` provider.
-task_spec claude_spec(std::string prompt = "fix the bug") {
-  task_spec x;
-  x.provider = "claude";
-  x.prompt = std::move(prompt);
-  x.workspace = "/tmp";
-  return x;
-}
 
 /// Returns a claude task with resume key `key`.
 task_spec keyed(std::string key, std::string prompt = "go on") {
@@ -204,8 +172,6 @@ const std::string continuation
   = "You were interrupted by a usage limit. Continue the task where you "
     "left off.";
 
-constexpr int64_t ten_minutes = 10 * 60'000;
-
 } // namespace
 
 CAF_TEST_FIXTURE_SCOPE(scheduler_claude_tests, fixture)
@@ -213,9 +179,7 @@ CAF_TEST_FIXTURE_SCOPE(scheduler_claude_tests, fixture)
 // -- usage limits -------------------------------------------------------------
 
 CAF_TEST(a usage limit parks the task without counting its attempt) {
-  start();
-  add_claude_agent();
-  auto t = submit(claude_spec());
+  auto t = start_claude_task();
   CAF_REQUIRE_EQUAL(runs->size(), 1u);
   auto reset = wall() + ten_minutes;
   finish_limited(t.id, 1, reset);
@@ -234,11 +198,7 @@ CAF_TEST(a usage limit parks the task without counting its attempt) {
 }
 
 CAF_TEST(a usage limit holds the account until the reset and lists the hold) {
-  start();
-  add_claude_agent();
-  auto first = submit(claude_spec());
-  auto reset = wall() + ten_minutes;
-  finish_limited(first.id, 1, reset);
+  auto [first, reset] = start_limited();
   // The agent is free, but its account is held: a new task waits.
   auto second = submit(claude_spec("write the docs"));
   CAF_CHECK_EQUAL(runs->size(), 1u);
@@ -269,11 +229,7 @@ CAF_TEST(a usage limit holds the account until the reset and lists the hold) {
 }
 
 CAF_TEST(a parked task continues its conversation at the reset) {
-  start();
-  add_claude_agent();
-  auto t = submit(claude_spec());
-  auto reset = wall() + ten_minutes;
-  finish_limited(t.id, 1, reset);
+  auto [t, reset] = start_limited();
   wait_ms(ten_minutes);
   CAF_REQUIRE_EQUAL(runs->size(), 2u);
   auto again = runs->back();
@@ -292,9 +248,7 @@ CAF_TEST(a parked task continues its conversation at the reset) {
 
 CAF_TEST(a usage limit without a reset time holds for the back off) {
   limit_backoff_ms = 90'000;
-  start();
-  add_claude_agent();
-  auto t = submit(claude_spec());
+  auto t = start_claude_task();
   auto limited_at = wall();
   finish_limited(t.id, 1, 0);
   auto parked = lookup(t.id);
@@ -316,9 +270,7 @@ CAF_TEST(a usage limit without a reset time holds for the back off) {
 
 CAF_TEST(a reset time in the past falls back to the back off) {
   limit_backoff_ms = 30'000;
-  start();
-  add_claude_agent();
-  auto t = submit(claude_spec());
+  auto t = start_claude_task();
   auto now = wall();
   finish_limited(t.id, 1, now - 1);
   CAF_CHECK_EQUAL(lookup(t.id).parked_until_ms, now + 30'000);
@@ -369,11 +321,7 @@ CAF_TEST(a usage limit holds only the account of the agent that hit it) {
 }
 
 CAF_TEST(a hold outlives its task when the parked task is cancelled) {
-  start();
-  add_claude_agent();
-  auto t = submit(claude_spec());
-  auto reset = wall() + ten_minutes;
-  finish_limited(t.id, 1, reset);
+  auto [t, reset] = start_limited();
   CAF_CHECK(cancel(t.id).status == task_status::cancelled);
   // The account is still out of usage: a new task waits for the reset.
   auto next = submit(claude_spec("next"));
@@ -391,11 +339,7 @@ CAF_TEST(a hold outlives its task when the parked task is cancelled) {
 }
 
 CAF_TEST(retry of a parked task lifts the hold it caused) {
-  start();
-  add_claude_agent();
-  auto t = submit(claude_spec());
-  auto reset = wall() + ten_minutes;
-  finish_limited(t.id, 1, reset);
+  auto [t, reset] = start_limited();
   auto waiting = submit(claude_spec("next"));
   CAF_CHECK_EQUAL(runs->size(), 1u);
   auto again = retry(t.id);
@@ -419,11 +363,7 @@ CAF_TEST(retry of a parked task lifts the hold it caused) {
 
 CAF_TEST(without auto resume a parked task waits for retry while the hold lifts at the reset) {
   auto_resume = false;
-  start();
-  add_claude_agent();
-  auto t = submit(claude_spec());
-  auto reset = wall() + ten_minutes;
-  finish_limited(t.id, 1, reset);
+  auto [t, reset] = start_limited();
   auto parked = lookup(t.id);
   CAF_CHECK(parked.status == task_status::parked);
   CAF_CHECK_EQUAL(parked.parked_until_ms, 0);
@@ -455,11 +395,7 @@ CAF_TEST(without auto resume a parked task waits for retry while the hold lifts 
 }
 
 CAF_TEST(a usage limit hold and its lift are journaled for the account) {
-  start();
-  add_claude_agent();
-  auto t = submit(claude_spec());
-  auto reset = wall() + ten_minutes;
-  finish_limited(t.id, 1, reset);
+  auto [t, reset] = start_limited();
   CAF_CHECK_EQUAL(types_of("limit/claude/default"),
                   (std::vector<std::string>{"limit.held"}));
   // The hold is journaled before the task is parked.
@@ -562,9 +498,7 @@ CAF_TEST(a full session pool makes a task wait until a session closes) {
 
 CAF_TEST(an idle session closes at its timeout without another dispatch) {
   sessions.idle_timeout_ms = 60'000;
-  start();
-  add_claude_agent();
-  auto t = submit(claude_spec());
+  auto t = start_claude_task();
   finish_costing(t.id, 1, task_status::completed);
   CAF_CHECK(session(1).state == session_state::idle);
   // Nothing is submitted or finished from here on: only the timer acts.
@@ -621,9 +555,7 @@ CAF_TEST(a resume key binding lapses after the binding timeout) {
 }
 
 CAF_TEST(the session listing filters by state) {
-  start();
-  add_claude_agent();
-  auto t = submit(claude_spec());
+  auto t = start_claude_task();
   finish_costing(t.id, 1, task_status::completed);
   session_command_spec open;
   open.what = "open";
@@ -675,29 +607,34 @@ CAF_TEST(opening a session is refused for providers without sessions and bad key
 
 CAF_TEST(a task over its pool day budget is parked until the next utc day) {
   spending.per_pool_usd = 0.01;
-  start();
-  add_claude_agent();
-  auto first = submit(claude_spec());
-  finish_costing(first.id, 1, task_status::completed, 0.02);
-  auto second = submit(claude_spec("and test it"));
-  auto parked = lookup(second.id);
-  CAF_CHECK(parked.status == task_status::parked);
-  CAF_CHECK_EQUAL(parked.reason,
-                  "budget: pool \"ai\" spent $0.0200 of $0.0100 today");
+  auto parked = after_spending_two_cents();
+  check_parked_for_the_day(parked,
+                           "budget: pool \"ai\" spent $0.0200 of $0.0100 today");
   auto midnight = next_midnight();
-  CAF_CHECK_EQUAL(parked.parked_until_ms, midnight);
-  CAF_CHECK_EQUAL(parked.attempts, 0u);
-  CAF_CHECK_EQUAL(runs->size(), 1u);
   wait_ms(midnight - wall() - 1);
   CAF_CHECK_EQUAL(runs->size(), 1u);
   wait_ms(1);
   CAF_REQUIRE_EQUAL(runs->size(), 2u);
-  CAF_CHECK_EQUAL(runs->back().id, second.id);
-  CAF_CHECK(lookup(second.id).status == task_status::running);
+  CAF_CHECK_EQUAL(runs->back().id, parked.id);
+  CAF_CHECK(lookup(parked.id).status == task_status::running);
 }
 
-/// A workflow of two claude tasks, `b` after `a`, with budget `usd`.
-workflow_spec two_steps(double usd) {
+/// A workflow of two claude tasks, `b` after `a`, as submitted.
+struct two_steps {
+  workflow_info w;
+  task_id a;
+  task_id b;
+};
+
+task_id id_of(const workflow_info& w, const std::string& key) {
+  for (auto& t : w.tasks)
+    if (t.key == key)
+      return t.id;
+  CAF_FAIL("no task " << key);
+}
+
+/// Submits a workflow of two claude tasks, `b` after `a`, with budget `usd`.
+two_steps submit_steps(fixture& f, double usd) {
   workflow_spec x;
   x.name = "steps";
   x.policy = failure_policy::continue_;
@@ -710,28 +647,28 @@ workflow_spec two_steps(double usd) {
   b.depends_on = {"a"};
   x.tasks = {a, b};
   x.budget_usd = usd;
-  return x;
+  auto w = f.submit_workflow(std::move(x));
+  return {w, id_of(w, "a"), id_of(w, "b")};
 }
 
-task_id id_of(const workflow_info& w, const std::string& key) {
-  for (auto& t : w.tasks)
-    if (t.key == key)
-      return t.id;
-  CAF_FAIL("no task " << key);
+/// Ends step `a` of `steps` (budget $0.01) at a cost of $0.02 and checks that
+/// step `b` is parked for the workflow's budget; returns `b` as it stands.
+task_info overspend(fixture& f, const two_steps& steps) {
+  f.finish_costing(steps.a, 1, task_status::completed, 0.02);
+  auto parked = f.lookup(steps.b);
+  CAF_CHECK(parked.status == task_status::parked);
+  CAF_CHECK_EQUAL(parked.reason, "budget: workflow "
+                                   + std::to_string(steps.w.id)
+                                   + " spent $0.0200 of $0.0100");
+  return parked;
 }
 
 CAF_TEST(a workflow budget parks its next task even without node budgets) {
   start();
   add_claude_agent();
-  auto w = submit_workflow(two_steps(0.01));
-  auto a = id_of(w, "a");
-  auto b = id_of(w, "b");
+  auto steps = submit_steps(*this, 0.01);
   CAF_REQUIRE_EQUAL(runs->size(), 1u);
-  finish_costing(a, 1, task_status::completed, 0.02);
-  auto parked = lookup(b);
-  CAF_CHECK(parked.status == task_status::parked);
-  CAF_CHECK_EQUAL(parked.reason, "budget: workflow " + std::to_string(w.id)
-                                   + " spent $0.0200 of $0.0100");
+  auto parked = overspend(*this, steps);
   CAF_CHECK_EQUAL(parked.parked_until_ms, 0);
   CAF_CHECK_EQUAL(runs->size(), 1u);
 }
@@ -740,36 +677,26 @@ CAF_TEST(a workflow budget takes the place of per_workflow_usd) {
   spending.per_workflow_usd = 1.0;
   start();
   add_claude_agent();
-  auto w = submit_workflow(two_steps(0.01));
-  auto a = id_of(w, "a");
-  auto b = id_of(w, "b");
-  finish_costing(a, 1, task_status::completed, 0.02);
-  auto parked = lookup(b);
-  CAF_CHECK(parked.status == task_status::parked);
-  CAF_CHECK_EQUAL(parked.reason, "budget: workflow " + std::to_string(w.id)
-                                   + " spent $0.0200 of $0.0100");
+  auto steps = submit_steps(*this, 0.01);
+  overspend(*this, steps);
   CAF_CHECK_EQUAL(runs->size(), 1u);
   // Not a day's budget: no time brings it back.
   wait_ms(2 * 86'400'000);
   CAF_CHECK_EQUAL(runs->size(), 1u);
-  CAF_CHECK(lookup(b).status == task_status::parked);
+  CAF_CHECK(lookup(steps.b).status == task_status::parked);
 }
 
 CAF_TEST(a workflow without a budget of its own uses per_workflow_usd) {
   spending.per_workflow_usd = 0.01;
   start();
   add_claude_agent();
-  auto w = submit_workflow(two_steps(0));
-  auto a = id_of(w, "a");
-  auto b = id_of(w, "b");
+  auto [w, a, b] = submit_steps(*this, 0);
   finish_costing(a, 1, task_status::completed, 0.005);
   // Under the budget: the next task starts.
   CAF_REQUIRE_EQUAL(runs->size(), 2u);
   CAF_CHECK_EQUAL(runs->back().id, b);
   finish_costing(b, 1, task_status::completed, 0.001);
-  auto w2 = submit_workflow(two_steps(0));
-  auto a2 = id_of(w2, "a");
-  auto b2 = id_of(w2, "b");
+  auto [w2, a2, b2] = submit_steps(*this, 0);
   finish_costing(a2, 1, task_status::completed, 0.012);
   auto parked = lookup(b2);
   CAF_CHECK(parked.status == task_status::parked);

@@ -706,47 +706,15 @@ CAF_TEST(a journal that stops answering stops the scheduler) {
   drain();
 }
 
-/// Returns a task for the `claude` provider.
-task_spec claude_spec(std::string prompt = "fix the bug") {
-  task_spec x;
-  x.provider = "claude";
-  x.prompt = std::move(prompt);
-  x.workspace = "/tmp";
-  return x;
-}
-
-/// Registers an agent of the `claude` provider in pool `ai`.
-void add_claude_agent(fixture& f) {
-  agent_profile profile;
-  profile.name = "claude-1";
-  profile.pool = "ai";
-  profile.provider = "claude";
-  profile.max_load = 4;
-  f.add_agent(std::move(profile));
-}
-
-/// Ends attempt `attempt` of `id` with a run that cost `usd`.
-void finish_costing(fixture& f, task_id id, uint32_t attempt,
-                    task_status status, double usd) {
-  task_outcome outcome{status, status == task_status::completed ? 0 : 1, 0,
-                       status == task_status::completed ? "" : "exit code 1"};
-  outcome.report.session = "sess-" + std::to_string(id);
-  outcome.report.subtype = "success";
-  outcome.report.cost_usd = usd;
-  f.self->send(f.sched_actor, finished_atom_v, id, attempt,
-               std::move(outcome));
-  f.drain();
-}
-
 CAF_TEST(a failed attempt that spends the task budget ends it without a retry) {
   start();
-  add_claude_agent(*this);
+  add_claude_agent();
   auto x = claude_spec();
   x.budget_usd = 0.01;
   x.retry.max_attempts = 3;
   auto t = submit(x);
   CAF_REQUIRE_EQUAL(runs->size(), 1u);
-  finish_costing(*this, t.id, 1, task_status::failed, 0.012);
+  finish_costing(t.id, 1, task_status::failed, 0.012);
   advance_time(1h);
   drain();
   auto after = lookup(t.id);
@@ -760,17 +728,17 @@ CAF_TEST(a failed attempt that spends the task budget ends it without a retry) {
 
 CAF_TEST(a failed attempt under the task budget is retried) {
   start();
-  add_claude_agent(*this);
+  add_claude_agent();
   auto x = claude_spec();
   x.budget_usd = 0.01;
   x.retry.max_attempts = 3;
   auto t = submit(x);
-  finish_costing(*this, t.id, 1, task_status::failed, 0.004);
+  finish_costing(t.id, 1, task_status::failed, 0.004);
   advance_time(1h);
   drain();
   CAF_CHECK_EQUAL(runs->size(), 2u);
   // The second attempt would cross the budget with what the first spent.
-  finish_costing(*this, t.id, 2, task_status::failed, 0.007);
+  finish_costing(t.id, 2, task_status::failed, 0.007);
   advance_time(1h);
   drain();
   auto after = lookup(t.id);
@@ -784,19 +752,10 @@ CAF_TEST(a failed attempt under the task budget is retried) {
 
 CAF_TEST(a task that would start over the day budget is parked until the next utc day) {
   spending.per_day_usd = 0.01;
-  start();
-  add_claude_agent(*this);
-  auto first = submit(claude_spec());
-  finish_costing(*this, first.id, 1, task_status::completed, 0.02);
-  auto second = submit(claude_spec("and test it"));
-  auto parked = lookup(second.id);
-  CAF_CHECK(parked.status == task_status::parked);
-  CAF_CHECK_EQUAL(parked.reason,
-                  "budget: node spent $0.0200 of $0.0100 today");
-  auto midnight = (wall() / 86'400'000 + 1) * 86'400'000;
-  CAF_CHECK_EQUAL(parked.parked_until_ms, midnight);
-  CAF_CHECK_EQUAL(parked.attempts, 0u);
-  CAF_CHECK_EQUAL(runs->size(), 1u);
+  auto parked = after_spending_two_cents();
+  check_parked_for_the_day(parked,
+                           "budget: node spent $0.0200 of $0.0100 today");
+  auto midnight = next_midnight();
   // A command task does not cost money: it starts.
   add_agent("worker");
   submit(spec());
@@ -805,7 +764,7 @@ CAF_TEST(a task that would start over the day budget is parked until the next ut
   advance_time(std::chrono::milliseconds{midnight - wall() + 1});
   drain();
   CAF_CHECK_EQUAL(runs->size(), 3u);
-  CAF_CHECK(lookup(second.id).status == task_status::running);
+  CAF_CHECK(lookup(parked.id).status == task_status::running);
 }
 
 /// Returns the holders of every lock, as sorted `owner resource` lines.
@@ -884,16 +843,16 @@ CAF_TEST(declared locks are taken in name order and shared ones together) {
 CAF_TEST(a new session request in a full pool closes an idle session first) {
   sessions.default_pool_limit = 1;
   start();
-  add_claude_agent(*this);
+  add_claude_agent();
   auto first = submit(claude_spec());
   CAF_REQUIRE_EQUAL(runs->size(), 1u);
-  finish_costing(*this, first.id, 1, task_status::completed, 0.001);
+  finish_costing(first.id, 1, task_status::completed, 0.001);
   CAF_CHECK_EQUAL(lookup(first.id).session, 1u);
   // Without the flag the idle session continues.
   auto same = submit(claude_spec());
   CAF_CHECK_EQUAL(lookup(same.id).session, 1u);
   CAF_CHECK_EQUAL(runs->back().spec.resume_session, "sess-1");
-  finish_costing(*this, same.id, 1, task_status::completed, 0.001);
+  finish_costing(same.id, 1, task_status::completed, 0.001);
   auto x = claude_spec();
   x.new_session = true;
   x.resume_key = "fresh-start";
@@ -919,7 +878,7 @@ CAF_TEST(a new session request in a full pool closes an idle session first) {
                                                     "session.closed",
                                                     "task.assigned"}));
   // A retry goes on in the session the task started, not in another new one.
-  finish_costing(*this, fresh.id, 1, task_status::failed, 0.001);
+  finish_costing(fresh.id, 1, task_status::failed, 0.001);
   advance_time(1s);
   drain();
   CAF_REQUIRE_EQUAL(runs->size(), 4u);

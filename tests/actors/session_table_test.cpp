@@ -229,6 +229,31 @@ CAF_TEST(tier two reuses the most recently active idle session) {
   CAF_CHECK(t.bound("feature-y", 3 * minute) == session_id{2});
 }
 
+CAF_TEST(a session kept for a parked task goes to that task and no other) {
+  alloc(1, "feature-x", 0);
+  CAF_REQUIRE(t.release(1, 1 * minute));
+  // Task 1 was parked by a usage limit: its session waits for it.
+  t.keep(1, 1);
+  CAF_CHECK_EQUAL(t.kept_for(1), 1u);
+  // Not tier two for another task (a new session instead), not tier one
+  // for its key (the task waits), not closed for idling.
+  auto other = alloc(2, std::nullopt, 2 * minute);
+  CAF_CHECK(other.tier == allocation_tier::fresh);
+  CAF_CHECK_EQUAL(other.session, 2u);
+  auto same_key = alloc(3, "feature-x", 2 * minute);
+  CAF_CHECK(same_key.is_wait());
+  CAF_CHECK_EQUAL(same_key.reason,
+                  "session 1 for key 'feature-x' is kept for parked task 1");
+  CAF_CHECK(t.idle_expired(60 * minute).empty());
+  CAF_CHECK(!t.next_idle_deadline());
+  // The parked task continues in it, and then it is an ordinary session.
+  auto own = alloc(1, std::nullopt, 3 * minute);
+  CAF_CHECK(own.tier == allocation_tier::own);
+  CAF_CHECK_EQUAL(own.session, 1u);
+  CAF_CHECK_EQUAL(t.kept_for(1), 0u);
+  CAF_CHECK_EQUAL(t.find(1)->tasks, (std::vector<task_id>{1}));
+}
+
 CAF_TEST(tier two matches provider and pool) {
   alloc(1, std::nullopt, 0);
   CAF_REQUIRE(t.release(1, 0));

@@ -228,6 +228,31 @@ CAF_TEST(a parked task keeps its attempt and continues its session at its time) 
   CAF_CHECK(info->progress->continue_session.empty());
 }
 
+CAF_TEST(a parked task keeps its session until it runs again) {
+  task_table t;
+  auto spec = spec_with_priority(0);
+  spec.provider = "claude";
+  t.apply(task_submitted{1, spec}, 10);
+  task_assigned first{1, "claude-1", 1, ""};
+  first.session = 1;
+  first.tier = "fresh";
+  t.apply(first, 11);
+  t.apply(task_parked{1, "usage_limit", 5000, "sess-1"}, 20);
+  CAF_CHECK(t.sessions().find(1)->state == session_state::idle);
+  CAF_CHECK_EQUAL(t.sessions().kept_for(1), 1u);
+  // A snapshot derives the same.
+  auto loaded = task_table::load(t.save());
+  CAF_REQUIRE(loaded);
+  CAF_CHECK_EQUAL(loaded->sessions().kept_for(1), 1u);
+  // Requeued at the reset it still waits for it; assigned, it has it.
+  t.apply(task_requeued{1, "limit lifted"}, 5000);
+  CAF_CHECK_EQUAL(t.sessions().kept_for(1), 1u);
+  auto again = first;
+  t.apply(again, 5001);
+  CAF_CHECK_EQUAL(t.sessions().kept_for(1), 0u);
+  CAF_CHECK(t.sessions().find(1)->state == session_state::busy);
+}
+
 CAF_TEST(a parked task without a time waits for a retry and may be cancelled) {
   task_table t;
   t.apply(task_submitted{1, spec_with_priority(0)}, 10);

@@ -69,6 +69,30 @@ struct fixture {
     }
   }
 
+  /// Runs a claude task of `flags` and `prompt` and waits for it; returns
+  /// the command line the fake CLI got, as it wrote it to file `name`.
+  std::string cli_args_of(const std::string& url,
+                          std::vector<std::string> flags,
+                          const std::string& prompt, const std::string& name) {
+    auto file = dir.file(name);
+    std::vector<std::string> args{"run", "--provider", "claude", "--wait"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    args.insert(args.end(), {"--env", "CW_FAKE_CLAUDE_ARGV_FILE=" + file,
+                             prompt});
+    CAF_CHECK_EQUAL(cw(url, std::move(args)).exit_code, 0);
+    return test::slurp(file);
+  }
+
+  /// Posts `body` to `path`, expects it refused, and returns the field the
+  /// refusal names.
+  static std::string refused_field(runtime::http_client& client,
+                                   const std::string& path, const json& body) {
+    auto res = client.request("POST", path, body.dump());
+    CAF_REQUIRE(res);
+    CAF_CHECK_EQUAL(res->status, 400u);
+    return json::parse(res->body).value("field", "");
+  }
+
   /// Returns the first word after "task " in `out` ("task N completed").
   static std::string id_of(const std::string& out) {
     std::istringstream words{out};
@@ -266,13 +290,10 @@ CAF_TEST(tasks with one resume key continue one session and its conversation) {
   auto t = json::parse(cw(node.url(), {"--json", "status", "3"}).out);
   CAF_CHECK_EQUAL(t["session"], 2);
   // --new-session starts a new conversation under the same key.
-  auto fresh_args = dir.file("fresh.txt");
-  auto fresh = cw(node.url(), {"run", "--provider", "claude", "--wait",
-                               "--resume-key", "bug-42", "--new-session",
-                               "--env", "CW_FAKE_CLAUDE_ARGV_FILE=" + fresh_args,
-                               "start over"});
-  CAF_CHECK_EQUAL(fresh.exit_code, 0);
-  CAF_CHECK(!contains(test::slurp(fresh_args), "--resume"));
+  auto fresh = cli_args_of(node.url(),
+                           {"--resume-key", "bug-42", "--new-session"},
+                           "start over", "fresh.txt");
+  CAF_CHECK(!contains(fresh, "--resume"));
   auto f = json::parse(cw(node.url(), {"--json", "status", "4"}).out);
   CAF_CHECK_EQUAL(f["session"], 3);
   CAF_CHECK_EQUAL(f["spec"]["new_session"], true);
@@ -284,18 +305,12 @@ CAF_TEST(tasks with one resume key continue one session and its conversation) {
   // Opening a session checks its pool and names the field at fault.
   auto client = std::move(*runtime::http_client::make(node.url()));
   auto field_of = [&](const json& body) {
-    auto res = client->request("POST", "/v1/sessions", body.dump());
-    CAF_REQUIRE(res);
-    CAF_CHECK_EQUAL(res->status, 400u);
-    return json::parse(res->body).value("field", "");
+    return refused_field(*client, "/v1/sessions", body);
   };
   CAF_CHECK_EQUAL(field_of({{"provider", "claude"}, {"pool", "nope"}}), "pool");
   // So does a task asking for a new session where none applies.
   auto task_field = [&](const json& body) {
-    auto res = client->request("POST", "/v1/tasks", body.dump());
-    CAF_REQUIRE(res);
-    CAF_CHECK_EQUAL(res->status, 400u);
-    return json::parse(res->body).value("field", "");
+    return refused_field(*client, "/v1/tasks", body);
   };
   CAF_CHECK_EQUAL(task_field({{"argv", {"true"}}, {"new_session", true}}),
                   "new_session");
@@ -320,26 +335,19 @@ CAF_TEST(pool and task options reach the CLI and the report carries the stream e
                         "allowed_tools = [\"Edit\", \"Bash(git log:*)\"]\n"
                         "max_turns = 30\nmcp_config = \"" << mcp << "\"\n";
   node_process node{data_dir, {"--config", cfg}};
-  auto pool_args = dir.file("pool-args.txt");
-  auto by_pool = cw(node.url(), {"run", "--provider", "claude", "--wait",
-                                 "--env", "CW_FAKE_CLAUDE_ARGV_FILE=" + pool_args,
-                                 "hi"});
-  CAF_CHECK_EQUAL(by_pool.exit_code, 0);
-  CAF_CHECK(contains(test::slurp(pool_args),
+  auto by_pool = cli_args_of(node.url(), {}, "hi", "pool-args.txt");
+  CAF_CHECK(contains(by_pool,
                      "--mcp-config\n" + mcp + "\n--model\nsonnet\n"
                        "--permission-mode\nacceptEdits\n--max-turns\n30\n"
                        "--allowedTools\nEdit,Bash(git log:*)\n"));
   // The task's own settings win over the pool's.
-  auto task_args = dir.file("task-args.txt");
-  auto by_task = cw(node.url(), {"run", "--provider", "claude", "--wait",
-                                 "--permission-mode", "plan", "--allowed-tool",
-                                 "Read", "--allowed-tool", "Grep",
-                                 "--max-turns", "3", "--model", "haiku",
-                                 "--env",
-                                 "CW_FAKE_CLAUDE_ARGV_FILE=" + task_args,
-                                 "scenario:tool_use list the files"});
-  CAF_CHECK_EQUAL(by_task.exit_code, 0);
-  CAF_CHECK(contains(test::slurp(task_args),
+  auto by_task = cli_args_of(node.url(),
+                             {"--permission-mode", "plan", "--allowed-tool",
+                              "Read", "--allowed-tool", "Grep", "--max-turns",
+                              "3", "--model", "haiku"},
+                             "scenario:tool_use list the files",
+                             "task-args.txt");
+  CAF_CHECK(contains(by_task,
                      "--mcp-config\n" + mcp + "\n--model\nhaiku\n"
                        "--permission-mode\nplan\n--max-turns\n3\n"
                        "--allowedTools\nRead,Grep\n"));
@@ -360,10 +368,7 @@ CAF_TEST(pool and task options reach the CLI and the report carries the stream e
   // naming the field.
   auto client = std::move(*runtime::http_client::make(node.url()));
   auto field_of = [&](const json& body) {
-    auto res = client->request("POST", "/v1/tasks", body.dump());
-    CAF_REQUIRE(res);
-    CAF_CHECK_EQUAL(res->status, 400u);
-    return json::parse(res->body).value("field", "");
+    return refused_field(*client, "/v1/tasks", body);
   };
   CAF_CHECK_EQUAL(field_of({{"provider", "claude"},
                             {"prompt", "hi"},

@@ -74,8 +74,10 @@ CAF_TEST(appends get dense seqs and read back in order) {
 CAF_TEST(the WAL is copied back by the checkpoint thread and stays bounded) {
   // SQLite's own auto-checkpoint (1,000 frames) would let the WAL of 1,000
   // commits grow to about 4 MiB; with the checkpoint thread at 8 frames and
-  // its in-commit backstop at 128 it stays near 128 frames whatever the
-  // thread's timing.
+  // its in-commit backstop at 128 it stays near 128 frames. Not exactly:
+  // while the thread's checkpoint runs, the backstop's PASSIVE one gets
+  // SQLITE_BUSY, and the commits made meanwhile add frames (266 were seen
+  // on a loaded machine). Half of SQLite's 1,000 still tells the two apart.
   journal_options opts{durability::normal, false};
   opts.checkpoint_frames = 8;
   auto j = open(opts);
@@ -88,7 +90,7 @@ CAF_TEST(the WAL is copied back by the checkpoint thread and stays bounded) {
   }
   CAF_CHECK(j->await_checkpoints(1, std::chrono::seconds{30}));
   constexpr uintmax_t frame = 4096 + 24;
-  CAF_CHECK_LESS_OR_EQUAL(largest_wal, 32 + 2 * 128 * frame);
+  CAF_CHECK_LESS_OR_EQUAL(largest_wal, 32 + 500 * frame);
   j.reset();
   auto reopened = open();
   auto all = read_all(*reopened);

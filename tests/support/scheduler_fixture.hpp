@@ -65,6 +65,15 @@ inline task_spec spec(int32_t priority = 0) {
   return x;
 }
 
+/// Returns a task for the `claude` provider.
+inline task_spec claude_spec(std::string prompt = "fix the bug") {
+  task_spec x;
+  x.provider = "claude";
+  x.prompt = std::move(prompt);
+  x.workspace = "/tmp";
+  return x;
+}
+
 /// Returns a spec that depends on `deps`.
 inline task_spec after(std::vector<task_id> deps) {
   auto x = spec();
@@ -89,6 +98,12 @@ struct scheduler_fixture : actor_fixture {
   budgets spending;
   /// The session settings of the scheduler `start` spawns.
   session_config sessions;
+  /// Whether parked tasks of the scheduler `start` spawns continue by
+  /// themselves at the reset.
+  bool auto_resume = scheduler_config{}.auto_resume;
+  /// How long a usage limit without a reset time holds in the scheduler
+  /// `start` spawns.
+  int64_t limit_backoff_ms = scheduler_config{}.limit_backoff_ms;
   /// The lock manager of the scheduler `start` spawns (see `add_locks`).
   lock_actor locks;
   caf::actor_clock::time_point t0 = sched.clock().now();
@@ -144,6 +159,8 @@ struct scheduler_fixture : actor_fixture {
     cfg.pools["default"] = pool_settings{};
     cfg.spending = spending;
     cfg.sessions = sessions;
+    cfg.auto_resume = auto_resume;
+    cfg.limit_backoff_ms = limit_backoff_ms;
     cfg.locks = locks;
     return cfg;
   }
@@ -171,6 +188,17 @@ struct scheduler_fixture : actor_fixture {
     return add_agent(std::move(profile));
   }
 
+  /// Registers agent `name` of the `claude` provider in `pool`.
+  void add_claude_agent(std::string name = "claude-1", std::string pool = "ai",
+                        uint32_t max_load = 4) {
+    agent_profile profile;
+    profile.name = std::move(name);
+    profile.pool = std::move(pool);
+    profile.provider = "claude";
+    profile.max_load = max_load;
+    add_agent(std::move(profile));
+  }
+
   task_info submit(task_spec x) {
     self->send(sched_actor, submit_atom_v, std::move(x));
     drain();
@@ -182,6 +210,19 @@ struct scheduler_fixture : actor_fixture {
     self->send(sched_actor, finished_atom_v, id, attempt,
                task_outcome{status, status == task_status::completed ? 0 : 1,
                             signal, std::move(reason)});
+    drain();
+  }
+
+  /// Ends attempt `attempt` of `id` with a run of cli session `sess-ID` that
+  /// cost `usd`.
+  void finish_costing(task_id id, uint32_t attempt, task_status status,
+                      double usd = 0.001) {
+    task_outcome outcome{status, status == task_status::completed ? 0 : 1, 0,
+                         status == task_status::completed ? "" : "exit code 1"};
+    outcome.report.session = "sess-" + std::to_string(id);
+    outcome.report.subtype = "success";
+    outcome.report.cost_usd = usd;
+    self->send(sched_actor, finished_atom_v, id, attempt, std::move(outcome));
     drain();
   }
 
@@ -200,15 +241,47 @@ struct scheduler_fixture : actor_fixture {
     return result;
   }
 
-  template <class Atom>
-  caf::expected<scheduler_status> command(Atom what) {
-    self->send(sched_actor, what);
+  /// Sends `xs` to the scheduler and returns its answer: a `T` or an error.
+  template <class T, class... Ts>
+  caf::expected<T> ask(Ts&&... xs) {
+    self->send(sched_actor, std::forward<Ts>(xs)...);
     drain();
-    caf::expected<scheduler_status> result{scheduler_status{}};
-    self->receive([&](scheduler_status& x) { result = std::move(x); },
+    caf::expected<T> result{T{}};
+    self->receive([&](T& x) { result = std::move(x); },
                   [&](caf::error& err) { result = std::move(err); },
                   caf::after(0s) >> [] { CAF_FAIL("no reply"); });
     return result;
+  }
+
+  template <class Atom>
+  caf::expected<scheduler_status> command(Atom what) {
+    return ask<scheduler_status>(what);
+  }
+
+  /// Returns the start of the next UTC day (ms since the epoch).
+  int64_t next_midnight() const {
+    return (wall() / 86'400'000 + 1) * 86'400'000;
+  }
+
+  /// Starts the scheduler with a claude agent, runs a claude task that costs
+  /// $0.02 and submits a second one: returns the second as it stands then.
+  task_info after_spending_two_cents() {
+    start();
+    add_claude_agent();
+    auto first = submit(claude_spec());
+    finish_costing(first.id, 1, task_status::completed, 0.02);
+    auto second = submit(claude_spec("and test it"));
+    return lookup(second.id);
+  }
+
+  /// Checks that `x` is parked by a day's budget with `reason` until the next
+  /// UTC day, with no attempt counted and only the first task run.
+  void check_parked_for_the_day(const task_info& x, const std::string& reason) {
+    CAF_CHECK(x.status == task_status::parked);
+    CAF_CHECK_EQUAL(x.reason, reason);
+    CAF_CHECK_EQUAL(x.parked_until_ms, next_midnight());
+    CAF_CHECK_EQUAL(x.attempts, 0u);
+    CAF_CHECK_EQUAL(runs->size(), 1u);
   }
 };
 

@@ -53,6 +53,9 @@ caf::expected<pool_config> parse_pool(const std::string& path,
                }))
           return invalid(where(k) + " must be 1 to 128 printable characters "
                                     "without spaces or '/'");
+        if (*str == "default")
+          return invalid(where(k) + ": 'default' names the node's own "
+                                    "account; leave account out for it");
         pool.settings.account = *str;
       } else if (k == "provider") {
         // Plugins add providers, so the name is checked when the node

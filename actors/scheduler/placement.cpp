@@ -199,6 +199,22 @@ bool placement::held(const entry& e) const {
          && held_.count({e.profile.provider, e.pool->settings.account}) != 0;
 }
 
+bool placement::all_held(const task_spec& spec,
+                         const std::string& affinity_agent) const {
+  if (held_.empty())
+    return false;
+  bool any = false;
+  for (auto& e : agents_) {
+    if ((!spec.pool.empty() && e.profile.pool != spec.pool)
+        || !allows(e, spec, affinity_agent))
+      continue;
+    if (!held(e))
+      return false;
+    any = true;
+  }
+  return any;
+}
+
 void placement::hold(std::set<std::pair<std::string, std::string>> accounts) {
   held_ = std::move(accounts);
 }

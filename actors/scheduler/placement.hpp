@@ -102,6 +102,11 @@ public:
   /// agents take no task until the next call lifts them.
   void hold(std::set<std::pair<std::string, std::string>> accounts);
 
+  /// Returns whether some agent could run `spec` (loads aside) and a usage
+  /// limit holds back every such agent's account: the task waits for the
+  /// hold, not for an agent.
+  bool all_held(const task_spec& spec, const std::string& affinity_agent) const;
+
   /// Returns the account of agent `name` (its pool's), empty when unknown.
   std::string account_of(const std::string& name) const;
 

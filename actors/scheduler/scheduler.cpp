@@ -680,10 +680,14 @@ start_check check_start(self_ptr self, const task_info& info, int64_t now,
     if (i != st.running_per_workspace.end() && i->second >= cap)
       return held(start_hold::workspace_cap);
   }
+  auto affinity = affinity_of(self, info.spec);
+  // Before the locks: a task whose every agent is held back by a usage limit
+  // must not sit on locks for the length of the hold.
+  if (st.place.all_held(info.spec, affinity))
+    return held(start_hold::usage_limit);
   if (dry ? !info.spec.locks.empty() && st.locks_held.count(info.id) == 0
           : !has_locks(self, info))
     return held(start_hold::locks);
-  auto affinity = affinity_of(self, info.spec);
   if (dry) {
     auto why = st.place.why_not(info.spec, affinity);
     if (why.rfind(placement::held_prefix, 0) == 0)
@@ -697,7 +701,7 @@ start_check check_start(self_ptr self, const task_info& info, int64_t now,
     if (!result.choice)
       return held(start_hold::placement);
   }
-  auto workflow = info.spec.workflow != 0
+  auto workflow = costs_money(info.spec) && info.spec.workflow != 0
                     ? st.tasks.find_workflow(info.spec.workflow)
                     : nullptr;
   if (costs_money(info.spec)
@@ -1075,8 +1079,12 @@ void park(self_ptr self, task_id id, const run_report& report) {
                      : ": no reset time given, back-off "
                          + std::to_string(st.cfg.limit_backoff_ms / 1000)
                          + " s");
-  record(self, limit_changed{id, "held", info.spec.provider,
-                             st.place.account_of(info.agent), until, reason});
+  // The agent may be gone (its pool shrank): its pool's account then.
+  auto account = st.place.find(info.agent) != nullptr
+                   ? st.place.account_of(info.agent)
+                   : st.place.settings(info.pool).account;
+  record(self, limit_changed{id, "held", info.spec.provider, account, until,
+                             reason});
   if (!st.cfg.auto_resume) {
     until = 0;
     reason += "; auto-resume is off: continue it with retry";

@@ -99,7 +99,6 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
                  info.process.pid = x.pid;
                },
                [&](const task_finished& x) {
-                 sessions_.let_go(info.id);
                  dequeue(info);
                  unpark(info);
                  add_run(info, x.outcome.report, time_ms);
@@ -135,7 +134,6 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
                  enqueue(info);
                },
                [&](const task_cancelled& x) {
-                 sessions_.let_go(info.id);
                  dequeue(info);
                  unpark(info);
                  if (info.status == task_status::blocked)
@@ -172,10 +170,6 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
                    info.progress.mut().continue_session = x.session;
                  info.finished_ms = 0;
                  parked_.emplace(x.until_ms, info.id);
-                 // Its conversation goes on in its session: no other task
-                 // may take that meanwhile.
-                 if (info.session != 0 && !x.session.empty())
-                   sessions_.keep(info.session, info.id);
                },
                [](const workflow_submitted&) {},
                [](const workflow_finished&) {},
@@ -183,7 +177,21 @@ bool task_table::apply(const task_event& ev, int64_t time_ms) {
                [](const limit_changed&) {},
              },
              ev);
+  keep_session(info);
   return true;
+}
+
+bool task_table::keeps_session(const task_info& info) {
+  return info.session != 0 && !info.progress->continue_session.empty()
+         && ((info.status == task_status::parked && info.parked_until_ms != 0)
+             || info.status == task_status::queued);
+}
+
+void task_table::keep_session(const task_info& info) {
+  if (keeps_session(info))
+    sessions_.keep(info.session, info.id);
+  else
+    sessions_.let_go(info.id);
 }
 
 void task_table::add_run(task_info& info, const run_report& r,
@@ -562,8 +570,7 @@ caf::expected<task_table> task_table::load(const std::string& blob) {
   if (result.sessions_.load_from(source))
     return corrupt("truncated sessions");
   for (auto& [id, info] : result.tasks_)
-    if (info.status == task_status::parked && info.session != 0
-        && !info.progress->continue_session.empty())
+    if (keeps_session(info))
       result.sessions_.keep(info.session, id);
   uint64_t hold_count = 0;
   if (source(hold_count))
@@ -593,6 +600,7 @@ bool task_table::operator==(const task_table& other) const {
       || sessions_.size() != other.sessions_.size()
       || sessions_.next_id() != other.sessions_.next_id()
       || !same_holds(holds_, other.holds_) || !(costs_ == other.costs_)
+      || sessions_.kept() != other.sessions_.kept()
       || tasks_.size() != other.tasks_.size())
     return false;
   for (auto i = tasks_.begin(), j = other.tasks_.begin(); i != tasks_.end();

@@ -188,6 +188,14 @@ private:
   /// Takes `r` as the report of the latest attempt of `info`: its cost adds
   /// to the task's and is booked.
   void add_run(task_info& info, const run_report& r, int64_t time_ms);
+  /// Returns whether the session of `info` is kept for it: it waits to go on
+  /// with its conversation after a usage limit (parked with a time, or
+  /// queued again), so no other task may take that session.
+  static bool keeps_session(const task_info& info);
+  /// Keeps the session of `info` for it, or lets it go, as
+  /// `keeps_session` says (after every event of the task: one rule for the
+  /// fold and for snapshots).
+  void keep_session(const task_info& info);
   /// Takes a task that leaves `parked` off the parked list.
   void unpark(task_info& info);
   /// Frees the session of a task whose attempt ended, adding what the run

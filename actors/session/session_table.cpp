@@ -272,6 +272,11 @@ session_table::choose(const std::string& provider, const std::string& pool,
         auto& s = sessions_.at(id);
         if (s.state == session_state::idle)
           return {allocation{allocation_tier::own, id, {}}, &s};
+        // Paused by hand: its conversation waits with it.
+        return {allocation{allocation_tier::wait, 0,
+                           "its session " + std::to_string(id) + " is "
+                             + to_string(s.state)},
+                nullptr};
       }
   auto fits = [&](const session_info& s) {
     return s.provider == provider && s.pool == pool
@@ -363,7 +368,9 @@ allocation session_table::plan(const std::string& provider,
 }
 
 void session_table::keep(session_id id, task_id task) {
-  if (sessions_.count(id) != 0)
+  // A closed session is gone for good, also for the task it was kept for.
+  if (auto i = sessions_.find(id);
+      i != sessions_.end() && i->second.state != session_state::closed)
     kept_[id] = task;
 }
 

@@ -171,6 +171,11 @@ public:
   /// Returns the task session `id` is kept for, 0 for none.
   task_id kept_for(session_id id) const;
 
+  /// Returns every kept session and its task.
+  const std::map<session_id, task_id>& kept() const noexcept {
+    return kept_;
+  }
+
   // -- replaying decisions ---------------------------------------------------
 
   /// Applies an allocation decided before (a journaled fact): opens session

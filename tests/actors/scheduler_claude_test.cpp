@@ -228,6 +228,25 @@ CAF_TEST(a usage limit holds the account until the reset and lists the hold) {
   CAF_CHECK(st->holds.empty());
 }
 
+CAF_TEST(a task held by a usage limit takes no locks while it waits) {
+  add_locks();
+  auto [first, reset] = start_limited();
+  auto x = claude_spec("migrate the db");
+  x.locks = {"db"};
+  auto locked = submit(x);
+  auto waiting = lookup(locked.id);
+  CAF_CHECK(waiting.status == task_status::queued);
+  CAF_CHECK_EQUAL(waiting.waiting.rfind("provider claude (account default) "
+                                        "hit a usage limit",
+                                        0),
+                  0u);
+  // Nobody holds db: another owner takes it at once.
+  self->send(locks, lock_atom_v, lock_spec{"agent:x", "db", true, 0, 0});
+  drain();
+  auto grant = reply<lock_grant>();
+  CAF_CHECK_EQUAL(grant.owner, "agent:x");
+}
+
 CAF_TEST(a parked task continues its conversation at the reset) {
   auto [t, reset] = start_limited();
   wait_ms(ten_minutes);
@@ -385,9 +404,14 @@ CAF_TEST(without auto resume a parked task waits for retry while the hold lifts 
   wait_ms(60 * 60'000);
   CAF_CHECK_EQUAL(runs->size(), 2u);
   CAF_CHECK(lookup(t.id).status == task_status::parked);
-  // A retry continues it in its conversation.
+  // A retry continues it in its conversation, in its session, once the task
+  // that took the session meanwhile is done with it.
   retry(t.id);
+  CAF_CHECK_EQUAL(runs->size(), 2u);
+  CAF_CHECK_EQUAL(lookup(t.id).waiting, "no session: its session 1 is busy");
+  finish_costing(next.id, 1, task_status::completed, 0.001);
   CAF_REQUIRE_EQUAL(runs->size(), 3u);
+  CAF_CHECK_EQUAL(lookup(t.id).session, 1u);
   CAF_CHECK_EQUAL(runs->back().id, t.id);
   CAF_CHECK_EQUAL(runs->back().spec.resume_session,
                   "sess-" + std::to_string(t.id));

@@ -905,10 +905,17 @@ struct manager_fixture : repo_fixture {
   /// workspace events up to its seq: no more, no less.
   void check_snapshots() {
     event_types(); // everything appended is in
-    CAF_REQUIRE(!jd->snapshots.empty());
-    for (auto& snap : jd->snapshots) {
+    std::vector<snapshot> snapshots;
+    std::vector<event> events;
+    {
+      std::lock_guard guard{jd->mtx};
+      snapshots = jd->snapshots;
+      events = jd->events;
+    }
+    CAF_REQUIRE(!snapshots.empty());
+    for (auto& snap : snapshots) {
       workspace_registry fold;
-      for (auto& ev : jd->events)
+      for (auto& ev : events)
         if (ev.seq <= snap.seq && persistence::is_workspace_type(ev.type))
           fold.apply(value(persistence::decode_workspace_event(ev)));
       CAF_CHECK_EQUAL(snap.state, fold.save());
@@ -919,6 +926,7 @@ struct manager_fixture : repo_fixture {
     // A request to the journal after the manager's: its appends are in.
     self->request(journal, 10s, flush_atom_v).receive([] {}, [](caf::error&) {});
     std::vector<std::string> result;
+    std::lock_guard guard{jd->mtx};
     for (auto& ev : jd->events)
       if (persistence::is_workspace_type(ev.type))
         result.push_back(ev.type);
@@ -966,7 +974,11 @@ CAF_TEST(prune removes worktrees of ended tasks only) {
   auto also_done = prepare(3, repo);
   conclude(3);
   auto running = prepare(2, repo);
-  jd->snapshots.clear();
+  {
+    // The manager may still send the journal a snapshot of what came before.
+    std::lock_guard guard{jd->mtx};
+    jd->snapshots.clear();
+  }
   auto pruned = value(ask<std::vector<prune_outcome>>(prune_atom_v,
                                                       prune_spec{}));
   CAF_REQUIRE_EQUAL(pruned.size(), 2u);

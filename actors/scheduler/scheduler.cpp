@@ -540,18 +540,23 @@ int64_t next_utc_midnight(int64_t now) {
   return (utc_day(now) + 1) * 86'400'000;
 }
 
-/// Closes sessions idle past their timeout (the scheduler wakes for the
-/// earliest such time, see `dispatch`).
-void close_idle_sessions(self_ptr self, int64_t now) {
+/// Closes sessions idle past their timeout; returns when the next one
+/// will be (the scheduler wakes for it, see `dispatch`). Sessions the
+/// dispatch that follows assigns only make that time come later, which
+/// costs a wake-up at most.
+std::optional<int64_t> close_idle_sessions(self_ptr self, int64_t now) {
   auto& st = self->state;
-  if (auto due = st.tasks.sessions().next_idle_deadline(); !due || now < *due)
-    return;
-  for (auto id : st.tasks.sessions().idle_expired(now))
+  const auto& sessions = st.tasks.sessions();
+  auto due = sessions.next_idle_deadline();
+  if (!due || now < *due)
+    return due;
+  for (auto id : sessions.idle_expired(now))
     record(self, session_changed{id, "closed", {}, {}, {},
                                  "idle for more than "
                                    + std::to_string(st.cfg.sessions.idle_timeout_ms
                                                     / 1000)
                                    + " s"});
+  return sessions.next_idle_deadline();
 }
 
 void cancel_task(self_ptr self, task_id id, std::string reason);
@@ -807,7 +812,7 @@ void dispatch(self_ptr self) {
                                hold.account, 0, "its reset time came"});
   for (auto id : st.tasks.due_parked(now))
     record(self, task_requeued{id, "limit lifted: continues its session"});
-  close_idle_sessions(self, now);
+  auto next_idle = close_idle_sessions(self, now);
   // An account a usage limit holds starts nothing new before the reset.
   sync_holds(self, now);
   // Tasks that would start over a budget: parked once the loop is done (the
@@ -873,9 +878,8 @@ void dispatch(self_ptr self) {
   // cancelled, so one is armed only when it is earlier than the armed one.
   auto due = st.tasks.next_due(now);
   // Idle sessions close at their timeout, not at the next dispatch.
-  if (auto idle = st.tasks.sessions().next_idle_deadline();
-      idle && *idle > now && (!due || *idle < *due))
-    due = idle;
+  if (next_idle && *next_idle > now && (!due || *next_idle < *due))
+    due = next_idle;
   if (due && (st.wake_armed_ms == 0 || *due < st.wake_armed_ms)) {
     st.wake_armed_ms = *due;
     self->delayed_send(self, std::chrono::milliseconds(*due - now),
